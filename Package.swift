@@ -1,0 +1,42 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layering: StrataEngine (math, no files, no YAML) <- Strata (spec to checkpoint) <- strata (CLI).
+let package = Package(
+    name: "Strata",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "StrataEngine", targets: ["StrataEngine"]),
+        .library(name: "Strata", targets: ["Strata"]),
+        .executable(name: "strata", targets: ["StrataCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Hot loops that need per-function CPU targets (AVX2/FMA) with a run-time check.
+        .target(
+            name: "CStrataKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+        .target(name: "StrataEngine", dependencies: ["CStrataKernels"]),
+        // gzip for `.gz` IDX files; zlib1g-dev is on every Debian machine of this project.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "Strata",
+            dependencies: ["StrataEngine", "CZlib", .product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
+            name: "StrataCLI",
+            dependencies: ["Strata", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine"]),
+        .testTarget(
+            name: "StrataTests",
+            dependencies: ["Strata"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "StrataCLITests", dependencies: ["Strata"]),
+    ]
+)

@@ -1,0 +1,107 @@
+import Foundation
+
+/// A spec that passed every check, with what the checker derived: ready to plan.
+public struct CheckedSpec: Sendable {
+    public var spec: Spec
+    public var summary: ModelSummary
+    public var data: DataFacts?
+}
+
+public struct CheckOptions: Sendable {
+    /// Specs whose parameters, optimizer state and activations need more than this are refused.
+    public var memoryBudgetBytes: Int
+    /// Read the data files to check labels and feature counts.
+    public var readData: Bool
+
+    public static let defaultMemoryBudget = 8 << 30
+
+    public init(memoryBudgetBytes: Int = defaultMemoryBudget, readData: Bool = true) {
+        self.memoryBudgetBytes = memoryBudgetBytes
+        self.readData = readData
+    }
+}
+
+public enum Checker {
+    /// Parses and checks a spec file. The checked spec comes back only when nothing is an error.
+    public static func check(path: String, options: CheckOptions = .init()) -> (checked: CheckedSpec?, summary: ModelSummary?, diagnostics: Diagnostics) {
+        let (spec, diagnostics) = SpecParser.load(path: path)
+        guard let spec else { return (nil, nil, diagnostics) }
+        var result = check(spec, options: options)
+        result.diagnostics = Diagnostics(diagnostics.items + result.diagnostics.items)
+        return result
+    }
+
+    public static func check(_ spec: Spec, options: CheckOptions = .init()) -> (checked: CheckedSpec?, summary: ModelSummary?, diagnostics: Diagnostics) {
+        var diagnostics = Diagnostics()
+        var shapes = ShapeInference(spec: spec)
+        let layers = shapes.run()
+        diagnostics.append(contentsOf: shapes.diagnostics)
+        var summary: ModelSummary?
+        if let layers {
+            let s = ModelSummary(
+                inputShape: spec.input.value, layers: layers, batchSize: spec.training.batchSize.value,
+                memory: estimateMemory(spec, layers: layers))
+            summary = s
+            var output = OutputCheck(spec: spec)
+            output.run(outputShape: s.outputShape)
+            diagnostics.append(contentsOf: output.diagnostics)
+            if s.memory.totalBytes > options.memoryBudgetBytes {
+                diagnostics.append(
+                    Diagnostic(
+                        .error,
+                        "training needs about \(formatBytes(s.memory.totalBytes)), over the memory budget of \(formatBytes(options.memoryBudgetBytes))",
+                        at: largestLayer(spec, layers), help: "use fewer units or filters, or a smaller batch_size",
+                        notes: [
+                            "parameters \(formatBytes(s.memory.parameterBytes)), gradients \(formatBytes(s.memory.gradientBytes)), optimizer state \(formatBytes(s.memory.optimizerBytes)), activations \(formatBytes(s.memory.activationBytes)) at batch \(s.batchSize)"
+                        ]))
+            }
+        }
+        let hasValidation = spec.training.validationSplit.value > 0 || spec.data?.validation != nil
+        var monitors = MonitorCheck(spec: spec)
+        monitors.run(hasValidation: hasValidation)
+        diagnostics.append(contentsOf: monitors.diagnostics)
+        var facts: DataFacts?
+        if options.readData, let data = spec.data {
+            var dataCheck = DataCheck(spec: spec, data: data)
+            facts = dataCheck.run(outputShape: summary?.outputShape)
+            diagnostics.append(contentsOf: dataCheck.diagnostics)
+        }
+        guard let summary, !diagnostics.hasErrors else { return (nil, summary, diagnostics) }
+        return (CheckedSpec(spec: spec, summary: summary, data: facts), summary, diagnostics)
+    }
+
+    private static func estimateMemory(_ spec: Spec, layers: [LayerSummary]) -> MemoryEstimate {
+        let float = MemoryLayout<Float>.size
+        let params = layers.map(\.params).reduce(0, saturatingAdd)
+        let slots: Int
+        switch spec.optimizer.kind.value {
+        case .sgd(let momentum, _, _): slots = momentum > 0 ? 1 : 0
+        case .adam: slots = 2
+        case .rmsprop(_, let momentum, _): slots = momentum > 0 ? 2 : 1
+        }
+        let batch = spec.training.batchSize.value
+        let perExample = layers.map { elementCount($0.outputShape) }.reduce(elementCount(spec.input.value), saturatingAdd)
+        // Each activation has a gradient of the same size.
+        let activations = saturatingMultiply(saturatingMultiply(perExample, batch), 2 * float)
+        return MemoryEstimate(
+            parameterBytes: saturatingMultiply(params, float), gradientBytes: saturatingMultiply(params, float),
+            optimizerBytes: saturatingMultiply(saturatingMultiply(params, slots), float), activationBytes: activations)
+    }
+
+    private static func largestLayer(_ spec: Spec, _ layers: [LayerSummary]) -> SourceLocation {
+        let costs = layers.map { saturatingAdd($0.params, saturatingMultiply(elementCount($0.outputShape), spec.training.batchSize.value)) }
+        guard let index = costs.indices.max(by: { costs[$0] < costs[$1] }) else { return spec.input.location }
+        return layers[index].location
+    }
+}
+
+public func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024, unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}

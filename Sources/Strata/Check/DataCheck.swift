@@ -1,0 +1,203 @@
+/// Checks the data against the spec: feature count against `input`, labels against the loss, classes against
+/// the output width, and what the validation split leaves of each class.
+struct DataCheck {
+    let spec: Spec
+    let data: DataSpec
+    var diagnostics = Diagnostics()
+
+    mutating func run(outputShape: [Int]?) -> DataFacts? {
+        let probe: SourceProbe
+        do {
+            probe = try SourceProbe.probe(data.train.value, specFile: spec.file)
+        } catch let error as DataError {
+            report(error, at: data.train.location)
+            return nil
+        } catch {
+            diagnostics.error("cannot read the training data: \(error)", at: data.train.location)
+            return nil
+        }
+        checkFeatures(probe)
+        for source in [data.validation, data.test].compactMap({ $0 }) {
+            do {
+                let other = try SourceProbe.probe(source.value, specFile: spec.file)
+                checkFeatures(other, source: source.location)
+            } catch let error as DataError {
+                report(error, at: source.location)
+            } catch {
+                diagnostics.error("cannot read the data: \(error)", at: source.location)
+            }
+        }
+        guard let encoding = resolveEncoding(probe.labels) else { return nil }
+        let counts = encoding.classCount.flatMap { classCounts(probe.labels, encoding: encoding, classes: $0) }
+        if let outputShape { checkOutputWidth(outputShape, encoding: encoding) }
+        if let counts { checkSplits(counts, encoding: encoding) }
+        return DataFacts(train: probe, encoding: encoding, classCounts: counts)
+    }
+
+    private mutating func report(_ error: DataError, at location: SourceLocation) {
+        diagnostics.error("\(error.path)\(error.place.map { ", \($0)" } ?? ""): \(error.message)", at: location, help: error.help)
+    }
+
+    private mutating func checkFeatures(_ probe: SourceProbe, source: SourceLocation? = nil) {
+        let features = elementCount(probe.featureShape)
+        let expected = elementCount(spec.input.value)
+        guard features != expected else { return }
+        diagnostics.error(
+            "input \(describeShape(spec.input.value)) holds \(expected) values, but the data has \(features) features per example (\(describeShape(probe.featureShape)))",
+            at: source ?? spec.input.location,
+            help: "set `input: \(describeShape(probe.featureShape))` or choose the feature columns")
+    }
+
+    private mutating func resolveEncoding(_ labels: RawLabels) -> LabelEncoding? {
+        let loss = spec.loss.value
+        let oneHot = data.oneHot?.value ?? false
+        var format: LabelFormat
+        let width: Int
+        switch labels {
+        case .names:
+            format = .names
+            width = 1
+        case .numbers(let rows):
+            width = rows.first?.count ?? 1
+            let integral = rows.allSatisfy { $0.count == 1 && $0[0] >= 0 && $0[0] == $0[0].rounded() }
+            format = loss.isClassification && width == 1 && integral ? .classes : .values
+        }
+        if let stated = data.labels {
+            if stated.value == .classes, case .numbers(let rows) = labels,
+                let bad = rows.firstIndex(where: { $0.count != 1 || $0[0] < 0 || $0[0] != $0[0].rounded() })
+            {
+                diagnostics.error(
+                    "labels: classes needs one whole number ≥ 0 per example; example \(bad + 1) has \(rows[bad].map { Strata.format($0) }.joined(separator: ", "))",
+                    at: stated.location)
+                return nil
+            }
+            if stated.value == .values, case .names(let names) = labels {
+                diagnostics.error(
+                    "labels: values needs numbers, but the labels are names such as '\(names[0])'", at: stated.location,
+                    help: "use `labels: names` for class names")
+                return nil
+            }
+            format = stated.value
+        }
+        if format == .names, case .names = labels, !loss.isClassification {
+            diagnostics.error(
+                "\(loss.rawValue) needs numeric targets, but the labels are class names", at: spec.loss.location,
+                help: "for classes use `loss: sparse_categorical_crossentropy` with a softmax output")
+            return nil
+        }
+        var names = data.classNames?.value
+        if format == .names, names == nil, case .names(let seen) = labels {
+            names = Array(Set(seen)).sorted()
+        }
+        if format == .names, let names, case .names(let seen) = labels, let unknown = seen.first(where: { !names.contains($0) }) {
+            diagnostics.error("the label '\(unknown)' is not in class_names", at: data.classNames?.location ?? data.train.location)
+            return nil
+        }
+        var classCount: Int? = data.classes?.value ?? names?.count
+        if classCount == nil, format == .classes, case .numbers(let rows) = labels {
+            classCount = Int(rows.map { $0[0] }.max() ?? 0) + 1
+        }
+        if format == .values, loss == .categoricalCrossentropy { classCount = width }
+        let isIndex = format == .classes || format == .names
+        switch loss {
+        case .categoricalCrossentropy where isIndex && !oneHot:
+            diagnostics.error(
+                "categorical_crossentropy needs one-hot targets, but the labels are class \(format == .names ? "names" : "indices")",
+                at: spec.loss.location,
+                help: "add `one_hot: true` under `data:` to encode them, or use `loss: sparse_categorical_crossentropy`; −Σ y·log ŷ with y = 1 is not the cross-entropy of class 1")
+            return nil
+        case .sparseCategoricalCrossentropy where oneHot:
+            diagnostics.error(
+                "sparse_categorical_crossentropy takes class indices, not one-hot vectors", at: data.oneHot?.location ?? spec.loss.location,
+                help: "remove `one_hot: true`, or use `loss: categorical_crossentropy`")
+            return nil
+        case .sparseCategoricalCrossentropy where format == .values:
+            diagnostics.error(
+                "sparse_categorical_crossentropy takes one class index per example, but the labels are rows of \(width) numbers",
+                at: spec.loss.location, help: "for one-hot rows use `loss: categorical_crossentropy`")
+            return nil
+        case .binaryCrossentropy where isIndex && (classCount ?? 2) != 2:
+            diagnostics.error(
+                "binary_crossentropy needs two classes, the data has \(classCount ?? 0)", at: spec.loss.location,
+                help: "for more classes use `loss: sparse_categorical_crossentropy` with a softmax output")
+            return nil
+        case .mse where oneHot, .mae where oneHot:
+            diagnostics.error("one_hot is for classification losses, not \(loss.rawValue)", at: data.oneHot?.location ?? spec.loss.location)
+            return nil
+        default:
+            break
+        }
+        if let count = classCount, isIndex, case .numbers(let rows) = labels, let bad = rows.firstIndex(where: { Int($0[0]) >= count }) {
+            diagnostics.error(
+                "example \(bad + 1) has class \(Int(rows[bad][0])), outside the \(count) classes 0...\(count - 1)",
+                at: data.classes?.location ?? data.train.location)
+            return nil
+        }
+        let targetWidth = isIndex ? (oneHot ? classCount ?? 1 : 1) : width
+        return LabelEncoding(format: format, oneHot: oneHot, classNames: names, classCount: loss.isClassification ? classCount : nil, targetWidth: targetWidth)
+    }
+
+    private func classCounts(_ labels: RawLabels, encoding: LabelEncoding, classes: Int) -> [Int]? {
+        var counts = [Int](repeating: 0, count: classes)
+        switch labels {
+        case .names(let names):
+            guard let table = encoding.classNames else { return nil }
+            let index = Dictionary(uniqueKeysWithValues: table.enumerated().map { ($1, $0) })
+            for name in names { if let i = index[name] { counts[i] += 1 } }
+        case .numbers(let rows):
+            if encoding.format == .values {
+                for row in rows { if let i = row.indices.max(by: { row[$0] < row[$1] }), i < classes { counts[i] += 1 } }
+            } else {
+                for row in rows where Int(row[0]) < classes { counts[Int(row[0])] += 1 }
+            }
+        }
+        return counts
+    }
+
+    private mutating func checkOutputWidth(_ output: [Int], encoding: LabelEncoding) {
+        guard output.count == 1, let last = spec.layers.last else { return }
+        let width = output[0]
+        switch spec.loss.value {
+        case .categoricalCrossentropy, .sparseCategoricalCrossentropy:
+            if let classes = encoding.classCount, classes != width {
+                diagnostics.error(
+                    "\(last.name.value) has \(width) units, but the data has \(classes) classes", at: last.location,
+                    help: "set `units: \(classes)` on the last layer")
+            }
+        case .binaryCrossentropy:
+            break
+        case .mse, .mae:
+            if encoding.targetWidth != width {
+                diagnostics.error(
+                    "\(last.name.value) has \(width) outputs, but each target has \(encoding.targetWidth) values", at: last.location,
+                    help: "set `units: \(encoding.targetWidth)` on the last layer")
+            }
+        }
+    }
+
+    private mutating func checkSplits(_ counts: [Int], encoding: LabelEncoding) {
+        let batch = spec.training.batchSize.value
+        var remaining = counts
+        for (fraction, what) in [(data.testSplit, "test_split"), (spec.training.validationSplit.value, "validation_split")] where fraction > 0 {
+            let location = what == "test_split" ? data.train.location : spec.training.validationSplit.location
+            let held = StratifiedSplit.heldOutCounts(classCounts: remaining, fraction: fraction)
+            for (index, count) in remaining.enumerated() where count > 0 {
+                let name = encoding.classNames.map { "'\($0[index])'" } ?? "\(index)"
+                if held[index] == 0 {
+                    diagnostics.error(
+                        "\(what) \(Strata.format(fraction)) leaves class \(name) (\(count) examples) with no held-out examples",
+                        at: location, help: "raise \(what), or give a separate source")
+                } else if held[index] == count {
+                    diagnostics.error("\(what) \(Strata.format(fraction)) leaves class \(name) with no training examples", at: location)
+                }
+            }
+            let total = held.reduce(0, +)
+            if total < batch, what == "validation_split" {
+                diagnostics.warning(
+                    "validation_split \(Strata.format(fraction)) leaves \(total) validation examples, fewer than one batch (\(batch))",
+                    at: location, help: "validation metrics from so few examples are noisy; raise validation_split")
+            }
+            remaining = zip(remaining, held).map { $0 - $1 }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+/// How labels are read and turned into the targets the loss sees, resolved from the spec, the data and the loss.
+public struct LabelEncoding: Sendable {
+    public var format: LabelFormat
+    public var oneHot: Bool
+    /// Class names in index order, for `names` labels or when the spec gives `class_names`.
+    public var classNames: [String]?
+    /// For classification losses.
+    public var classCount: Int?
+    /// The width of one target row the loss compares with the model's output.
+    public var targetWidth: Int
+}
+
+/// What the checker learned about the data.
+public struct DataFacts: Sendable {
+    public var train: SourceProbe
+    public var encoding: LabelEncoding
+    /// Training examples per class, for classification.
+    public var classCounts: [Int]?
+}

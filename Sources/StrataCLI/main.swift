@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+/// Exit codes: 0 success (warnings allowed), 1 spec or data errors, 2 usage; see README.
+enum ExitStatus {
+    static let specOrDataError: Int32 = 1
+}
+
+struct StrataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "Declarative neural networks: write a YAML spec, check it, train it.",
+        subcommands: [Check.self])
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Parse and check a spec: every key, type and shape, before any compute.")
+
+    @Argument(help: "The spec file (YAML).")
+    var spec: String
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(help: "Refuse specs that need more memory than this many MiB to train.")
+    var memoryBudget: Int = CheckOptions.defaultMemoryBudget >> 20
+
+    func run() throws {
+        let options = CheckOptions(memoryBudgetBytes: memoryBudget << 20)
+        let (checked, summary, diagnostics) = Checker.check(path: spec, options: options)
+        switch format {
+        case .json:
+            print(CheckJSON.render(summary: summary, diagnostics: diagnostics), terminator: "")
+        case .text:
+            if let checked { print(SummaryTable.render(checked.summary, name: checked.spec.name), terminator: "") }
+            let source = (try? String(contentsOfFile: spec, encoding: .utf8)) ?? ""
+            let rendered = DiagnosticPrinter(sources: [spec: source]).render(diagnostics)
+            if !rendered.isEmpty { FileHandle.standardError.write(Data(((checked == nil ? "" : "\n") + rendered).utf8)) }
+        }
+        if diagnostics.hasErrors { throw ExitCode(ExitStatus.specOrDataError) }
+    }
+}
+
+/// ArgumentParser exits 64 on usage errors; Strata documents 2, as most Unix tools do.
+func runMain() -> Never {
+    do {
+        var command = try StrataCommand.parseAsRoot()
+        try command.run()
+        exit(0)
+    } catch {
+        let code = StrataCommand.exitCode(for: error)
+        let message = StrataCommand.fullMessage(for: error)
+        if code.isSuccess {
+            if !message.isEmpty { print(message) }
+            exit(0)
+        }
+        if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+        exit(code == .validationFailure ? 2 : code.rawValue)
+    }
+}
+
+runMain()
