@@ -32,11 +32,8 @@ let package = Package(
             dependencies: ["Strata", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine"]),
-        .testTarget(
-            name: "StrataTests",
-            dependencies: ["Strata"],
-            resources: [.copy("Fixtures")]
-        ),
-        .testTarget(name: "StrataCLITests", dependencies: ["Strata"]),
+        // Fixtures are read from the source tree (#filePath), so their data paths resolve inside the repo.
+        .testTarget(name: "StrataTests", dependencies: ["Strata"], exclude: ["Fixtures"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI"]),
     ]
 )

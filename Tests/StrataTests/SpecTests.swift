@@ -1,2 +1,50 @@
+import Foundation
 import Testing
-@testable import StrataEngine
+
+@testable import Strata
+
+/// Fixtures whose expectation cannot be written inside them.
+private let outsideExpectations: [String: Expectation] = [
+    "empty-file.yaml": Expectation(line: 1, column: 1, severity: "error", message: "the spec is empty"),
+    "binary-file.yaml": Expectation(line: 1, column: 1, severity: "error", message: "this is not a text file: byte 0x00 at offset 0"),
+    "latin1.yaml": Expectation(line: 2, column: 10, severity: "error", message: "this is not UTF-8 text: invalid byte 0xe9"),
+]
+
+private let invalidFixtures: [String] = {
+    let folder = Paths.fixtures.appendingPathComponent("invalid")
+    return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+}()
+
+@Test func thereAreAtLeastFortyInvalidFixtures() {
+    #expect(invalidFixtures.count >= 40)
+}
+
+@Test(arguments: invalidFixtures)
+func invalidSpecReportsMarkedDiagnostics(fixture: String) throws {
+    let path = Paths.fixtures.appendingPathComponent("invalid/\(fixture)").path
+    let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+    var expectations = Expectation.parse(text)
+    if let outside = outsideExpectations[fixture] { expectations.append(outside) }
+    #expect(!expectations.isEmpty, "fixture \(fixture) marks no expected diagnostic")
+    let (checked, _, diagnostics) = Checker.check(path: path)
+    #expect(checked == nil || !expectations.contains { $0.severity == "error" } == true)
+    for expected in expectations {
+        let found = diagnostics.items.contains {
+            $0.severity.rawValue == expected.severity && $0.location?.line == expected.line
+                && $0.location?.column == expected.column && $0.message.contains(expected.message)
+        }
+        #expect(found, "\(fixture): expected \(expected), got:\n\(diagnostics.items.map(\.description).joined(separator: "\n"))")
+    }
+    for diagnostic in diagnostics.items where diagnostic.severity == .error {
+        let wanted = expectations.contains {
+            $0.severity == "error" && $0.line == diagnostic.location?.line && $0.column == diagnostic.location?.column
+        }
+        #expect(wanted, "\(fixture): unexpected \(diagnostic)")
+    }
+}
+
+@Test func expectationsParseCaretColumns() {
+    let text = "a: 1\nlayers: [x]\n#       ^ error: bad\n# expect: 1:1 warning: odd thing\n"
+    let parsed = Expectation.parse(text)
+    #expect(parsed.map(\.description) == ["2:9 error: bad", "1:1 warning: odd thing"])
+}

@@ -174,6 +174,7 @@ final class NodeReader {
             return nil
         }
         var entries: [String: (key: Node, value: Node)] = [:]
+        var misspelled: Set<String> = []
         for (key, value) in mapping {
             guard case .scalar(let scalar) = key else {
                 error("keys of \(what) must be plain words, got \(describe(key))", at: key)
@@ -181,14 +182,16 @@ final class NodeReader {
             }
             let name = scalar.string
             guard keys.contains(name) else {
-                let help = closestMatch(to: name, in: keys).map { "did you mean '\($0)'?" }
+                let suggestion = closestMatch(to: name, in: keys)
+                if let suggestion { misspelled.insert(suggestion) }
+                let help = suggestion.map { "did you mean '\($0)'?" }
                     ?? "\(what) takes: \(keys.joined(separator: ", "))"
                 error("unknown key '\(name)' in \(what)", at: key, help: help)
                 continue
             }
             entries[name] = (key, value)
         }
-        return Fields(node: node, what: what, entries: entries, reader: self)
+        return Fields(node: node, what: what, entries: entries, misspelled: misspelled, reader: self)
     }
 
     /// A `{kind: parameters}` mapping with exactly one key, or a bare `kind` word: the style layers,
@@ -234,6 +237,8 @@ struct Fields {
     let node: Node
     let what: String
     let entries: [String: (key: Node, value: Node)]
+    /// Keys an unknown key was probably meant to be; their absence is already explained.
+    let misspelled: Set<String>
     let reader: NodeReader
 
     var location: SourceLocation { reader.location(node) }
@@ -245,6 +250,7 @@ struct Fields {
     /// The value of a key that must be present; a missing key is reported at the mapping.
     func required(_ key: String, help: String? = nil) -> Node? {
         if let value = entries[key]?.value { return value }
+        if misspelled.contains(key) { return nil }
         reader.error("missing required key '\(key)' in \(what)", at: node, help: help)
         return nil
     }
