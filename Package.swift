@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "StrataEngine", targets: ["StrataEngine"]),
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
+        .executable(name: "strata-bench", targets: ["StrataBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
@@ -31,6 +32,7 @@ let package = Package(
             name: "StrataCLI",
             dependencies: ["Strata", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .executableTarget(name: "StrataBench", dependencies: ["StrataEngine", "CStrataKernels", "Strata"]),
         .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine"]),
         // Fixtures are read from the source tree (#filePath), so their data paths resolve inside the repo.
         .testTarget(name: "StrataTests", dependencies: ["Strata"], exclude: ["Fixtures"]),

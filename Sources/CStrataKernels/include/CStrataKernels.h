@@ -6,4 +6,27 @@
 /// 1 when this CPU runs AVX2 and FMA instructions, so the fast micro-kernels may be used.
 int strata_cpu_has_avx2_fma(void);
 
+/// Block sizes of the packed GEMM; a workspace holds STRATA_GEMM_MC*STRATA_GEMM_KC floats for A and
+/// STRATA_GEMM_KC*STRATA_GEMM_NC for B.
+#define STRATA_GEMM_MR 6
+#define STRATA_GEMM_NR 16
+#define STRATA_GEMM_MC 96
+#define STRATA_GEMM_KC 256
+#define STRATA_GEMM_NC 2048
+
+/// C[m,n] (+)= op(A)[m,k] · op(B)[k,n], single-threaded, over packed panels.
+/// op(A) is A[m,k] (row stride lda) or, when trans_a, the transpose of A stored [k,m]; likewise op(B)
+/// is B[k,n] or the transpose of B stored [n,k]. accumulate = 0 overwrites C, 1 adds to it.
+/// Every element's sum runs over k in the same order whatever m, n and the caller's partition,
+/// so splitting the columns across threads gives identical bits.
+void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k,
+                  const float *a, long lda, const float *b, long ldb,
+                  int accumulate, float *c, long ldc,
+                  float *pack_a, float *pack_b);
+
+
+
+/// Runs `iterations` rounds of 12 independent 8-wide FMAs (the most a core can issue) and returns a value
+/// that depends on all of them, so the work is not optimized away. Used to measure this core's FMA peak.
+float strata_fma_peak_probe(long iterations);
 #endif

@@ -1,7 +1,10 @@
 import CStrataKernels
+import Foundation
 
 /// What the engine found about the CPU it runs on.
 public enum CPU {
     /// Whether the AVX2+FMA micro-kernels can run; otherwise portable code is used.
     public static let hasAVX2FMA: Bool = strata_cpu_has_avx2_fma() != 0
+
+    public static let coreCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 }

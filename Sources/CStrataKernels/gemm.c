@@ -1,0 +1,149 @@
+#include "CStrataKernels.h"
+
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+enum { MR = STRATA_GEMM_MR, NR = STRATA_GEMM_NR, MC = STRATA_GEMM_MC, KC = STRATA_GEMM_KC, NC = STRATA_GEMM_NC };
+
+/* Packs op(A)[i0:i0+mc, p0:p0+kc] into row panels of MR: panel r holds, for each p, MR consecutive rows. */
+static void pack_a(int trans_a, const float *a, long lda, long i0, long p0, long mc, long kc, float *out) {
+    for (long ir = 0; ir < mc; ir += MR) {
+        long rows = mc - ir < MR ? mc - ir : MR;
+        for (long p = 0; p < kc; p++) {
+            for (long r = 0; r < rows; r++) {
+                long i = i0 + ir + r, q = p0 + p;
+                out[r] = trans_a ? a[q * lda + i] : a[i * lda + q];
+            }
+            for (long r = rows; r < MR; r++) out[r] = 0.0f;
+            out += MR;
+        }
+    }
+}
+
+/* Packs op(B)[p0:p0+kc, j0:j0+nc] into column panels of NR: panel j holds, for each p, NR consecutive columns. */
+static void pack_b(int trans_b, const float *b, long ldb, long p0, long j0, long kc, long nc, float *out) {
+    for (long jr = 0; jr < nc; jr += NR) {
+        long cols = nc - jr < NR ? nc - jr : NR;
+        for (long p = 0; p < kc; p++) {
+            long q = p0 + p;
+            if (!trans_b && cols == NR) {
+                memcpy(out, b + q * ldb + j0 + jr, NR * sizeof(float));
+            } else {
+                for (long j = 0; j < cols; j++) {
+                    long col = j0 + jr + j;
+                    out[j] = trans_b ? b[col * ldb + q] : b[q * ldb + col];
+                }
+                for (long j = cols; j < NR; j++) out[j] = 0.0f;
+            }
+            out += NR;
+        }
+    }
+}
+
+/* Portable micro-kernel: tile[MR][NR] = Σp a[p][r]·b[p][j], summed in p order. */
+static void kernel_generic(long kc, const float *a, const float *b, float *tile) {
+    float acc[MR][NR];
+    memset(acc, 0, sizeof(acc));
+    for (long p = 0; p < kc; p++) {
+        for (int r = 0; r < MR; r++) {
+            float av = a[p * MR + r];
+            for (int j = 0; j < NR; j++) acc[r][j] += av * b[p * NR + j];
+        }
+    }
+    memcpy(tile, acc, sizeof(acc));
+}
+
+#if defined(__x86_64__)
+/* 6x16 register tile: 12 ymm accumulators, one broadcast of A and two loads of B per step. */
+__attribute__((target("avx2,fma")))
+static void kernel_avx2(long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (long p = 0; p < kc; p++) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 av;
+        av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+        av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+        av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+        av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+        av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+        av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+        a += MR;
+        b += NR;
+    }
+    __m256 rows[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    for (int r = 0; r < MR; r++) {
+        float *row = c + r * ldc;
+        if (accumulate) {
+            _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), rows[r][0]));
+            _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), rows[r][1]));
+        } else {
+            _mm256_storeu_ps(row, rows[r][0]);
+            _mm256_storeu_ps(row + 8, rows[r][1]);
+        }
+    }
+}
+#endif
+
+/* Runs the micro-kernel for one tile; edge tiles go through a full-size scratch tile so their arithmetic
+   is the same as a full tile's. */
+static void tile(int use_avx2, long kc, const float *pa, const float *pb, float *c, long ldc,
+                 long rows, long cols, int accumulate) {
+    float scratch[MR * NR];
+#if defined(__x86_64__)
+    if (use_avx2) {
+        if (rows == MR && cols == NR) {
+            kernel_avx2(kc, pa, pb, c, ldc, accumulate);
+            return;
+        }
+        kernel_avx2(kc, pa, pb, scratch, NR, 0);
+    } else
+#endif
+    {
+        (void)use_avx2;
+        kernel_generic(kc, pa, pb, scratch);
+    }
+    for (long r = 0; r < rows; r++) {
+        for (long j = 0; j < cols; j++) {
+            if (accumulate) c[r * ldc + j] += scratch[r * NR + j];
+            else c[r * ldc + j] = scratch[r * NR + j];
+        }
+    }
+}
+
+void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k,
+                  const float *a, long lda, const float *b, long ldb,
+                  int accumulate, float *c, long ldc,
+                  float *pack_a_buf, float *pack_b_buf) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+        return;
+    }
+    for (long j0 = 0; j0 < n; j0 += NC) {
+        long nc = n - j0 < NC ? n - j0 : NC;
+        for (long p0 = 0; p0 < k; p0 += KC) {
+            long kc = k - p0 < KC ? k - p0 : KC;
+            int acc = accumulate || p0 > 0;
+            pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buf);
+            for (long i0 = 0; i0 < m; i0 += MC) {
+                long mc = m - i0 < MC ? m - i0 : MC;
+                pack_a(trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
+                for (long jr = 0; jr < nc; jr += NR) {
+                    long cols = nc - jr < NR ? nc - jr : NR;
+                    for (long ir = 0; ir < mc; ir += MR) {
+                        long rows = mc - ir < MR ? mc - ir : MR;
+                        tile(use_avx2, kc, pack_a_buf + ir * kc, pack_b_buf + jr * kc,
+                             c + (i0 + ir) * ldc + j0 + jr, ldc, rows, cols, acc);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+public enum ActivationKind: Sendable, Equatable {
+    case linear, relu, sigmoid, tanh, softmax
+    case leakyRelu(alpha: Float)
+}
+
+/// Elementwise activations and softmax, forward and backward, over raw buffers.
+/// Backward kernels take the forward output y (and input x where the derivative needs it).
+public enum ActivationKernels {
+    /// y[count] = f(x[count]); softmax normalizes each row of `width`.
+    public static func forward(
+        _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int, width: Int, kind: ActivationKind
+    ) {
+        switch kind {
+        case .linear:
+            if UnsafePointer(y) != x { y.update(from: x, count: count) }
+        case .relu:
+            for i in 0..<count { y[i] = max(x[i], 0) }
+        case .leakyRelu(let alpha):
+            for i in 0..<count { y[i] = x[i] > 0 ? x[i] : alpha * x[i] }
+        case .sigmoid:
+            for i in 0..<count { y[i] = sigmoid(x[i]) }
+        case .tanh:
+            for i in 0..<count { y[i] = Foundation.tanh(x[i]) }
+        case .softmax:
+            for row in stride(from: 0, to: count, by: width) {
+                softmaxRow(y + row, x + row, width: width)
+            }
+        }
+    }
+
+    /// dx[count] = f'(x) · dy. At relu's kink (x = 0) the derivative is taken as 0, as in Keras and PyTorch.
+    public static func backward(
+        _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+        y: UnsafePointer<Float>, count: Int, width: Int, kind: ActivationKind
+    ) {
+        switch kind {
+        case .linear:
+            if UnsafePointer(dx) != dy { dx.update(from: dy, count: count) }
+        case .relu:
+            for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+        case .leakyRelu(let alpha):
+            for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : alpha * dy[i] }
+        case .sigmoid:
+            for i in 0..<count { dx[i] = dy[i] * y[i] * (1 - y[i]) }
+        case .tanh:
+            for i in 0..<count { dx[i] = dy[i] * (1 - y[i] * y[i]) }
+        case .softmax:
+            for row in stride(from: 0, to: count, by: width) {
+                var dot: Float = 0
+                for j in 0..<width { dot += dy[row + j] * y[row + j] }
+                for j in 0..<width { dx[row + j] = y[row + j] * (dy[row + j] - dot) }
+            }
+        }
+    }
+
+    /// Numerically stable: subtracts the row maximum before exponentiating.
+    @inline(__always)
+    public static func softmaxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, width: Int) {
+        var maximum = -Float.infinity
+        for j in 0..<width { maximum = max(maximum, x[j]) }
+        var sum: Float = 0
+        for j in 0..<width {
+            let e = exp(x[j] - maximum)
+            y[j] = e
+            sum += e
+        }
+        let inverse = 1 / sum
+        for j in 0..<width { y[j] *= inverse }
+    }
+
+    @inline(__always)
+    public static func sigmoid(_ x: Float) -> Float {
+        // Split by sign so exp never overflows.
+        if x >= 0 { return 1 / (1 + exp(-x)) }
+        let e = exp(x)
+        return e / (1 + e)
+    }
+}
+
+/// A standalone activation layer; dense and conv2d activations also run as one of these after them.
+public final class ActivationLayer: Layer {
+    public let name: String
+    public let kind: ActivationKind
+    public let inputShape: [Int]
+    public var outputShape: [Int] { inputShape }
+
+    public init(name: String, kind: ActivationKind, shape: [Int]) {
+        self.name = name
+        self.kind = kind
+        inputShape = shape
+    }
+
+    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+        ActivationKernels.forward(output, input, count: batch * inputSize, width: inputShape.last ?? 1, kind: kind)
+    }
+
+    public func backward(
+        inputGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
+        guard let inputGradient else { return }
+        ActivationKernels.backward(
+            inputGradient, outputGradient, x: input, y: output, count: batch * inputSize, width: inputShape.last ?? 1,
+            kind: kind)
+    }
+}

@@ -1,0 +1,140 @@
+/// 2-D convolution, channels last. Shapes: x [batch, H, W, C], kernel [KH, KW, C, F] (Keras' layout), bias [F],
+/// y [batch, OH, OW, F]. Computed as im2col then one GEMM over the whole batch:
+/// cols [batch·OH·OW, KH·KW·C] · kernel [KH·KW·C, F].
+public final class Conv2DLayer: Layer {
+    public let name: String
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let window: Window
+    public let weight: Parameter
+    public let bias: Parameter?
+    private var columns: UnsafeMutablePointer<Float>?
+    private var capacity = 0
+
+    /// Shape inference: nil when the input is not [H, W, C] or a valid kernel does not fit.
+    public static func outputShape(input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool) -> [Int]? {
+        guard input.count == 3,
+            let window = Window(input: (input[0], input[1]), kernel: kernel, strides: strides, same: same)
+        else { return nil }
+        return [window.outputHeight, window.outputWidth, filters]
+    }
+
+    public init?(name: String, inputShape: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int) = (1, 1),
+                 same: Bool = false, useBias: Bool = true, kernelInitializer: InitializerKind = .glorotUniform,
+                 biasInitializer: InitializerKind = .zeros) {
+        guard let shape = Conv2DLayer.outputShape(input: inputShape, filters: filters, kernel: kernel, strides: strides, same: same),
+            let window = Window(input: (inputShape[0], inputShape[1]), kernel: kernel, strides: strides, same: same)
+        else { return nil }
+        self.name = name
+        self.inputShape = inputShape
+        outputShape = shape
+        self.window = window
+        weight = Parameter(name: "weight", shape: [kernel.0, kernel.1, inputShape[2], filters], initializer: kernelInitializer)
+        bias = useBias ? Parameter(name: "bias", shape: [filters], initializer: biasInitializer) : nil
+    }
+
+    deinit { columns?.deallocate() }
+
+    public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
+
+    private var patch: Int { window.kernelHeight * window.kernelWidth * inputShape[2] }
+    private var positions: Int { window.outputHeight * window.outputWidth }
+
+    public func prepare(maxBatch: Int) {
+        let needed = maxBatch * positions * patch
+        guard needed > capacity else { return }
+        columns?.deallocate()
+        columns = .allocate(capacity: needed)
+        capacity = needed
+    }
+
+    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+        precondition(batch * positions * patch <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
+        let columns = columns!
+        let filters = outputShape[2]
+        Parallel.run(min(batch, context.workspace.threads)) { part in
+            for b in self.range(part, of: min(batch, context.workspace.threads), batch) {
+                Im2Col.gather(columns + b * self.positions * self.patch, input + b * self.inputSize, self.window, channels: self.inputShape[2])
+            }
+        }
+        GEMM.multiply(
+            output, ldc: filters, columns, lda: patch, .none, weight.value.pointer, ldb: filters, .none,
+            m: batch * positions, n: filters, k: patch, accumulate: false, workspace: context.workspace)
+        if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch * positions, width: filters) }
+    }
+
+    public func backward(
+        inputGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
+        let columns = columns!
+        let filters = outputShape[2]
+        let rows = batch * positions
+        // dKernel[patch, F] += colsᵀ · dy, using the columns forward left behind.
+        GEMM.multiply(
+            weight.gradient.pointer, ldc: filters, columns, lda: patch, .transposed, outputGradient, ldb: filters, .none,
+            m: patch, n: filters, k: rows, accumulate: true, workspace: context.workspace)
+        if let bias { BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: rows, width: filters) }
+        guard let inputGradient else { return }
+        // dcols = dy · kernelᵀ, into the same scratch (the columns are no longer needed), then scattered back.
+        GEMM.multiply(
+            columns, ldc: patch, outputGradient, lda: filters, .none, weight.value.pointer, ldb: filters, .transposed,
+            m: rows, n: patch, k: filters, accumulate: false, workspace: context.workspace)
+        let parts = min(batch, context.workspace.threads)
+        Parallel.run(parts) { part in
+            for b in self.range(part, of: parts, batch) {
+                Im2Col.scatter(inputGradient + b * self.inputSize, columns + b * self.positions * self.patch, self.window, channels: self.inputShape[2])
+            }
+        }
+    }
+
+    /// Fixed split of the batch: examples are independent, so any split gives the same bits.
+    private func range(_ part: Int, of parts: Int, _ count: Int) -> Range<Int> {
+        (count * part / parts)..<(count * (part + 1) / parts)
+    }
+}
+
+/// Window unrolling for one example, channels last.
+public enum Im2Col {
+    /// cols[OH·OW, KH·KW·C] from x[H, W, C]; positions outside the input are 0.
+    public static func gather(_ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: Window, channels c: Int) {
+        var out = cols
+        for oy in 0..<w.outputHeight {
+            for ox in 0..<w.outputWidth {
+                for ky in 0..<w.kernelHeight {
+                    let iy = oy * w.strideHeight + ky - w.padTop
+                    for kx in 0..<w.kernelWidth {
+                        let ix = ox * w.strideWidth + kx - w.padLeft
+                        if iy >= 0 && iy < w.inputHeight && ix >= 0 && ix < w.inputWidth {
+                            out.update(from: x + (iy * w.inputWidth + ix) * c, count: c)
+                        } else {
+                            out.update(repeating: 0, count: c)
+                        }
+                        out += c
+                    }
+                }
+            }
+        }
+    }
+
+    /// dx[H, W, C] = Σ of cols entries over every window position that read each input value.
+    public static func scatter(_ dx: UnsafeMutablePointer<Float>, _ cols: UnsafePointer<Float>, _ w: Window, channels c: Int) {
+        dx.update(repeating: 0, count: w.inputHeight * w.inputWidth * c)
+        var source = cols
+        for oy in 0..<w.outputHeight {
+            for ox in 0..<w.outputWidth {
+                for ky in 0..<w.kernelHeight {
+                    let iy = oy * w.strideHeight + ky - w.padTop
+                    for kx in 0..<w.kernelWidth {
+                        let ix = ox * w.strideWidth + kx - w.padLeft
+                        if iy >= 0 && iy < w.inputHeight && ix >= 0 && ix < w.inputWidth {
+                            let target = dx + (iy * w.inputWidth + ix) * c
+                            for ch in 0..<c { target[ch] += source[ch] }
+                        }
+                        source += c
+                    }
+                }
+            }
+        }
+    }
+}
