@@ -1,0 +1,89 @@
+import Testing
+
+@testable import StrataEngine
+
+/// c = op(a)·op(b) (+ c) in Double, the obvious way.
+private func reference(
+    _ a: [Float], _ transA: Transpose, _ b: [Float], _ transB: Transpose, m: Int, n: Int, k: Int, c: [Float]?
+) -> [Double] {
+    var out = [Double](repeating: 0, count: m * n)
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum = c.map { Double($0[i * n + j]) } ?? 0
+            for p in 0..<k {
+                let av = transA == .none ? a[i * k + p] : a[p * m + i]
+                let bv = transB == .none ? b[p * n + j] : b[j * k + p]
+                sum += Double(av) * Double(bv)
+            }
+            out[i * n + j] = sum
+        }
+    }
+    return out
+}
+
+private func randomValues(_ count: Int, _ random: inout SplitMix64) -> [Float] {
+    (0..<count).map { _ in random.nextUniform() * 2 - 1 }
+}
+
+private func run(
+    _ a: Tensor, _ transA: Transpose, _ b: Tensor, _ transB: Transpose, _ c: Tensor, m: Int, n: Int, k: Int,
+    accumulate: Bool, threads: Int
+) {
+    GEMM.multiply(
+        c.pointer, ldc: n, a.pointer, lda: transA == .none ? k : m, transA, b.pointer, ldb: transB == .none ? n : k, transB,
+        m: m, n: n, k: k, accumulate: accumulate, workspace: GEMMWorkspace(threads: threads))
+}
+
+private let shapes = [(1, 1, 1), (7, 13, 5), (6, 16, 1), (65, 129, 33), (13, 300, 40), (100, 17, 260), (97, 2100, 3)]
+
+@Test(arguments: shapes)
+func gemmMatchesReferenceInEveryForm(m: Int, k: Int, n: Int) {
+    var random = SplitMix64(seed: UInt64(m * 1000 + k * 10 + n))
+    for transA in [Transpose.none, .transposed] {
+        for transB in [Transpose.none, .transposed] {
+            for accumulate in [false, true] {
+                let av = randomValues(m * k, &random), bv = randomValues(k * n, &random), cv = randomValues(m * n, &random)
+                let a = Tensor(shape: [m * k], values: av), b = Tensor(shape: [k * n], values: bv), c = Tensor(shape: [m * n], values: cv)
+                run(a, transA, b, transB, c, m: m, n: n, k: k, accumulate: accumulate, threads: 1)
+                let expected = reference(av, transA, bv, transB, m: m, n: n, k: k, c: accumulate ? cv : nil)
+                let worst = zip(c.values, expected).map { abs(Double($0) - $1) }.max() ?? 0
+                #expect(worst <= 1e-5 * Double(k) + 1e-6, "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate): error \(worst)")
+            }
+        }
+    }
+}
+
+@Test(arguments: shapes + [(64, 784, 128), (784, 64, 128)])
+func gemmGivesIdenticalBitsOnOneAndTwoThreads(m: Int, k: Int, n: Int) {
+    var random = SplitMix64(seed: 7)
+    let a = Tensor(shape: [m * k], values: randomValues(m * k, &random))
+    let b = Tensor(shape: [k * n], values: randomValues(k * n, &random))
+    for (transA, transB) in [(Transpose.none, Transpose.none), (.transposed, .none), (.none, .transposed)] {
+        let one = Tensor(shape: [m * n]), two = Tensor(shape: [m * n])
+        run(a, transA, b, transB, one, m: m, n: n, k: k, accumulate: false, threads: 1)
+        // Force the split even where the product is small.
+        let workspace = GEMMWorkspace(threads: 2)
+        let panels = (n + 15) / 16
+        let half = panels / 2 * 16
+        if half > 0 && half < n {
+            GEMM.multiply(two.pointer, ldc: n, a.pointer, lda: transA == .none ? k : m, transA, b.pointer, ldb: transB == .none ? n : k, transB, m: m, n: half, k: k, accumulate: false, workspace: workspace)
+            let bOffset = transB == .none ? half : half * k
+            GEMM.multiply(two.pointer + half, ldc: n, a.pointer, lda: transA == .none ? k : m, transA, b.pointer + bOffset, ldb: transB == .none ? n : k, transB, m: m, n: n - half, k: k, accumulate: false, workspace: workspace)
+        } else {
+            run(a, transA, b, transB, two, m: m, n: n, k: k, accumulate: false, threads: 2)
+        }
+        #expect(one.values == two.values)
+        let threaded = Tensor(shape: [m * n])
+        run(a, transA, b, transB, threaded, m: m, n: n, k: k, accumulate: false, threads: 2)
+        #expect(one.values == threaded.values)
+    }
+}
+
+@Test func gemmWithZeroDepthOverwritesOrKeeps() {
+    let c = Tensor(shape: [4], value: 3)
+    let a = Tensor(shape: [1]), b = Tensor(shape: [1])
+    run(a, .none, b, .none, c, m: 2, n: 2, k: 0, accumulate: true, threads: 1)
+    #expect(c.values == [3, 3, 3, 3])
+    run(a, .none, b, .none, c, m: 2, n: 2, k: 0, accumulate: false, threads: 1)
+    #expect(c.values == [0, 0, 0, 0])
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+@testable import StrataEngine
+
+private func parameter(_ w: [Float], gradient g: [Float]) -> Parameter {
+    let p = Parameter(name: "weight", shape: [w.count], initializer: .zeros)
+    for i in 0..<w.count {
+        p.value[i] = w[i]
+        p.gradient[i] = g[i]
+    }
+    return p
+}
+
+@Test func theLecturesLineTakesOneGradientDescentStep() {
+    // y = m·x + b on (1, 3) and (2, 5) from m = −1, b = 5.
+    let layer = DenseLayer(name: "dense_1", inputs: 1, units: 1)
+    layer.weight.value[0] = -1
+    layer.bias!.value[0] = 5
+    let network = Network(layers: [layer], loss: .mse, maxBatch: 2, threads: 1)
+    network.input[0] = 1
+    network.input[1] = 2
+    network.targets[0] = 3
+    network.targets[1] = 5
+    let context = StepContext(training: true, step: 0, seed: 0, workspace: network.workspace)
+    network.zeroGradients()
+    network.forward(batch: 2, context: context)
+    #expect(network.output.values == [4, 3])
+    let loss = network.computeLoss(batch: 2, gradient: true) / 2
+    #expect(loss == 2.5)
+    var metrics = MetricAccumulator()
+    metrics.add(outputs: network.output.pointer, targets: network.targets.pointer, batch: 2, width: 1, targetWidth: 1, loss: loss * 2)
+    #expect(abs(metrics.value(.rmse) - 1.5811) < 1e-4)
+    network.backward(batch: 2, context: context)
+    #expect(layer.weight.gradient[0] == -3)
+    #expect(layer.bias!.gradient[0] == -1)
+    let sgd = Optimizer(kind: .sgd(momentum: 0, nesterov: false, weightDecay: 0), parameters: layer.parameters)
+    sgd.step(learningRate: 0.1)
+    #expect(abs(layer.weight.value[0] - -0.7) < 1e-6)
+    #expect(abs(layer.bias!.value[0] - 5.1) < 1e-6)
+    network.forward(batch: 2, context: context)
+    #expect(abs(network.computeLoss(batch: 2, gradient: false) / 2 - 1.825) < 1e-5)
+}
+
+@Test func sgdWithMomentumAndNesterov() {
+    // v = μv − ηg; w += v (plain) or w += μv − ηg (Nesterov). Two steps with g = 1, η = 0.1, μ = 0.9.
+    let plain = parameter([1], gradient: [1])
+    let sgd = Optimizer(kind: .sgd(momentum: 0.9, nesterov: false, weightDecay: 0), parameters: [plain])
+    sgd.step(learningRate: 0.1)  // v = −0.1, w = 0.9
+    sgd.step(learningRate: 0.1)  // v = −0.19, w = 0.71
+    #expect(abs(plain.value[0] - 0.71) < 1e-6)
+    let nesterov = parameter([1], gradient: [1])
+    let nag = Optimizer(kind: .sgd(momentum: 0.9, nesterov: true, weightDecay: 0), parameters: [nesterov])
+    nag.step(learningRate: 0.1)  // v = −0.1, w = 1 − 0.09 − 0.1 = 0.81
+    #expect(abs(nesterov.value[0] - 0.81) < 1e-6)
+}
+
+@Test func sgdWeightDecayIsDecoupled() {
+    let p = parameter([2], gradient: [0.5])
+    Optimizer(kind: .sgd(momentum: 0, nesterov: false, weightDecay: 0.1), parameters: [p]).step(learningRate: 0.5)
+    // w ← 2 − 0.5·0.1·2 = 1.9, then − 0.5·0.5 = 1.65
+    #expect(abs(p.value[0] - 1.65) < 1e-6)
+}
+
+@Test func adamFirstStepsByHand() {
+    // Step 1: m = 0.1·g, v = 0.001·g², lr_t = lr·√(1 − 0.999)/(1 − 0.9); update lr_t·m/(√v + ε) ≈ lr·sign(g).
+    let p = parameter([1, -1], gradient: [0.5, -2])
+    let adam = Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), parameters: [p])
+    adam.step(learningRate: 0.01)
+    let m1 = 0.1 * 0.5, v1 = 0.001 * 0.25
+    let expected1 = 1 - 0.01 * (0.001).squareRoot() / 0.1 * m1 / (v1.squareRoot() + 1e-7)
+    #expect(abs(Double(p.value[0]) - expected1) < 1e-6)
+    #expect(abs(Double(p.value[1]) - (-1 + 0.01)) < 1e-5)
+    // Step 2 with gradient 0.25.
+    p.gradient[0] = 0.25
+    adam.step(learningRate: 0.01)
+    let m2 = 0.9 * m1 + 0.1 * 0.25, v2 = 0.999 * v1 + 0.001 * 0.0625
+    let lr2 = 0.01 * (1 - 0.999 * 0.999).squareRoot() / (1 - 0.81)
+    #expect(abs(Double(p.value[0]) - (expected1 - lr2 * m2 / (v2.squareRoot() + 1e-7))) < 1e-6)
+}
+
+@Test func adamWeightDecayIsDecoupled() {
+    let p = parameter([2], gradient: [0])
+    Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0.5), parameters: [p]).step(learningRate: 0.1)
+    // Zero gradient: only the decay moves w: 2 − 0.1·0.5·2 = 1.9.
+    #expect(abs(p.value[0] - 1.9) < 1e-6)
+}
+
+@Test func rmspropStepsByHand() {
+    let p = parameter([1], gradient: [2])
+    Optimizer(kind: .rmsprop(rho: 0.9, momentum: 0, epsilon: 1e-7), parameters: [p]).step(learningRate: 0.01)
+    // v = 0.1·4 = 0.4; w = 1 − 0.01·2/√(0.4 + 1e-7)
+    #expect(abs(Double(p.value[0]) - (1 - 0.02 / (0.4 + 1e-7).squareRoot())) < 1e-6)
+    let q = parameter([1], gradient: [2])
+    let withMomentum = Optimizer(kind: .rmsprop(rho: 0.9, momentum: 0.5, epsilon: 1e-7), parameters: [q])
+    withMomentum.step(learningRate: 0.01)
+    withMomentum.step(learningRate: 0.01)
+    let inc1 = 0.02 / (0.4 + 1e-7).squareRoot(), v2 = 0.9 * 0.4 + 0.1 * 4.0
+    let inc2 = 0.02 / (v2 + 1e-7).squareRoot()
+    #expect(abs(Double(q.value[0]) - (1 - inc1 - (0.5 * inc1 + inc2))) < 1e-6)
+}
+
+@Test func schedulesFollowKeras() {
+    #expect(Schedule.step(decaySteps: 10, decayRate: 0.5).learningRate(base: 1, step: 25) == 0.25)
+    #expect(abs(Schedule.exponential(decaySteps: 10, decayRate: 0.5).learningRate(base: 1, step: 5) - 0.5.squareRoot()) < 1e-12)
+    #expect(abs(Schedule.cosine(decaySteps: 100, alpha: 0).learningRate(base: 1, step: 50) - 0.5) < 1e-12)
+    #expect(Schedule.cosine(decaySteps: 100, alpha: 0.1).learningRate(base: 1, step: 500) == 0.1)
+    #expect(Schedule.constant.learningRate(base: 0.3, step: 1000) == 0.3)
+}
+
+@Test func splitMix64MatchesItsPublishedSequence() {
+    // Reference values of SplitMix64 from seed 0 (Vigna's splitmix64.c).
+    var random = SplitMix64(seed: 0)
+    #expect(random.next() == 0xE220_A839_7B1D_CDAF)
+    #expect(random.next() == 0x6E78_9E6A_A1B9_65F4)
+    #expect(random.next() == 0x06C4_5D18_8009_454F)
+}
+
+@Test func initializersAreSeededAndBounded() {
+    let a = Tensor(shape: [784, 128]), b = Tensor(shape: [784, 128])
+    var r1 = SplitMix64(seed: 5), r2 = SplitMix64(seed: 5)
+    Initialization.fill(a, .glorotUniform, random: &r1)
+    Initialization.fill(b, .glorotUniform, random: &r2)
+    #expect(a.values == b.values)
+    let limit = Float((6.0 / (784 + 128)).squareRoot())
+    #expect(a.values.allSatisfy { abs($0) <= limit })
+    let mean = a.values.reduce(0, +) / Float(a.count)
+    #expect(abs(mean) < 0.002)
+    let he = Tensor(shape: [3, 3, 16, 32])
+    Initialization.fill(he, .heNormal, random: &r1)
+    let std = (he.values.map { $0 * $0 }.reduce(0, +) / Float(he.count)).squareRoot()
+    #expect(abs(std - (2.0 / 144).squareRoot()) < 0.01)
+    #expect(Initialization.fans([3, 3, 16, 32]) == (144, 288))
+}
