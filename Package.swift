@@ -32,7 +32,9 @@ let package = Package(
             name: "StrataCLI",
             dependencies: ["Strata", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .executableTarget(name: "StrataBench", dependencies: ["StrataEngine", "CStrataKernels", "Strata"]),
+        // Counts heap allocations for the benchmark's allocations-per-step figure; nothing else links it.
+        .target(name: "CAllocationCounter"),
+        .executableTarget(name: "StrataBench", dependencies: ["StrataEngine", "CStrataKernels", "CAllocationCounter", "Strata"]),
         .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine"]),
         // Fixtures are read from the source tree (#filePath), so their data paths resolve inside the repo.
         .testTarget(name: "StrataTests", dependencies: ["Strata"], exclude: ["Fixtures"]),

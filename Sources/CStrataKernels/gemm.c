@@ -126,10 +126,14 @@ void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k
         if (!accumulate) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
+    /* Depth blocks of equal size (784 = 4 x 196, not 3 x 256 + 16); they depend on k alone, so every
+       caller's partition sums each element the same way. */
+    long k_blocks = (k + KC - 1) / KC;
+    long k_step = (k + k_blocks - 1) / k_blocks;
     for (long j0 = 0; j0 < n; j0 += NC) {
         long nc = n - j0 < NC ? n - j0 : NC;
-        for (long p0 = 0; p0 < k; p0 += KC) {
-            long kc = k - p0 < KC ? k - p0 : KC;
+        for (long p0 = 0; p0 < k; p0 += k_step) {
+            long kc = k - p0 < k_step ? k - p0 : k_step;
             int acc = accumulate || p0 > 0;
             pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buf);
             for (long i0 = 0; i0 < m; i0 += MC) {
@@ -146,4 +150,46 @@ void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k
             }
         }
     }
+}
+
+typedef struct {
+    int use_avx2, trans_a, trans_b, accumulate, split_rows, tasks;
+    long m, n, k, lda, ldb, ldc;
+    const float *a, *b;
+    float *c;
+    float *const *pack_a, *const *pack_b;
+} parallel_job;
+
+static void run_part(void *context, long t) {
+    const parallel_job *j = (const parallel_job *)context;
+    long unit = j->split_rows ? MR : NR;
+    long size = j->split_rows ? j->m : j->n;
+    long units = (size + unit - 1) / unit;
+    long first = units * t / j->tasks * unit, last = units * (t + 1) / j->tasks * unit;
+    if (last > size) last = size;
+    if (first >= last) return;
+    if (j->split_rows) {
+        const float *a = j->trans_a ? j->a + first : j->a + first * j->lda;
+        strata_sgemm(j->use_avx2, j->trans_a, j->trans_b, last - first, j->n, j->k, a, j->lda, j->b, j->ldb,
+                     j->accumulate, j->c + first * j->ldc, j->ldc, j->pack_a[t], j->pack_b[t]);
+    } else {
+        const float *b = j->trans_b ? j->b + first * j->ldb : j->b + first;
+        strata_sgemm(j->use_avx2, j->trans_a, j->trans_b, j->m, last - first, j->k, j->a, j->lda, b, j->ldb,
+                     j->accumulate, j->c + first, j->ldc, j->pack_a[t], j->pack_b[t]);
+    }
+}
+
+void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
+                           const float *a, long lda, const float *b, long ldb,
+                           int accumulate, float *c, long ldc,
+                           float *const *pack_a, float *const *pack_b) {
+    /* Splitting the rows repeats the packing of B in every task, splitting the columns repeats A's:
+       repeat the smaller one. */
+    int split_rows = m * k > k * n;
+    long units = split_rows ? (m + MR - 1) / MR : (n + NR - 1) / NR;
+    if (threads > units) threads = (int)units;
+    if (threads < 1) threads = 1;
+    parallel_job job = {use_avx2, trans_a, trans_b, accumulate, split_rows, threads, m, n, k, lda, ldb, ldc,
+                        a, b, c, pack_a, pack_b};
+    strata_parallel_run(threads, run_part, &job);
 }

@@ -1,3 +1,4 @@
+import CAllocationCounter
 import CStrataKernels
 import Foundation
 import StrataEngine
@@ -45,6 +46,10 @@ func measurePeak() -> Double {
     return Double(iterations) * 12 * 8 * 2 / seconds / 1e9
 }
 
+/// `strata-bench [FILTER]` runs only the lines whose kernel name contains FILTER.
+let filter = CommandLine.arguments.dropFirst().first
+func wanted(_ kernel: String) -> Bool { filter.map { kernel.contains($0) } ?? true }
+
 let peak = CPU.hasAVX2FMA ? measurePeak() : 0
 emit([("kernel", "fma_peak"), ("threads", 1), ("gflops", peak), ("avx2_fma", CPU.hasAVX2FMA)])
 
@@ -63,6 +68,73 @@ func benchGEMM(m: Int, k: Int, n: Int, threads: Int) {
     ])
 }
 
-for (m, k, n) in [(64, 784, 128), (64, 128, 784), (784, 64, 128), (128, 784, 512), (512, 512, 512), (1024, 1024, 1024)] {
+for (m, k, n) in wanted("gemm") ? [(64, 784, 128), (64, 128, 784), (784, 64, 128), (128, 784, 512), (512, 512, 512), (1024, 1024, 1024)] : [] {
     for threads in [1, 2] { benchGEMM(m: m, k: k, n: n, threads: threads) }
 }
+
+/// conv2d forward + backward (weight and input gradients) for the fashion-cnn shapes, batch 64.
+func benchConv(input: [Int], filters: Int, threads: Int) {
+    let batch = 64
+    guard let layer = Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: (3, 3)) else { return }
+    layer.prepare(maxBatch: batch)
+    var random = SplitMix64(seed: 1)
+    Initialization.fill(layer.weight.value, .glorotUniform, random: &random)
+    let x = Tensor(shape: [batch] + input, value: 0.5), y = Tensor(shape: [batch] + layer.outputShape)
+    let dy = Tensor(shape: y.shape, value: 0.01), dx = Tensor(shape: x.shape)
+    let context = StepContext(training: true, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
+    let seconds = medianSeconds {
+        layer.forward(output: y.pointer, input: x.pointer, batch: batch, context: context)
+        layer.backward(inputGradient: dx.pointer, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch, context: context)
+    }
+    // Three products of the same size: forward, weight gradient, input gradient.
+    let multiplyAdds = Double(batch * layer.outputShape[0] * layer.outputShape[1] * filters * 9 * input[2])
+    let gflops = 3 * 2 * multiplyAdds / seconds / 1e9
+    emit([
+        ("kernel", "conv2d_fwd_bwd"), ("shape", "\(input.map(String.init).joined(separator: "x"))->\(filters) k3 b\(batch)"),
+        ("threads", threads), ("gflops", gflops), ("percent_of_peak", peak > 0 ? 100 * gflops / (peak * Double(threads)) : 0),
+        ("ms", seconds * 1000),
+    ])
+}
+
+for threads in wanted("conv2d") ? [1, 2] : [] {
+    benchConv(input: [28, 28, 1], filters: 32, threads: threads)
+    benchConv(input: [13, 13, 32], filters: 64, threads: threads)
+}
+
+/// One training step of the 784-128(relu)-10(softmax) MLP at batch 64 with SGD momentum: zero gradients,
+/// forward, loss, backward, update. Also counts heap allocations per step (the plan promises none).
+func benchMLPStep(threads: Int) {
+    let batch = 64
+    let layers: [Layer] = [
+        DenseLayer(name: "dense_1", inputs: 784, units: 128), ActivationLayer(name: "relu", kind: .relu, shape: [128]),
+        DenseLayer(name: "dense_2", inputs: 128, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
+    ]
+    let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: batch, threads: threads)
+    var random = SplitMix64(seed: 3)
+    for (_, p) in network.parameters { Initialization.fill(p.value, p.initializer, random: &random) }
+    for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
+    for b in 0..<batch { network.targets[b] = Float(b % 10) }
+    let optimizer = Optimizer(kind: .sgd(momentum: 0.9, nesterov: false, weightDecay: 0), parameters: network.parameters.map(\.parameter))
+    var step: UInt64 = 0
+    func trainStep() {
+        let context = StepContext(training: true, step: step, seed: 1, workspace: network.workspace)
+        network.zeroGradients()
+        network.forward(batch: batch, context: context)
+        _ = network.computeLoss(batch: batch, gradient: true)
+        network.backward(batch: batch, context: context)
+        optimizer.step(learningRate: 0.01)
+        step += 1
+    }
+    trainStep()
+    let before = strata_allocation_count()
+    let steps = 100
+    for _ in 0..<steps { trainStep() }
+    let allocations = Double(strata_allocation_count() - before) / Double(steps)
+    let seconds = medianSeconds(trainStep)
+    emit([
+        ("kernel", "mlp_train_step"), ("shape", "784-128-10 b64"), ("threads", threads), ("us_per_step", seconds * 1e6),
+        ("allocations_per_step", allocations),
+    ])
+}
+
+for threads in wanted("mlp") ? [1, 2] : [] { benchMLPStep(threads: threads) }

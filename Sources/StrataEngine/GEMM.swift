@@ -8,8 +8,8 @@ public enum Transpose: Sendable {
 
 /// Per-thread packing buffers for GEMM, allocated once (the training step allocates nothing).
 public final class GEMMWorkspace: @unchecked Sendable {
-    let packA: [UnsafeMutablePointer<Float>]
-    let packB: [UnsafeMutablePointer<Float>]
+    let packA: [UnsafeMutablePointer<Float>?]
+    let packB: [UnsafeMutablePointer<Float>?]
 
     public init(threads: Int) {
         packA = (0..<threads).map { _ in .allocate(capacity: Int(STRATA_GEMM_MC) * Int(STRATA_GEMM_KC)) }
@@ -17,8 +17,8 @@ public final class GEMMWorkspace: @unchecked Sendable {
     }
 
     deinit {
-        packA.forEach { $0.deallocate() }
-        packB.forEach { $0.deallocate() }
+        packA.forEach { $0?.deallocate() }
+        packB.forEach { $0?.deallocate() }
     }
 
     public var threads: Int { packA.count }
@@ -30,30 +30,22 @@ public enum GEMM {
 
     /// c[m, n] = op(a)[m, k] · op(b)[k, n], or += when `accumulate`.
     /// op(a) is a[m, k] (lda ≥ k) or, transposed, a stored as [k, m]; op(b) is b[k, n] or b stored as [n, k].
-    /// The columns are split across at most `workspace.threads` threads in 16-column multiples; every element
-    /// is summed in the same order whatever the split, so any thread count gives identical bits.
+    /// The rows or the columns are split across at most `workspace.threads` threads in whole micro-tiles; every
+    /// element is summed in the same order whatever the split, so any thread count gives identical bits.
     public static func multiply(
         _ c: UnsafeMutablePointer<Float>, ldc: Int,
         _ a: UnsafePointer<Float>, lda: Int, _ transA: Transpose,
         _ b: UnsafePointer<Float>, ldb: Int, _ transB: Transpose,
         m: Int, n: Int, k: Int, accumulate: Bool, workspace: GEMMWorkspace
     ) {
-        let nr = Int(STRATA_GEMM_NR)
-        let panels = (n + nr - 1) / nr
         let work = m * n * k
-        let threads = max(1, min(workspace.threads, panels, work / multiplyAddsPerThread))
-        let avx = CPU.hasAVX2FMA ? Int32(1) : 0
-        let ta: Int32 = transA == .transposed ? 1 : 0
-        let tb: Int32 = transB == .transposed ? 1 : 0
-        let run = { (thread: Int) in
-            let first = panels * thread / threads * nr
-            let last = min(n, panels * (thread + 1) / threads * nr)
-            guard first < last else { return }
-            let bOffset = transB == .transposed ? first * ldb : first
-            strata_sgemm(
-                avx, ta, tb, m, last - first, k, a, lda, b + bOffset, ldb, accumulate ? 1 : 0, c + first, ldc,
-                workspace.packA[thread], workspace.packB[thread])
+        let threads = max(1, min(workspace.threads, work / multiplyAddsPerThread))
+        workspace.packA.withUnsafeBufferPointer { packA in
+            workspace.packB.withUnsafeBufferPointer { packB in
+                strata_sgemm_parallel(
+                    CPU.hasAVX2FMA ? 1 : 0, Int32(threads), transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0,
+                    m, n, k, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc, packA.baseAddress, packB.baseAddress)
+            }
         }
-        Parallel.run(threads, run)
     }
 }

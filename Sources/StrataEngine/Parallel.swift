@@ -1,10 +1,11 @@
-import Dispatch
+import CStrataKernels
 
-/// Runs `body(0..<count)` on Dispatch's workers. Callers split work into fixed, disjoint parts so results
-/// never depend on scheduling; the closure carries raw pointers, hence the unchecked box.
+/// Runs `body(0..<count)` on the kept-warm worker pool (the calling thread takes part 0). Callers split work
+/// into fixed, disjoint parts so results never depend on scheduling.
 enum Parallel {
-    private struct UncheckedBody: @unchecked Sendable {
+    private final class Box {
         let body: (Int) -> Void
+        init(_ body: @escaping (Int) -> Void) { self.body = body }
     }
 
     static func run(_ count: Int, _ body: @escaping (Int) -> Void) {
@@ -12,7 +13,11 @@ enum Parallel {
             if count == 1 { body(0) }
             return
         }
-        let box = UncheckedBody(body: body)
-        DispatchQueue.concurrentPerform(iterations: count) { box.body($0) }
+        let box = Box(body)
+        withExtendedLifetime(box) {
+            strata_parallel_run(count, { context, task in
+                Unmanaged<Box>.fromOpaque(context!).takeUnretainedValue().body(Int(task))
+            }, Unmanaged.passUnretained(box).toOpaque())
+        }
     }
 }

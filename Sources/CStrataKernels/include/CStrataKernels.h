@@ -29,4 +29,16 @@ void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k
 /// Runs `iterations` rounds of 12 independent 8-wide FMAs (the most a core can issue) and returns a value
 /// that depends on all of them, so the work is not optimized away. Used to measure this core's FMA peak.
 float strata_fma_peak_probe(long iterations);
+
+/// Runs function(context, t) for t in 0..<tasks: task 0 on the calling thread, the others on kept-warm
+/// workers, and returns when all are done. Callers give each task a fixed, disjoint part of the work.
+void strata_parallel_run(long tasks, void (*function)(void *, long), void *context);
+
+/// strata_sgemm over `threads` tasks of the pool: the rows are split when op(A) is the taller operand,
+/// otherwise the columns, in whole micro-tiles. Identical bits for any thread count.
+void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
+                           const float *a, long lda, const float *b, long ldb,
+                           int accumulate, float *c, long ldc,
+                           float *const *pack_a, float *const *pack_b);
+
 #endif

@@ -1,0 +1,86 @@
+#include "CStrataKernels.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* A kept-warm pool: workers spin briefly for the next job before sleeping, because waking a sleeping thread
+   costs about as much as a small matrix product. Jobs come from one thread at a time (the trainer's). */
+
+enum { MAX_WORKERS = 63, SPIN_ROUNDS = 200000 };
+
+static pthread_t workers[MAX_WORKERS];
+static int worker_count;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t submit_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static atomic_ulong generation;
+static atomic_int remaining;
+static atomic_int sleepers;
+static void (*job_function)(void *, long);
+static void *job_context;
+static long job_tasks;
+
+static inline void pause_cpu(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void *worker_main(void *arg) {
+    long index = (long)arg; /* worker i runs task i + 1 */
+    unsigned long seen = 0;
+    for (;;) {
+        unsigned long current;
+        int spins = 0;
+        while ((current = atomic_load_explicit(&generation, memory_order_acquire)) == seen) {
+            if (++spins < SPIN_ROUNDS) {
+                pause_cpu();
+                continue;
+            }
+            pthread_mutex_lock(&lock);
+            atomic_fetch_add(&sleepers, 1);
+            while (atomic_load_explicit(&generation, memory_order_acquire) == seen) pthread_cond_wait(&wake, &lock);
+            atomic_fetch_sub(&sleepers, 1);
+            pthread_mutex_unlock(&lock);
+            spins = 0;
+        }
+        seen = current;
+        if (index + 1 < job_tasks) job_function(job_context, index + 1);
+        atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
+    }
+    return 0;
+}
+
+static void ensure_workers(int wanted) {
+    if (wanted > MAX_WORKERS) wanted = MAX_WORKERS;
+    pthread_mutex_lock(&lock);
+    while (worker_count < wanted) {
+        if (pthread_create(&workers[worker_count], 0, worker_main, (void *)(long)worker_count) != 0) break;
+        pthread_detach(workers[worker_count]);
+        worker_count++;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+void strata_parallel_run(long tasks, void (*function)(void *, long), void *context) {
+    if (tasks <= 1) {
+        if (tasks == 1) function(context, 0);
+        return;
+    }
+    pthread_mutex_lock(&submit_lock);
+    ensure_workers((int)tasks - 1);
+    int helpers = worker_count;
+    job_function = function;
+    job_context = context;
+    job_tasks = tasks;
+    atomic_store_explicit(&remaining, helpers, memory_order_release);
+    pthread_mutex_lock(&lock);
+    atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+    if (atomic_load(&sleepers) > 0) pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&lock);
+    function(context, 0);
+    /* Tasks beyond the workers' count run here, in order. */
+    for (long t = helpers + 1; t < tasks; t++) function(context, t);
+    while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) pause_cpu();
+    pthread_mutex_unlock(&submit_lock);
+}
