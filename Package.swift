@@ -24,9 +24,11 @@ let package = Package(
         .target(name: "StrataEngine", dependencies: ["CStrataKernels"]),
         // gzip for `.gz` IDX files; zlib1g-dev is on every Debian machine of this project.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Ctrl-C sets a flag so training can finish its step and write a checkpoint.
+        .target(name: "CStrataSignals"),
         .target(
             name: "Strata",
-            dependencies: ["StrataEngine", "CZlib", .product(name: "Yams", package: "Yams")]
+            dependencies: ["StrataEngine", "CZlib", "CStrataSignals", .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(
             name: "StrataCLI",

@@ -5,13 +5,28 @@ import Strata
 /// Exit codes: 0 success (warnings allowed), 1 spec or data errors, 2 usage; see README.
 enum ExitStatus {
     static let specOrDataError: Int32 = 1
+    static let diverged: Int32 = 3
+    static let interrupted: Int32 = 130
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+}
+
+/// Parses and checks a spec, printing diagnostics to stderr; nil when any is an error.
+func checkedSpec(_ path: String, options: CheckOptions = .init()) -> CheckedSpec? {
+    let (checked, _, diagnostics) = Checker.check(path: path, options: options)
+    let source = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    let rendered = DiagnosticPrinter(sources: [path: source]).render(diagnostics)
+    if !rendered.isEmpty { printError(rendered) }
+    return checked
 }
 
 struct StrataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Declarative neural networks: write a YAML spec, check it, train it.",
-        subcommands: [Check.self])
+        subcommands: [Check.self, Train.self])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -1,5 +1,5 @@
 /// How labels are read and turned into the targets the loss sees, resolved from the spec, the data and the loss.
-public struct LabelEncoding: Sendable {
+public struct LabelEncoding: Sendable, Codable, Equatable {
     public var format: LabelFormat
     public var oneHot: Bool
     /// Class names in index order, for `names` labels or when the spec gives `class_names`.

@@ -196,7 +196,7 @@ public struct TrainingSpec: Sendable {
 }
 
 /// What the label column holds in the source files.
-public enum LabelFormat: String, Sendable, CaseIterable {
+public enum LabelFormat: String, Sendable, CaseIterable, Codable {
     /// Numbers to regress on (one or more columns).
     case values
     /// Integer class indices 0..<classes.

@@ -1,0 +1,158 @@
+import Foundation
+import StrataEngine
+
+/// Reads a spec's data source into a Dataset, encoding labels as the checker resolved them. Every bad value is
+/// an error naming the file and the record (CSV line) or example.
+public struct DatasetLoader: Sendable {
+    public var encoding: LabelEncoding
+    public var loss: LossKind
+    public var specFile: String
+    public var featureCount: Int
+
+    public init(encoding: LabelEncoding, loss: LossKind, specFile: String, featureCount: Int) {
+        self.encoding = encoding
+        self.loss = loss
+        self.specFile = specFile
+        self.featureCount = featureCount
+    }
+
+    /// Width of one target row as the loss takes it.
+    public var targetWidth: Int { loss == .sparseCategoricalCrossentropy ? 1 : encoding.targetWidth }
+
+    public func load(_ source: DataSource) throws -> Dataset {
+        switch source {
+        case .inline(let x, let y, let names):
+            let features = x.flatMap { $0.map(Float.init) }
+            let labels: [LabelCell] = names.map { $0.map(LabelCell.name) } ?? y.map(LabelCell.numbers)
+            return try assemble(features: features, labels: labels, path: "inline data", place: { "example \($0 + 1)" })
+        case .csv(let csv):
+            let path = DataPaths.resolve(csv.path.value, specFile: specFile)
+            let table = try CSVTable.read(path, header: csv.header)
+            let layout = try CSVLayout(table: table, source: csv, path: path)
+            let features = try CSVFeatures.read(table, columns: layout.features, path: path)
+            let labels: [LabelCell] = table.rows.map { row in
+                let cell = row[layout.label].trimmingCharacters(in: .whitespaces)
+                return Double(cell).map { .numbers([$0]) } ?? .name(cell)
+            }
+            return try assemble(features: features, labels: labels, path: path, place: { "line \(table.lines[$0])" })
+        case .idx(let images, let labels):
+            let imagePath = DataPaths.resolve(images.value, specFile: specFile)
+            let labelPath = DataPaths.resolve(labels.value, specFile: specFile)
+            let imageFile = try IDXFile.read(imagePath)
+            let labelFile = try IDXFile.read(labelPath)
+            guard labelFile.dimensions.count == 1, imageFile.dimensions.first == labelFile.dimensions.first else {
+                throw DataError(path: labelPath, "holds \(labelFile.dimensions.first ?? 0) labels for \(imageFile.dimensions.first ?? 0) images in \(imagePath)")
+            }
+            let features = imageFile.values.map(Float.init)
+            return try assemble(
+                features: features, labels: labelFile.values.map { .numbers([Double($0)]) }, path: labelPath,
+                place: { "byte \(8 + $0)" })
+        }
+    }
+
+    /// Loads a CSV of inputs for prediction: all columns, or the training source's feature columns when it
+    /// has the label column too.
+    public func loadFeatures(csvPath path: String, like source: DataSource?) throws -> [Float] {
+        var header = true
+        var trainingCSV: CSVSource?
+        if case .csv(let csv)? = source {
+            header = csv.header
+            trainingCSV = csv
+        }
+        let table = try CSVTable.read(path, header: header)
+        let width = table.header?.count ?? table.rows.first?.count ?? 0
+        if width == featureCount { return try CSVFeatures.read(table, columns: Array(0..<width), path: path) }
+        if let trainingCSV, let layout = try? CSVLayout(table: table, source: trainingCSV, path: path), layout.features.count == featureCount {
+            return try CSVFeatures.read(table, columns: layout.features, path: path)
+        }
+        throw DataError(path: path, "has \(width) columns; the model takes \(featureCount) features per example")
+    }
+
+    enum LabelCell {
+        case numbers([Double])
+        case name(String)
+    }
+
+    private func assemble(features: [Float], labels: [LabelCell], path: String, place: (Int) -> String) throws -> Dataset {
+        let count = labels.count
+        guard count > 0 else { throw DataError(path: path, "holds no examples") }
+        guard features.count == count * featureCount else {
+            throw DataError(path: path, "\(features.count / max(count, 1)) features per example; the spec's input takes \(featureCount)")
+        }
+        let width = targetWidth
+        var targets = [Float](repeating: 0, count: count * width)
+        let names = encoding.classNames.map { Dictionary(uniqueKeysWithValues: $0.enumerated().map { ($1, $0) }) }
+        for (i, label) in labels.enumerated() {
+            switch (encoding.format, label) {
+            case (.values, .numbers(let row)):
+                guard row.count == width else {
+                    throw DataError(path: path, place: place(i), "\(row.count) target values, expected \(width)")
+                }
+                for j in 0..<width { targets[i * width + j] = Float(row[j]) }
+            case (.values, .name(let name)):
+                throw DataError(path: path, place: place(i), "label '\(name)' is not a number")
+            case (_, let cell):
+                let index: Int
+                switch cell {
+                case .name(let name):
+                    guard let found = names?[name] else {
+                        throw DataError(path: path, place: place(i), "unknown class '\(name)'", help: encoding.classNames.map { "classes are: \($0.joined(separator: ", "))" })
+                    }
+                    index = found
+                case .numbers(let row):
+                    if encoding.format == .names, let names, let found = names[format(row[0])] {
+                        index = found
+                    } else {
+                        guard row.count == 1, row[0] >= 0, row[0] == row[0].rounded(), row[0] < Double(Int32.max) else {
+                            throw DataError(path: path, place: place(i), "label \(row.map { format($0) }.joined(separator: ", ")) is not a class index")
+                        }
+                        index = Int(row[0])
+                    }
+                }
+                let classes = encoding.classCount ?? 2
+                guard index < classes else {
+                    throw DataError(path: path, place: place(i), "class \(index) is outside the \(classes) classes 0...\(classes - 1)")
+                }
+                if width == 1 { targets[i] = Float(index) } else { targets[i * width + index] = 1 }
+            }
+        }
+        return Dataset(featureCount: featureCount, targetWidth: width, features: features, targets: targets)
+    }
+}
+
+enum CSVFeatures {
+    static func read(_ table: CSVTable, columns: [Int], path: String) throws -> [Float] {
+        var features: [Float] = []
+        features.reserveCapacity(table.rows.count * columns.count)
+        for (r, row) in table.rows.enumerated() {
+            for c in columns {
+                let cell = row[c].trimmingCharacters(in: .whitespaces)
+                guard let value = Float(cell), value.isFinite else {
+                    let column = table.header.map { "'\($0[c])'" } ?? "\(c)"
+                    throw DataError(path: path, place: "line \(table.lines[r])", "column \(column): '\(cell)' is not a number")
+                }
+                features.append(value)
+            }
+        }
+        return features
+    }
+}
+
+/// Seeded, stratified hold-outs: within each class the examples are shuffled and the first
+/// round(count · fraction) held out (StratifiedSplit), so every class keeps its share. Indices come back sorted.
+public enum DataSplits {
+    public static func split(classes: [Int]?, count: Int, fraction: Double, random: inout SplitMix64) -> (kept: [Int], heldOut: [Int]) {
+        guard fraction > 0 else { return (Array(0..<count), []) }
+        let labels = classes ?? [Int](repeating: 0, count: count)
+        let groups = Dictionary(grouping: 0..<count) { labels[$0] }
+        var held: [Int] = []
+        for label in groups.keys.sorted() {
+            var members = groups[label]!
+            random.shuffle(&members)
+            let take = StratifiedSplit.heldOutCounts(classCounts: [members.count], fraction: fraction)[0]
+            held += members.prefix(take)
+        }
+        let heldSet = Set(held)
+        return ((0..<count).filter { !heldSet.contains($0) }, held.sorted())
+    }
+}

@@ -1,0 +1,53 @@
+import StrataEngine
+
+/// Loss and metrics of a model over a dataset, with the confusion matrix for classifiers.
+public struct Evaluation: Sendable {
+    public var metrics: MetricAccumulator
+    /// confusion[actual][predicted], for classification.
+    public var confusion: [[Int]]?
+
+    public var loss: Double { metrics.meanLoss }
+}
+
+extension ModelPlan {
+    /// Copies examples `order[start..<start + count]` of `dataset` into the network's input and target buffers.
+    func load(_ dataset: Dataset, order: UnsafeBufferPointer<Int>?, start: Int, count: Int) {
+        let f = dataset.featureCount, t = dataset.targetWidth
+        dataset.features.withUnsafeBufferPointer { features in
+            dataset.targets.withUnsafeBufferPointer { targets in
+                for row in 0..<count {
+                    let example = order.map { $0[start + row] } ?? start + row
+                    (network.input.pointer + row * f).update(from: features.baseAddress! + example * f, count: f)
+                    (network.targets.pointer + row * t).update(from: targets.baseAddress! + example * t, count: t)
+                }
+            }
+        }
+    }
+
+    /// Forward passes in evaluation mode (dropout off) over the whole dataset, in order.
+    public func evaluate(_ dataset: Dataset, classCount: Int?) -> Evaluation {
+        var metrics = MetricAccumulator()
+        let classes = classCount ?? 0
+        var confusion = classCount.map { [[Int]](repeating: [Int](repeating: 0, count: $0), count: $0) }
+        let context = StepContext(training: false, step: 0, seed: spec.seed, workspace: network.workspace)
+        let width = network.outputWidth, targetWidth = network.targetWidth
+        var start = 0
+        while start < dataset.count {
+            let batch = min(network.maxBatch, dataset.count - start)
+            load(dataset, order: nil, start: start, count: batch)
+            network.forward(batch: batch, context: context)
+            let loss = network.computeLoss(batch: batch, gradient: false)
+            metrics.add(outputs: network.output.pointer, targets: network.targets.pointer, batch: batch, width: width, targetWidth: targetWidth, loss: loss)
+            if confusion != nil {
+                for row in 0..<batch {
+                    let out = network.output.pointer + row * width, target = network.targets.pointer + row * targetWidth
+                    let predicted = width == 1 ? (out[0] >= 0.5 ? 1 : 0) : argmax(out, width)
+                    let actual = targetWidth == 1 ? (width == 1 ? (target[0] >= 0.5 ? 1 : 0) : Int(target[0])) : argmax(target, targetWidth)
+                    if actual < classes && predicted < classes { confusion![actual][predicted] += 1 }
+                }
+            }
+            start += batch
+        }
+        return Evaluation(metrics: metrics, confusion: confusion)
+    }
+}

@@ -1,0 +1,296 @@
+import CStrataSignals
+import Foundation
+import StrataEngine
+
+public struct TrainOptions: Sendable {
+    public var epochs: Int?
+    public var batchSize: Int?
+    public var learningRate: Double?
+    public var seed: UInt64?
+    /// The checkpoint path, instead of the spec's.
+    public var output: String?
+    /// Continue from this checkpoint: weights, optimizer state, epoch, data order.
+    public var resume: String?
+    /// Start from this checkpoint's weights with a fresh optimizer.
+    public var initFrom: String?
+    public var threads: Int = CPU.coreCount
+    /// Catch Ctrl-C to finish the step and save (the CLI sets this; an embedding app may not want it).
+    public var catchInterrupt = false
+
+    public init() {}
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+    case diverged(epoch: Int, batch: Int, layer: String?, checkpoint: String?)
+    case checkpoint(CheckpointError)
+
+    public var description: String {
+        switch self {
+        case .diverged(let epoch, let batch, let layer, let checkpoint):
+            var text = "error: the loss became NaN or infinite in epoch \(epoch), batch \(batch)"
+            text += layer.map { "; the first layer whose output went non-finite is \($0)" } ?? ""
+            text += "\n  help: lower the learning_rate (or add standardize: true / scale for large inputs)"
+            text += checkpoint.map { "\n  note: the last good checkpoint, \($0), is unchanged" } ?? ""
+            return text
+        case .checkpoint(let error):
+            return error.description
+        }
+    }
+}
+
+/// Receives progress as training goes; the CLI draws bars or lines from it.
+public protocol TrainingObserver: AnyObject {
+    func epochStarted(_ epoch: Int, of epochs: Int, batches: Int)
+    func batchFinished(_ batch: Int, of batches: Int, loss: Double, metrics: [(String, Double)], seconds: Double)
+    func epochFinished(_ record: EpochRecord, of epochs: Int)
+}
+
+public struct TrainingResult: Sendable {
+    public var checkpointPath: String
+    public var historyPath: String
+    public var history: [EpochRecord]
+    public var interrupted: Bool
+    public var stoppedEarly: Bool
+    /// The final evaluation on the test set, when there is one.
+    public var test: Evaluation?
+}
+
+/// The training loop: epochs of shuffled mini-batches (the last partial batch is used, not dropped),
+/// validation after each epoch, early stopping, learning-rate schedules and checkpoints.
+public final class Trainer {
+    public let checked: CheckedSpec
+    public let options: TrainOptions
+    public let plan: ModelPlan
+    public let data: TrainingData
+    public private(set) var state = TrainingState()
+    public weak var observer: TrainingObserver?
+    private let spec: Spec
+    private let checkpointPath: String
+    /// Copies of the best weights when early stopping restores them; allocated once.
+    private var bestWeights: [Tensor] = []
+
+    public init(checked: CheckedSpec, options: TrainOptions) throws {
+        var spec = checked.spec
+        if let epochs = options.epochs { spec.training.epochs.value = epochs }
+        if let batchSize = options.batchSize { spec.training.batchSize.value = batchSize }
+        if let rate = options.learningRate { spec.optimizer.learningRate.value = rate }
+        if let seed = options.seed { spec.seed = seed }
+        var adjusted = checked
+        adjusted.spec = spec
+        self.checked = adjusted
+        self.spec = spec
+        self.options = options
+        checkpointPath = options.output ?? spec.checkpoint.path.value
+        data = try TrainingData.prepare(adjusted)
+        plan = ModelPlan(spec: spec, batchSize: spec.training.batchSize.value, threads: options.threads)
+        plan.initialize(seed: spec.seed)
+        if let early = spec.training.earlyStopping, early.restoreBestWeights {
+            bestWeights = plan.optimizer.parameters.map { Tensor(shape: $0.value.shape) }
+        }
+        if let path = options.resume {
+            let checkpoint = try Trainer.read(path)
+            do {
+                try plan.load(checkpoint, path: path, optimizerState: true)
+            } catch let error as CheckpointError {
+                throw TrainingError.checkpoint(error)
+            }
+            state = checkpoint.state
+            for (index, name) in plan.parameterNames.enumerated() where !bestWeights.isEmpty {
+                if let stored = checkpoint.tensor("best.\(name)"), stored.values.count == bestWeights[index].count {
+                    for i in 0..<stored.values.count { bestWeights[index][i] = stored.values[i] }
+                }
+            }
+        } else if let path = options.initFrom {
+            let checkpoint = try Trainer.read(path)
+            do {
+                try plan.load(checkpoint, path: path, optimizerState: false)
+            } catch let error as CheckpointError {
+                throw TrainingError.checkpoint(error)
+            }
+        }
+    }
+
+    private static func read(_ path: String) throws -> Checkpoint {
+        do { return try Checkpoint.read(path) } catch let error as CheckpointError { throw TrainingError.checkpoint(error) }
+    }
+
+    /// The history file beside the checkpoint: `runs/digits.safetensors` → `runs/digits.history.jsonl`.
+    public var historyPath: String { historyFile }
+
+    private var monitorName: String {
+        spec.training.earlyStopping?.monitor.value ?? spec.checkpoint.monitor.value
+    }
+
+    public func run() throws -> TrainingResult {
+        let epochs = spec.training.epochs.value
+        let train = data.train
+        let batchSize = spec.training.batchSize.value
+        let batches = (train.count + batchSize - 1) / batchSize
+        var order = Array(0..<train.count)
+        let network = plan.network
+        let baseRate = spec.optimizer.learningRate.value
+        let schedule = plan.schedule
+        let classCount = data.encoding.classCount
+        var stoppedEarly = false
+        var interrupted = false
+        if options.catchInterrupt { strata_catch_interrupt() }
+        defer { if options.catchInterrupt { strata_release_interrupt() } }
+        var savedAny = false
+
+        epochLoop: while state.epoch < epochs {
+            let epoch = state.epoch + 1
+            let started = Date()
+            // The order of an epoch depends only on the seed and the epoch, so a resumed run sees the same order.
+            for i in order.indices { order[i] = i }
+            if spec.training.shuffle {
+                var random = SplitMix64.stream(seed: spec.seed, purpose: RandomPurpose.shuffle &+ UInt64(epoch) << 8)
+                random.shuffle(&order)
+            }
+            observer?.epochStarted(epoch, of: epochs, batches: batches)
+            var metrics = MetricAccumulator()
+            var rate = baseRate
+            let firstBatch = state.batch
+            try order.withUnsafeBufferPointer { order in
+                for batchIndex in firstBatch..<batches {
+                    let start = batchIndex * batchSize
+                    let count = min(batchSize, train.count - start)
+                    plan.load(train, order: order, start: start, count: count)
+                    let context = StepContext(training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
+                    network.zeroGradients()
+                    network.forward(batch: count, context: context)
+                    let loss = network.computeLoss(batch: count, gradient: true)
+                    guard loss.isFinite else {
+                        throw TrainingError.diverged(
+                            epoch: epoch, batch: batchIndex + 1, layer: network.firstNonFiniteLayer(batch: count),
+                            checkpoint: savedAny || options.resume != nil ? checkpointPath : nil)
+                    }
+                    network.backward(batch: count, context: context)
+                    rate = schedule.learningRate(base: baseRate, step: plan.optimizer.iterations)
+                    plan.optimizer.step(learningRate: Float(rate))
+                    metrics.add(
+                        outputs: network.output.pointer, targets: network.targets.pointer, batch: count, width: network.outputWidth,
+                        targetWidth: network.targetWidth, loss: loss)
+                    state.batch = batchIndex + 1
+                    if let observer {
+                        observer.batchFinished(
+                            batchIndex + 1, of: batches, loss: metrics.meanLoss, metrics: reported(metrics),
+                            seconds: Date().timeIntervalSince(started))
+                    }
+                    if options.catchInterrupt && strata_interrupted() != 0 {
+                        interrupted = true
+                        return
+                    }
+                }
+            }
+            if interrupted {
+                try save()
+                break epochLoop
+            }
+            var values: [String: Double] = ["loss": metrics.meanLoss]
+            for (name, value) in reported(metrics) { values[name] = value }
+            if let validation = data.validation {
+                let evaluation = plan.evaluate(validation, classCount: classCount)
+                values["val_loss"] = evaluation.loss
+                for (name, value) in reported(evaluation.metrics) { values["val_" + name] = value }
+            }
+            let record = EpochRecord(epoch: epoch, learningRate: rate, values: values, seconds: Date().timeIntervalSince(started))
+            state.epoch = epoch
+            state.batch = 0
+            state.history.append(record.timeless)
+            appendHistory(record)
+            observer?.epochFinished(record, of: epochs)
+
+            let monitored = values[monitorName]
+            var improved = false
+            if let monitored {
+                let delta = spec.training.earlyStopping?.minDelta ?? 0
+                improved = state.monitor.update(monitored, epoch: epoch, monitor: monitorName, minDelta: delta)
+            }
+            if improved, !bestWeights.isEmpty {
+                for (copy, parameter) in zip(bestWeights, plan.optimizer.parameters) { copy.copy(from: parameter.value) }
+            }
+            switch spec.checkpoint.save.value {
+            case .everyEpoch:
+                try save()
+                savedAny = true
+            case .best where improved:
+                try save()
+                savedAny = true
+            default:
+                break
+            }
+            if let early = spec.training.earlyStopping, monitored != nil, state.monitor.wait > early.patience {
+                stoppedEarly = true
+                break epochLoop
+            }
+        }
+        if !interrupted {
+            if let early = spec.training.earlyStopping, early.restoreBestWeights, state.monitor.best != nil {
+                for (copy, parameter) in zip(bestWeights, plan.optimizer.parameters) { parameter.value.copy(from: copy) }
+            }
+            if spec.checkpoint.save.value != .best || !savedAny { try save() }
+        }
+        let test = data.test.map { plan.evaluate($0, classCount: classCount) }
+        return TrainingResult(
+            checkpointPath: checkpointPath, historyPath: historyFile, history: state.history, interrupted: interrupted,
+            stoppedEarly: stoppedEarly, test: test)
+    }
+
+    /// The metrics the spec asks for, named as Keras logs them.
+    private func reported(_ metrics: MetricAccumulator) -> [(String, Double)] {
+        spec.metrics.map { ($0.value.rawValue, metrics.value(StrataEngine.MetricKind(rawValue: $0.value.rawValue)!)) }
+    }
+
+    public var checkpoint: Checkpoint {
+        var tensors = plan.tensors(optimizerState: true)
+        if !bestWeights.isEmpty {
+            for (name, copy) in zip(plan.parameterNames, bestWeights) {
+                tensors.append(NamedTensor(name: "best.\(name)", shape: copy.shape, values: copy.values))
+            }
+        }
+        var state = state
+        state.iterations = plan.optimizer.iterations
+        return Checkpoint(
+            specText: spec.source, specPath: spec.file, state: state, encoding: data.encoding, preprocessing: data.preprocessing,
+            tensors: tensors)
+    }
+
+    private func save() throws {
+        do {
+            try checkpoint.write(to: checkpointPath)
+        } catch let error as CheckpointError {
+            throw TrainingError.checkpoint(error)
+        }
+    }
+
+    private var historyFile: String {
+        let url = URL(fileURLWithPath: checkpointPath)
+        let name = url.deletingPathExtension().lastPathComponent + ".history.jsonl"
+        let folder = (checkpointPath as NSString).deletingLastPathComponent
+        return folder.isEmpty ? name : folder + "/" + name
+    }
+
+    /// The history file: one JSON object per epoch. It is started afresh (with the records a resumed checkpoint
+    /// carries) and then appended to, one line per epoch.
+    private var historyHandle: FileHandle?
+
+    private func historyLine(_ entry: EpochRecord) -> String {
+        var object: [String: Double] = entry.values
+        object["epoch"] = Double(entry.epoch)
+        object["learning_rate"] = entry.learningRate
+        if let seconds = entry.seconds { object["seconds"] = seconds }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return ((try? encoder.encode(object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"
+    }
+
+    private func appendHistory(_ record: EpochRecord) {
+        if historyHandle == nil {
+            let earlier = state.history.dropLast().map(historyLine).joined()
+            try? AtomicFile.write(Array(earlier.utf8), to: historyFile)
+            historyHandle = FileHandle(forWritingAtPath: historyFile)
+            _ = try? historyHandle?.seekToEnd()
+        }
+        try? historyHandle?.write(contentsOf: Data(historyLine(record).utf8))
+    }
+}

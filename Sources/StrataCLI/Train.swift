@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a spec, train it, and write one checkpoint (plus a history file beside it).")
+
+    @Argument(help: "The spec file (YAML).")
+    var spec: String
+
+    @Option(help: "Train for this many epochs instead of the spec's.")
+    var epochs: Int?
+
+    @Option(help: "Use this batch size instead of the spec's.")
+    var batchSize: Int?
+
+    @Option(help: "Use this learning rate instead of the spec's.")
+    var learningRate: Double?
+
+    @Option(help: "Use this random seed instead of the spec's.")
+    var seed: UInt64?
+
+    @Option(help: "Write the checkpoint here instead of the spec's checkpoint path.")
+    var output: String?
+
+    @Option(help: "Continue training from this checkpoint (weights, optimizer state, epoch, data order).")
+    var resume: String?
+
+    @Option(help: "Start from this checkpoint's weights with a fresh optimizer (fine-tuning).")
+    var initFrom: String?
+
+    @Option(help: "Worker threads for the kernels (results are identical for any count).")
+    var threads: Int?
+
+    @Flag(help: "Print no progress.")
+    var quiet = false
+
+    func validate() throws {
+        if let epochs, epochs < 0 { throw ValidationError("--epochs must be at least 0") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let learningRate, !(learningRate > 0) || !learningRate.isFinite { throw ValidationError("--learning-rate must be a positive number") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if resume != nil && initFrom != nil { throw ValidationError("--resume and --init-from cannot be combined") }
+    }
+
+    func run() throws {
+        guard let checked = checkedSpec(spec) else { throw ExitCode(ExitStatus.specOrDataError) }
+        var options = TrainOptions()
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.learningRate = learningRate
+        options.seed = seed
+        options.output = output
+        options.resume = resume
+        options.initFrom = initFrom
+        if let threads { options.threads = threads }
+        options.catchInterrupt = true
+        do {
+            let trainer = try Trainer(checked: checked, options: options)
+            let printer = ProgressPrinter(interactive: isatty(STDOUT_FILENO) != 0) { text in
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+            if !quiet { trainer.observer = printer }
+            let result = try trainer.run()
+            if let test = result.test, !quiet {
+                var parts = ["loss: \(String(format: "%.4f", test.loss))"]
+                for metric in checked.spec.metrics {
+                    parts.append("\(metric.value.rawValue): \(String(format: "%.4f", test.metrics.value(.init(rawValue: metric.value.rawValue)!)))")
+                }
+                print("Test - " + parts.joined(separator: " - "))
+            }
+            if !quiet {
+                if result.stoppedEarly, let last = result.history.last { print("Stopped early after epoch \(last.epoch).") }
+                print("Saved \(result.checkpointPath) and \(result.historyPath)")
+            }
+            if result.interrupted {
+                printError("interrupted: saved \(result.checkpointPath); continue with --resume \(result.checkpointPath)")
+                throw ExitCode(ExitStatus.interrupted)
+            }
+        } catch let error as TrainingError {
+            printError(error.description)
+            if case .diverged = error { throw ExitCode(ExitStatus.diverged) }
+            throw ExitCode(ExitStatus.specOrDataError)
+        } catch let error as DataError {
+            printError(error.description + (error.help.map { "\n  help: \($0)" } ?? ""))
+            throw ExitCode(ExitStatus.specOrDataError)
+        } catch let error as CheckpointError {
+            printError(error.description)
+            throw ExitCode(ExitStatus.specOrDataError)
+        }
+    }
+}
