@@ -51,3 +51,10 @@ extension ModelPlan {
         return Evaluation(metrics: metrics, confusion: confusion)
     }
 }
+
+extension MetricAccumulator {
+    /// A spec metric's value (the spec's and the engine's metric names are the same words).
+    public func value(_ metric: MetricKind) -> Double {
+        value(StrataEngine.MetricKind(rawValue: metric.rawValue)!)
+    }
+}

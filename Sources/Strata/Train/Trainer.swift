@@ -81,7 +81,8 @@ public final class Trainer {
         self.spec = spec
         self.options = options
         checkpointPath = options.output ?? spec.checkpoint.path.value
-        data = try TrainingData.prepare(adjusted)
+        guard let facts = checked.data else { throw DataError(path: spec.file, "the spec's data was not checked") }
+        data = try TrainingData.prepare(spec, encoding: facts.encoding)
         plan = ModelPlan(spec: spec, batchSize: spec.training.batchSize.value, threads: options.threads)
         plan.initialize(seed: spec.seed)
         if let early = spec.training.earlyStopping, early.restoreBestWeights {
@@ -238,7 +239,7 @@ public final class Trainer {
 
     /// The metrics the spec asks for, named as Keras logs them.
     private func reported(_ metrics: MetricAccumulator) -> [(String, Double)] {
-        spec.metrics.map { ($0.value.rawValue, metrics.value(StrataEngine.MetricKind(rawValue: $0.value.rawValue)!)) }
+        spec.metrics.map { ($0.value.rawValue, metrics.value($0.value)) }
     }
 
     public var checkpoint: Checkpoint {

@@ -10,13 +10,13 @@ public struct TrainingData: Sendable {
 
     /// Loads every source, holds out test then validation examples (seeded, stratified), and fits
     /// preprocessing on what remains for training.
-    public static func prepare(_ checked: CheckedSpec) throws -> TrainingData {
-        let spec = checked.spec
-        guard let data = spec.data, let facts = checked.data else {
+    /// `preprocessing`, when given (from a checkpoint), is applied instead of being fitted again.
+    public static func prepare(_ spec: Spec, encoding: LabelEncoding, preprocessing stored: Preprocessing? = nil) throws -> TrainingData {
+        guard let data = spec.data else {
             throw DataError(path: spec.file, "the spec has no data section")
         }
         let loader = DatasetLoader(
-            encoding: facts.encoding, loss: spec.loss.value, specFile: spec.file,
+            encoding: encoding, loss: spec.loss.value, specFile: spec.file,
             featureCount: spec.input.value.reduce(1, *))
         var full = try loader.load(data.train.value)
         var random = SplitMix64.stream(seed: spec.seed, purpose: RandomPurpose.split)
@@ -25,7 +25,7 @@ public struct TrainingData: Sendable {
             test = try loader.load(source.value)
         } else if data.testSplit > 0 {
             let (kept, held) = DataSplits.split(
-                classes: full.classIndices(classCount: facts.encoding.classCount), count: full.count, fraction: data.testSplit,
+                classes: full.classIndices(classCount: encoding.classCount), count: full.count, fraction: data.testSplit,
                 random: &random)
             test = full.subset(held)
             full = full.subset(kept)
@@ -35,12 +35,12 @@ public struct TrainingData: Sendable {
             validation = try loader.load(source.value)
         } else if spec.training.validationSplit.value > 0 {
             let (kept, held) = DataSplits.split(
-                classes: full.classIndices(classCount: facts.encoding.classCount), count: full.count,
+                classes: full.classIndices(classCount: encoding.classCount), count: full.count,
                 fraction: spec.training.validationSplit.value, random: &random)
             validation = full.subset(held)
             full = full.subset(kept)
         }
-        let preprocessing = Preprocessing.fit(
+        let preprocessing = stored ?? Preprocessing.fit(
             scale: data.scale.map { Float($0.value) }, standardize: data.standardize, training: full)
         for index in 0..<3 {
             switch index {
@@ -49,6 +49,6 @@ public struct TrainingData: Sendable {
             default: if test != nil { preprocessing.apply(to: &test!.features, featureCount: full.featureCount) }
             }
         }
-        return TrainingData(train: full, validation: validation, test: test, preprocessing: preprocessing, encoding: facts.encoding)
+        return TrainingData(train: full, validation: validation, test: test, preprocessing: preprocessing, encoding: encoding)
     }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import StrataEngine
+
+/// `strata eval`'s output: loss and metrics, and for classifiers per-class accuracy and a confusion matrix.
+public enum EvaluationReport {
+    public static func text(_ evaluation: Evaluation, metrics: [MetricKind], classNames: [String]?) -> String {
+        var parts = ["loss: \(String(format: "%.4f", evaluation.loss))"]
+        for metric in metrics {
+            parts.append("\(metric.rawValue): \(String(format: "%.4f", evaluation.metrics.value(metric)))")
+        }
+        var lines = ["\(evaluation.metrics.examples) examples - " + parts.joined(separator: " - ")]
+        guard let confusion = evaluation.confusion, let names = classNames, names.count == confusion.count else {
+            return lines.joined(separator: "\n") + "\n"
+        }
+        let nameWidth = max(names.map(\.count).max() ?? 1, 6)
+        lines.append("")
+        lines.append("Per-class accuracy:")
+        for (index, row) in confusion.enumerated() {
+            let total = row.reduce(0, +)
+            let share = total > 0 ? String(format: "%.4f", Double(row[index]) / Double(total)) : "   n/a"
+            lines.append("  \(names[index].padding(toLength: nameWidth, withPad: " ", startingAt: 0))  \(share)  (\(row[index])/\(total))")
+        }
+        lines.append("")
+        lines.append("Confusion matrix (rows: actual, columns: predicted):")
+        let cell = max(confusion.flatMap { $0 }.map { String($0).count }.max() ?? 1, 3)
+        let shortNames = names.map { String($0.prefix(cell)) }
+        lines.append(String(repeating: " ", count: nameWidth + 2) + shortNames.map { pad($0, cell) }.joined(separator: " "))
+        for (index, row) in confusion.enumerated() {
+            lines.append("  " + names[index].padding(toLength: nameWidth, withPad: " ", startingAt: 0) + row.map { pad(String($0), cell) }.joined(separator: " "))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func json(_ evaluation: Evaluation, metrics: [MetricKind], classNames: [String]?) -> String {
+        var object: [String: Any] = ["loss": evaluation.loss, "examples": evaluation.metrics.examples]
+        for metric in metrics { object[metric.rawValue] = evaluation.metrics.value(metric) }
+        if let confusion = evaluation.confusion {
+            object["confusion_matrix"] = confusion
+            if let classNames { object["class_names"] = classNames }
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+}
+
+/// `strata predict`'s CSV: per example the class and each class's probability, or the regression outputs.
+public enum PredictionCSV {
+    public static func render(_ outputs: [Float], width: Int, classNames: [String]?) -> String {
+        var lines: [String] = []
+        let count = width > 0 ? outputs.count / width : 0
+        if let names = classNames {
+            let binary = width == 1
+            lines.append((["class"] + (binary ? ["probability"] : names.map { "p_\(quote($0))" })).joined(separator: ","))
+            for i in 0..<count {
+                let row = Array(outputs[i * width..<(i + 1) * width])
+                let index = binary ? (row[0] >= 0.5 ? 1 : 0) : row.indices.max { row[$0] < row[$1] }!
+                let label = index < names.count ? names[index] : String(index)
+                lines.append(([quote(label)] + row.map { "\($0)" }).joined(separator: ","))
+            }
+        } else {
+            lines.append((width == 1 ? ["y"] : (1...width).map { "y_\($0)" }).joined(separator: ","))
+            for i in 0..<count { lines.append(outputs[i * width..<(i + 1) * width].map { "\($0)" }.joined(separator: ",")) }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func quote(_ text: String) -> String {
+        text.contains(",") || text.contains("\"") ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+}

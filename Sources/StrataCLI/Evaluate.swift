@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a checkpoint: loss, metrics, and for classifiers per-class accuracy and a confusion matrix.")
+
+    @Argument(help: "The checkpoint (.safetensors) written by `strata train`.")
+    var checkpoint: String
+
+    @Option(help: "test, validation, train, or the path of a CSV laid out like the training data.")
+    var data: String = "test"
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        do {
+            let model = try Model(checkpoint: checkpoint)
+            let choice: Model.DataChoice
+            switch data {
+            case "test": choice = .test
+            case "validation": choice = .validation
+            case "train": choice = .train
+            default: choice = .file(data)
+            }
+            let evaluation = try model.evaluate(choice)
+            let metrics = model.spec.metrics.map(\.value)
+            switch format {
+            case .text: print(EvaluationReport.text(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
+            case .json: print(EvaluationReport.json(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
+            }
+        } catch {
+            try exitForLibraryError(error)
+        }
+    }
+}
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Predict with a checkpoint: per example the class and its probabilities, or the regression outputs, as CSV.")
+
+    @Argument(help: "The checkpoint (.safetensors) written by `strata train`.")
+    var checkpoint: String
+
+    @Option(help: "A CSV of inputs: one example per row, the feature columns (a label column may be present).")
+    var input: String
+
+    @Option(help: "Write the CSV here instead of standard output.")
+    var output: String?
+
+    func run() throws {
+        do {
+            let model = try Model(checkpoint: checkpoint)
+            let inputs = try model.readInputs(csv: input)
+            let outputs = model.predict(inputs)
+            let csv = PredictionCSV.render(outputs, width: model.plan.network.outputWidth, classNames: model.classNames)
+            if let output {
+                try AtomicFile.write(Array(csv.utf8), to: output)
+            } else {
+                print(csv, terminator: "")
+            }
+        } catch {
+            try exitForLibraryError(error)
+        }
+    }
+}
+
+/// Maps the library's errors to a message on stderr and exit code 1.
+func exitForLibraryError(_ error: Error) throws -> Never {
+    switch error {
+    case let error as DataError:
+        printError(error.description + (error.help.map { "\n  help: \($0)" } ?? ""))
+    case let error as CheckpointError:
+        printError(error.description)
+    case let error as TrainingError:
+        printError(error.description)
+    default:
+        throw error
+    }
+    throw ExitCode(ExitStatus.specOrDataError)
+}
