@@ -28,6 +28,7 @@ static inline void pause_cpu(void) {
 
 static void *worker_main(void *arg) {
     long index = (long)arg; /* worker i runs task i + 1 */
+    strata_flush_denormals();
     unsigned long seen = 0;
     for (;;) {
         unsigned long current;

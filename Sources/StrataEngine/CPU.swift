@@ -7,4 +7,8 @@ public enum CPU {
     public static let hasAVX2FMA: Bool = strata_cpu_has_avx2_fma() != 0
 
     public static let coreCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Flushes denormals to zero on the calling thread (the worker pool's threads always do): without it,
+    /// vanishing gradients make matrix products many times slower.
+    public static func flushDenormals() { strata_flush_denormals() }
 }

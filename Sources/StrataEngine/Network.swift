@@ -19,6 +19,7 @@ public final class Network: @unchecked Sendable {
 
     public init(layers: [Layer], loss: LossKind, maxBatch: Int, threads: Int = CPU.coreCount) {
         precondition(!layers.isEmpty && maxBatch > 0)
+        CPU.flushDenormals()
         self.layers = layers
         self.loss = loss
         self.maxBatch = maxBatch

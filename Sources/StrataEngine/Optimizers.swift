@@ -60,11 +60,18 @@ public final class Optimizer: @unchecked Sendable {
             switch kind {
             case .sgd(let momentum, let nesterov, let decay):
                 applyDecay(w, count, rate * decay)
-                if momentum > 0 {
+                // Separate loops per variant so each vectorizes.
+                if momentum > 0 && nesterov {
                     let v = slot[0].pointer
                     for i in 0..<count {
                         v[i] = momentum * v[i] - rate * g[i]
-                        w[i] += nesterov ? momentum * v[i] - rate * g[i] : v[i]
+                        w[i] += momentum * v[i] - rate * g[i]
+                    }
+                } else if momentum > 0 {
+                    let v = slot[0].pointer
+                    for i in 0..<count {
+                        v[i] = momentum * v[i] - rate * g[i]
+                        w[i] += v[i]
                     }
                 } else {
                     for i in 0..<count { w[i] -= rate * g[i] }

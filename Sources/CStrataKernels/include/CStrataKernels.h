@@ -6,6 +6,11 @@
 /// 1 when this CPU runs AVX2 and FMA instructions, so the fast micro-kernels may be used.
 int strata_cpu_has_avx2_fma(void);
 
+/// Treats denormal floats as zero on this thread (FTZ and DAZ). Tiny gradients otherwise turn into denormals
+/// that slow every multiply touching them many times over; the pool's workers set it too, so results stay
+/// identical whatever thread computes them.
+void strata_flush_denormals(void);
+
 /// Block sizes of the packed GEMM; a workspace holds STRATA_GEMM_MC*STRATA_GEMM_KC floats for A and
 /// STRATA_GEMM_KC*STRATA_GEMM_NC for B.
 #define STRATA_GEMM_MR 6
