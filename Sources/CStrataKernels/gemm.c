@@ -11,6 +11,20 @@ enum { MR = STRATA_GEMM_MR, NR = STRATA_GEMM_NR, MC = STRATA_GEMM_MC, KC = STRAT
 static void pack_a(int trans_a, const float *a, long lda, long i0, long p0, long mc, long kc, float *out) {
     for (long ir = 0; ir < mc; ir += MR) {
         long rows = mc - ir < MR ? mc - ir : MR;
+        if (rows == MR) {
+            /* Full panels without per-element bounds: the common case, and the one the compiler unrolls. */
+            if (trans_a) {
+                const float *src = a + p0 * lda + i0 + ir;
+                for (long p = 0; p < kc; p++, src += lda, out += MR)
+                    for (int r = 0; r < MR; r++) out[r] = src[r];
+            } else {
+                const float *row[MR];
+                for (int r = 0; r < MR; r++) row[r] = a + (i0 + ir + r) * lda + p0;
+                for (long p = 0; p < kc; p++, out += MR)
+                    for (int r = 0; r < MR; r++) out[r] = row[r][p];
+            }
+            continue;
+        }
         for (long p = 0; p < kc; p++) {
             for (long r = 0; r < rows; r++) {
                 long i = i0 + ir + r, q = p0 + p;

@@ -92,8 +92,20 @@ public final class ActivationLayer: Layer {
         inputShape = shape
     }
 
+    /// Large batches are split by rows across the pool; rows are independent, so any split gives the same bits.
+    private func rows(_ batch: Int, _ context: StepContext, _ body: @escaping (Int, Int) -> Void) {
+        let parts = batch * inputSize >= 1 << 16 ? min(batch, context.workspace.threads) : 1
+        Parallel.run(parts) { part in
+            let first = batch * part / parts, last = batch * (part + 1) / parts
+            body(first * self.inputSize, (last - first) * self.inputSize)
+        }
+    }
+
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
-        ActivationKernels.forward(output, input, count: batch * inputSize, width: inputShape.last ?? 1, kind: kind)
+        let width = inputShape.last ?? 1
+        rows(batch, context) { offset, count in
+            ActivationKernels.forward(output + offset, input + offset, count: count, width: width, kind: self.kind)
+        }
     }
 
     public func backward(
@@ -101,8 +113,11 @@ public final class ActivationLayer: Layer {
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
         guard let inputGradient else { return }
-        ActivationKernels.backward(
-            inputGradient, outputGradient, x: input, y: output, count: batch * inputSize, width: inputShape.last ?? 1,
-            kind: kind)
+        let width = inputShape.last ?? 1
+        rows(batch, context) { offset, count in
+            ActivationKernels.backward(
+                inputGradient + offset, outputGradient + offset, x: input + offset, y: output + offset, count: count,
+                width: width, kind: self.kind)
+        }
     }
 }

@@ -1,10 +1,12 @@
-/// Max pooling, channels last. Shapes: x [batch, H, W, C], y [batch, OH, OW, C]. Forward records which input
-/// won each window (first maximum in scan order); backward routes the gradient there.
+/// Max pooling, channels last. Shapes: x [batch, H, W, C], y [batch, OH, OW, C]. Forward takes the maximum of
+/// each window a whole channel vector at a time and records which input won (the first maximum in scan
+/// order); backward routes each gradient there.
 public final class MaxPool2DLayer: Layer {
     public let name: String
     public let inputShape: [Int]
     public let outputShape: [Int]
     public let window: Window
+    /// For each output of the batch, the index of its winning input within its example.
     private var winners: UnsafeMutablePointer<Int32>?
     private var capacity = 0
 
@@ -37,35 +39,50 @@ public final class MaxPool2DLayer: Layer {
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
         precondition(batch * outputSize <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
         let winners = winners!
-        let w = window
         let c = inputShape[2]
-        for b in 0..<batch {
-            let x = input + b * inputSize
-            let base = b * inputSize
-            var o = b * outputSize
-            for oy in 0..<w.outputHeight {
-                for ox in 0..<w.outputWidth {
-                    for ch in 0..<c {
-                        var best = -Float.infinity
-                        var winner = -1
-                        for ky in 0..<w.kernelHeight {
-                            let iy = oy * w.strideHeight + ky - w.padTop
-                            guard iy >= 0 && iy < w.inputHeight else { continue }
-                            for kx in 0..<w.kernelWidth {
-                                let ix = ox * w.strideWidth + kx - w.padLeft
-                                guard ix >= 0 && ix < w.inputWidth else { continue }
-                                let index = (iy * w.inputWidth + ix) * c + ch
-                                if x[index] > best || winner < 0 {
-                                    best = x[index]
-                                    winner = index
-                                }
+        let parts = min(batch, context.workspace.threads)
+        Parallel.run(parts) { part in
+            for b in (batch * part / parts)..<(batch * (part + 1) / parts) {
+                let x = input + b * self.inputSize
+                let y = output + b * self.outputSize
+                let won = winners + b * self.outputSize
+                self.poolExample(y, won, x, channels: c)
+            }
+        }
+    }
+
+    /// One example's windows, written without closures so the channel loops vectorize.
+    private func poolExample(_ output: UnsafeMutablePointer<Float>, _ winners: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>, channels c: Int) {
+        let w = window
+        var y = output, won = winners
+        for oy in 0..<w.outputHeight {
+            let y0 = oy * w.strideHeight - w.padTop
+            let kyFirst = max(0, -y0), kyEnd = min(w.kernelHeight, w.inputHeight - y0)
+            for ox in 0..<w.outputWidth {
+                let x0 = ox * w.strideWidth - w.padLeft
+                let kxFirst = max(0, -x0), kxEnd = min(w.kernelWidth, w.inputWidth - x0)
+                var first = true
+                for ky in kyFirst..<kyEnd {
+                    for kx in kxFirst..<kxEnd {
+                        let position = (y0 + ky) * w.inputWidth + x0 + kx
+                        let source = x + position * c
+                        let base = Int32(position * c)
+                        if first {
+                            y.update(from: source, count: c)
+                            for ch in 0..<c { won[ch] = base + Int32(ch) }
+                            first = false
+                        } else {
+                            for ch in 0..<c {
+                                let value = source[ch]
+                                let better = value > y[ch]
+                                y[ch] = better ? value : y[ch]
+                                won[ch] = better ? base + Int32(ch) : won[ch]
                             }
                         }
-                        output[o] = best
-                        winners[o] = Int32(base + winner)
-                        o += 1
                     }
                 }
+                y += c
+                won += c
             }
         }
     }
@@ -75,7 +92,14 @@ public final class MaxPool2DLayer: Layer {
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
         guard let inputGradient, let winners else { return }
-        inputGradient.update(repeating: 0, count: batch * inputSize)
-        for o in 0..<batch * outputSize { inputGradient[Int(winners[o])] += outputGradient[o] }
+        let parts = min(batch, context.workspace.threads)
+        Parallel.run(parts) { part in
+            for b in (batch * part / parts)..<(batch * (part + 1) / parts) {
+                let dx = inputGradient + b * self.inputSize
+                dx.update(repeating: 0, count: self.inputSize)
+                let first = b * self.outputSize
+                for o in first..<first + self.outputSize { dx[Int(winners[o])] += outputGradient[o] }
+            }
+        }
     }
 }
