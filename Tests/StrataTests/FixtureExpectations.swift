@@ -46,3 +46,9 @@ enum Paths {
     static let repository = testsFolder.deletingLastPathComponent().deletingLastPathComponent()
     static func spec(_ name: String) -> String { repository.appendingPathComponent("specs/\(name)").path }
 }
+
+import StrataEngine
+
+enum SplitMixSeed {
+    static func make(_ seed: UInt64) -> SplitMix64 { SplitMix64(seed: seed) }
+}

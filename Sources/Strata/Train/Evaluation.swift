@@ -54,7 +54,7 @@ extension ModelPlan {
 
 extension MetricAccumulator {
     /// A spec metric's value (the spec's and the engine's metric names are the same words).
-    public func value(_ metric: MetricKind) -> Double {
+    public func value(of metric: MetricKind) -> Double {
         value(StrataEngine.MetricKind(rawValue: metric.rawValue)!)
     }
 }

@@ -28,7 +28,8 @@ public enum TrainingError: Error, CustomStringConvertible {
         switch self {
         case .diverged(let epoch, let batch, let layer, let checkpoint):
             var text = "error: the loss became NaN or infinite in epoch \(epoch), batch \(batch)"
-            text += layer.map { "; the first layer whose output went non-finite is \($0)" } ?? ""
+            text += layer.map { "; the first layer whose output went non-finite is \($0)" }
+                ?? "; every layer's output is finite, but the outputs grew too large for the loss"
             text += "\n  help: lower the learning_rate (or add standardize: true / scale for large inputs)"
             text += checkpoint.map { "\n  note: the last good checkpoint, \($0), is unchanged" } ?? ""
             return text
@@ -239,7 +240,7 @@ public final class Trainer {
 
     /// The metrics the spec asks for, named as Keras logs them.
     private func reported(_ metrics: MetricAccumulator) -> [(String, Double)] {
-        spec.metrics.map { ($0.value.rawValue, metrics.value($0.value)) }
+        spec.metrics.map { ($0.value.rawValue, metrics.value(of: $0.value)) }
     }
 
     public var checkpoint: Checkpoint {

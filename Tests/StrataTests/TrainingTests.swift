@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+@testable import Strata
+
+/// Trains a bundled spec in-process with its checkpoint in a temporary folder.
+func train(_ name: String, configure: (inout TrainOptions) -> Void = { _ in }) throws -> (Trainer, TrainingResult) {
+    let (checked, _, diagnostics) = Checker.check(path: Paths.spec(name))
+    guard let checked else { throw TestFailure("\(name) does not check: \(diagnostics.items)") }
+    var options = TrainOptions()
+    options.output = temporaryFolder().appendingPathComponent("\(name).safetensors").path
+    configure(&options)
+    let trainer = try Trainer(checked: checked, options: options)
+    return (trainer, try trainer.run())
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func temporaryFolder() -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-test-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
+}
+
+@Test func linearFitsTheLinesSlopeAndIntercept() throws {
+    let (trainer, result) = try train("linear.yaml")
+    let weights = trainer.plan.optimizer.parameters
+    #expect(abs(weights[0].value[0] - 2) < 1e-3, "m = \(weights[0].value[0])")
+    #expect(abs(weights[1].value[0] - 1) < 1e-3, "b = \(weights[1].value[0])")
+    // The lecture's first two epochs: MSE 2.5 from m = −1, b = 5, then 1.825 after one step.
+    #expect(result.history[0].values["loss"] == 2.5)
+    #expect(abs(result.history[0].values["rmse"]! - 1.5811) < 1e-4)
+    #expect(abs(result.history[1].values["loss"]! - 1.825) < 1e-5)
+}
+
+@Test func xorReachesFullAccuracy() throws {
+    let (trainer, result) = try train("xor.yaml")
+    #expect(result.history.last?.values["accuracy"] == 1)
+    let evaluation = trainer.plan.evaluate(trainer.data.train, classCount: 2)
+    #expect(evaluation.metrics.value(.accuracy) == 1)
+}
+
+@Test func irisReachesValidationAccuracy() throws {
+    let (_, result) = try train("iris.yaml")
+    let accuracy = try #require(result.history.last?.values["val_accuracy"])
+    #expect(accuracy >= 0.93)
+}
+
+@Test func digitsReachesHeldOutTestAccuracy() throws {
+    let (trainer, result) = try train("digits.yaml")
+    let test = try #require(result.test)
+    #expect(test.metrics.value(.accuracy) >= 0.95, "test accuracy \(test.metrics.value(.accuracy))")
+    #expect(test.metrics.examples == 359)
+    // Test examples never reach training: the three splits partition the 1797 rows.
+    #expect(trainer.data.train.count + (trainer.data.validation?.count ?? 0) + test.metrics.examples == 1797)
+}
+
+@Test func evalReproducesTheFinalEpochsValidation() throws {
+    let (_, result) = try train("iris.yaml")
+    let model = try Model(checkpoint: result.checkpointPath)
+    let evaluation = try model.evaluate(.validation)
+    #expect(abs(evaluation.loss - result.history.last!.values["val_loss"]!) < 1e-9)
+    #expect(evaluation.metrics.value(.accuracy) == result.history.last!.values["val_accuracy"]!)
+    #expect(model.classNames == ["setosa", "versicolor", "virginica"])
+}
+
+@Test func sameSeedGivesIdenticalCheckpointsOnAnyThreadCount() throws {
+    let (_, one) = try train("iris.yaml") { $0.epochs = 3; $0.threads = 1 }
+    let (_, two) = try train("iris.yaml") { $0.epochs = 3; $0.threads = 2 }
+    let again = try train("iris.yaml") { $0.epochs = 3; $0.threads = 2 }.1
+    let bytes = try [one, two, again].map { try Data(contentsOf: URL(fileURLWithPath: $0.checkpointPath)) }
+    #expect(bytes[0] == bytes[1])
+    #expect(bytes[1] == bytes[2])
+    let (_, otherSeed) = try train("iris.yaml") { $0.epochs = 3; $0.seed = 7 }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: otherSeed.checkpointPath)) != bytes[0])
+}
+
+@Test func trainingTwoThenResumingTwoEqualsTrainingFour() throws {
+    let folder = temporaryFolder()
+    let straight = folder.appendingPathComponent("straight.safetensors").path
+    let resumed = folder.appendingPathComponent("resumed.safetensors").path
+    _ = try train("digits.yaml") { $0.epochs = 4; $0.output = straight }
+    _ = try train("digits.yaml") { $0.epochs = 2; $0.output = resumed }
+    _ = try train("digits.yaml") { $0.epochs = 4; $0.output = resumed; $0.resume = resumed }
+    #expect(try Data(contentsOf: URL(fileURLWithPath: straight)) == Data(contentsOf: URL(fileURLWithPath: resumed)))
+}
+
+@Test func initFromStartsFromWeightsWithAFreshOptimizer() throws {
+    let (_, first) = try train("xor.yaml") { $0.epochs = 20 }
+    let (trainer, _) = try train("xor.yaml") { $0.epochs = 0; $0.initFrom = first.checkpointPath }
+    let stored = try Checkpoint.read(first.checkpointPath)
+    #expect(trainer.plan.optimizer.parameters[0].value.values == stored.tensor("dense_1.weight")?.values)
+    #expect(trainer.plan.optimizer.iterations == 0)
+}
+
+@Test func initFromNamesMismatchedTensors() throws {
+    let (_, iris) = try train("iris.yaml") { $0.epochs = 1 }
+    #expect {
+        _ = try train("xor.yaml") { $0.epochs = 0; $0.initFrom = iris.checkpointPath }
+    } throws: { error in
+        "\(error)".contains("'dense_1.weight' has shape [4, 16] in the checkpoint, the model needs [2, 8]")
+    }
+}
+
+@Test func divergenceStopsAtOnceNamingEpochBatchAndLayer() throws {
+    #expect {
+        _ = try train("linear.yaml") { $0.learningRate = 1e38 }
+    } throws: { error in
+        // One step to m ≈ 3e38; the next forward overflows Float in dense_1.
+        guard case .diverged(let epoch, let batch, let layer, _) = error as? TrainingError else { return false }
+        return epoch == 2 && batch == 1 && layer == "dense_1"
+    }
+    #expect {
+        _ = try train("linear.yaml") { $0.learningRate = 1e30 }
+    } throws: { error in
+        "\(error)".contains("epoch 2, batch 1; every layer's output is finite, but the outputs grew too large for the loss")
+    }
+}
+
+@Test func earlyStoppingStopsAndRestoresTheBestEpoch() throws {
+    let (trainer, result) = try train("digits.yaml") { $0.epochs = 60 }
+    let best = try #require(trainer.state.monitor.best)
+    let bestRecord = try #require(result.history.first { $0.epoch == trainer.state.monitor.bestEpoch })
+    #expect(bestRecord.values["val_loss"] == best)
+    if result.stoppedEarly {
+        #expect(result.history.count == trainer.state.monitor.bestEpoch + 9)
+    }
+    // Restored weights give the best epoch's validation loss again.
+    let evaluation = trainer.plan.evaluate(trainer.data.validation!, classCount: 10)
+    #expect(abs(evaluation.loss - best) < 1e-9)
+}
+
+@Test func historyFileHasOneRecordPerEpoch() throws {
+    let (_, result) = try train("iris.yaml") { $0.epochs = 3 }
+    let lines = try String(contentsOfFile: result.historyPath, encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 3)
+    let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Double])
+    #expect(Set(first.keys) == ["epoch", "seconds", "learning_rate", "loss", "accuracy", "val_loss", "val_accuracy"])
+}
