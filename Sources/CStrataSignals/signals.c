@@ -19,6 +19,11 @@ void strata_catch_interrupt(void) {
     action.sa_handler = on_interrupt;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, 0);
+    /* A parent may have started us with SIGINT blocked (spawned from a thread that blocks signals). */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &set, 0);
 }
 
 int strata_interrupted(void) { return interrupted != 0; }

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+
+@Test func trainPrintsOnePlainLinePerEpochIntoAPipe() throws {
+    let folder = try CLI.temporaryFolder()
+    let output = folder.appendingPathComponent("iris.safetensors").path
+    let result = try CLI.run(["train", "specs/iris.yaml", "--epochs", "3", "--output", output])
+    #expect(result.status == 0, "\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n").map(String.init)
+    #expect(lines.count == 4)
+    for (index, line) in lines.prefix(3).enumerated() {
+        #expect(line.hasPrefix("Epoch \(index + 1)/3 - "))
+        #expect(line.contains(" - loss: ") && line.contains(" - accuracy: ") && line.contains(" - val_loss: ") && line.contains(" - val_accuracy: "))
+    }
+    #expect(!result.stdout.contains("\u{1B}") && !result.stdout.contains("\r"))
+    #expect(lines[3] == "Saved \(output) and \(folder.appendingPathComponent("iris.history.jsonl").path)")
+    #expect(FileManager.default.fileExists(atPath: output))
+}
+
+@Test func trainQuietPrintsNothing() throws {
+    let folder = try CLI.temporaryFolder()
+    let result = try CLI.run(["train", "specs/linear.yaml", "--quiet", "--epochs", "2", "--output", folder.appendingPathComponent("l.safetensors").path])
+    #expect(result.status == 0)
+    #expect(result.stdout == "")
+}
+
+@Test func trainWithSpecErrorsExitsOneBeforeAnyCompute() throws {
+    let folder = try CLI.temporaryFolder()
+    try "input: [2]\nlayers: []\nloss: mse\noptimizer: sgd\ndata: {train: {inline: {x: [[1, 2]], y: [1]}}}\n"
+        .write(to: folder.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+    let result = try CLI.run(["train", "bad.yaml"], in: folder)
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("bad.yaml:2:9: error: layers is empty"))
+}
+
+@Test func trainDivergenceExitsThree() throws {
+    let folder = try CLI.temporaryFolder()
+    let result = try CLI.run(["train", "specs/linear.yaml", "--learning-rate", "1e38", "--output", folder.appendingPathComponent("l.safetensors").path])
+    #expect(result.status == 3)
+    #expect(result.stderr.contains("error: the loss became NaN or infinite in epoch 2, batch 1; the first layer whose output went non-finite is dense_1"))
+    #expect(result.stderr.contains("help: lower the learning_rate"))
+}
+
+@Test func trainBadDataExitsOneNamingTheRecord() throws {
+    let folder = try CLI.temporaryFolder()
+    try "a,b,y\n1,2,3\n4,five,6\n".write(to: folder.appendingPathComponent("d.csv"), atomically: true, encoding: .utf8)
+    try "input: [2]\nlayers: [{dense: {units: 1}}]\nloss: mse\noptimizer: sgd\ndata: {train: {csv: {path: d.csv}}}\n"
+        .write(to: folder.appendingPathComponent("s.yaml"), atomically: true, encoding: .utf8)
+    let result = try CLI.run(["train", "s.yaml", "--quiet"], in: folder)
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("d.csv, line 3: error: column 'b': 'five' is not a number"))
+}
+
+@Test func evalAndPredictReadTheCheckpoint() throws {
+    let folder = try CLI.temporaryFolder()
+    let checkpoint = folder.appendingPathComponent("iris.safetensors").path
+    #expect(try CLI.run(["train", "specs/iris.yaml", "--quiet", "--output", checkpoint]).status == 0)
+    let eval = try CLI.run(["eval", checkpoint, "--data", "validation"])
+    #expect(eval.status == 0, "\(eval.stderr)")
+    #expect(eval.stdout.hasPrefix("30 examples - loss: "))
+    #expect(eval.stdout.contains("Per-class accuracy:\n  setosa  "))
+    #expect(eval.stdout.contains("Confusion matrix (rows: actual, columns: predicted):"))
+    let json = try CLI.run(["eval", checkpoint, "--data", "validation", "--format", "json"])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    #expect(object["loss"] is Double && object["accuracy"] is Double)
+    #expect((object["confusion_matrix"] as? [[Int]])?.count == 3)
+
+    let inputs = folder.appendingPathComponent("flowers.csv")
+    try "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n".write(to: inputs, atomically: true, encoding: .utf8)
+    let predictions = folder.appendingPathComponent("predictions.csv").path
+    let predict = try CLI.run(["predict", checkpoint, "--input", inputs.path, "--output", predictions])
+    #expect(predict.status == 0, "\(predict.stderr)")
+    let rows = try String(contentsOfFile: predictions, encoding: .utf8).split(separator: "\n")
+    #expect(rows.first == "class,p_setosa,p_versicolor,p_virginica")
+    #expect(rows.count == 3)
+    #expect(rows[1].hasPrefix("setosa,"))
+    #expect(rows[2].hasPrefix("virginica,"))
+}
+
+@Test func evalOfADamagedCheckpointExitsOne() throws {
+    let folder = try CLI.temporaryFolder()
+    let path = folder.appendingPathComponent("junk.safetensors").path
+    try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: path))
+    let result = try CLI.run(["eval", path])
+    #expect(result.status == 1)
+    #expect(result.stderr.hasPrefix("\(path): error: header length"))
+}
+
+@Test func interruptFinishesTheStepSavesAndExits130() throws {
+    let folder = try CLI.temporaryFolder()
+    let checkpoint = folder.appendingPathComponent("long.safetensors").path
+    let process = Process()
+    process.executableURL = CLI.binary
+    process.arguments = ["train", "specs/xor.yaml", "--epochs", "100000000", "--quiet", "--output", checkpoint]
+    process.currentDirectoryURL = CLI.repository
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = Pipe()
+    try process.run()
+    Thread.sleep(forTimeInterval: 1.0)
+    kill(process.processIdentifier, SIGINT)
+    let deadline = Date().addingTimeInterval(20)
+    while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+    if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        Issue.record("strata train ignored SIGINT for 20 s")
+    }
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 130)
+    #expect(FileManager.default.fileExists(atPath: checkpoint))
+    // The interrupted checkpoint resumes.
+    let resumed = try CLI.run(["train", "specs/xor.yaml", "--quiet", "--resume", checkpoint, "--epochs", "1", "--output", folder.appendingPathComponent("again.safetensors").path])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+}
