@@ -140,3 +140,18 @@ func temporaryFolder() -> URL {
     let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Double])
     #expect(Set(first.keys) == ["epoch", "seconds", "learning_rate", "loss", "accuracy", "val_loss", "val_accuracy"])
 }
+
+@Test func libraryAPIAsTheReadmeShowsIt() throws {
+    let (checked, _, diagnostics) = Checker.check(path: Paths.spec("iris.yaml"))
+    let spec = try #require(checked, "\(diagnostics.items)")
+    var options = TrainOptions()
+    options.output = temporaryFolder().appendingPathComponent("iris.safetensors").path
+    let result = try Trainer(checked: spec, options: options).run()
+    #expect(result.history.last!.values["val_accuracy"]! >= 0.93)
+    let model = try Model(checkpoint: result.checkpointPath)
+    let probabilities = model.predict([5.1, 3.5, 1.4, 0.2])
+    #expect(probabilities.count == 3)
+    #expect(probabilities[0] > 0.9, "a typical setosa: \(probabilities)")
+    #expect(abs(probabilities.reduce(0, +) - 1) < 1e-5)
+    #expect(try model.evaluate(.validation).loss.isFinite)
+}
