@@ -15,6 +15,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
+    @Option(help: "Also write the confusion matrix as an SVG heat map to this file.")
+    var plot: String?
+
     func run() throws {
         do {
             let model = try Model(checkpoint: checkpoint)
@@ -31,6 +34,16 @@ struct Eval: ParsableCommand {
             case .text: print(EvaluationReport.text(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
             case .json: print(EvaluationReport.json(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
             }
+            if let plot {
+                guard let confusion = evaluation.confusion, let names = model.classNames else {
+                    printError("error: --plot draws a confusion matrix, which needs a classifier; \(model.spec.name) is a regression")
+                    throw ExitCode(ExitStatus.specOrDataError)
+                }
+                let title = "\(model.spec.name): confusion matrix (\(data))"
+                try AtomicFile.write(Array(ConfusionPlot.render(confusion, classNames: names, title: title).utf8), to: plot)
+            }
+        } catch let error as ExitCode {
+            throw error
         } catch {
             try exitForLibraryError(error)
         }

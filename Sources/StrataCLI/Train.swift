@@ -36,6 +36,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Print no progress.")
     var quiet = false
 
+    @Flag(help: "Do not write the learning-curve plot (NAME.svg) beside the checkpoint.")
+    var noPlot = false
+
     func validate() throws {
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be at least 0") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
@@ -70,9 +73,16 @@ struct Train: ParsableCommand {
                 }
                 print("Test - " + parts.joined(separator: " - "))
             }
+            var plotPath: String?
+            if !noPlot, !result.history.isEmpty {
+                let path = (result.checkpointPath as NSString).deletingPathExtension + ".svg"
+                let title = "\(checked.spec.name): learning curves"
+                try AtomicFile.write(Array(LearningCurves.render(result.history, title: title).utf8), to: path)
+                plotPath = path
+            }
             if !quiet {
                 if result.stoppedEarly, let last = result.history.last { print("Stopped early after epoch \(last.epoch).") }
-                print("Saved \(result.checkpointPath) and \(result.historyPath)")
+                print("Saved \(result.checkpointPath) and \(result.historyPath)" + (plotPath.map { "; learning curves in \($0)" } ?? ""))
             }
             if result.interrupted {
                 printError("interrupted: saved \(result.checkpointPath); continue with --resume \(result.checkpointPath)")

@@ -16,6 +16,8 @@ public struct TrainOptions: Sendable {
     public var threads: Int = CPU.coreCount
     /// Catch Ctrl-C to finish the step and save (the CLI sets this; an embedding app may not want it).
     public var catchInterrupt = false
+    /// Write the checkpoint and history files; off for in-memory runs such as the loss-surface replay.
+    public var writeFiles = true
 
     public init() {}
 }
@@ -65,6 +67,8 @@ public final class Trainer {
     public let data: TrainingData
     public private(set) var state = TrainingState()
     public weak var observer: TrainingObserver?
+    /// Called after every optimizer step with the plan (the loss-surface plot records the path with it).
+    public var afterStep: ((ModelPlan) -> Void)?
     private let spec: Spec
     private let checkpointPath: String
     /// Copies of the best weights when early stopping restores them; allocated once.
@@ -169,6 +173,7 @@ public final class Trainer {
                     network.backward(batch: count, context: context)
                     rate = schedule.learningRate(base: baseRate, step: plan.optimizer.iterations)
                     plan.optimizer.step(learningRate: Float(rate))
+                    afterStep?(plan)
                     metrics.add(
                         outputs: network.output.pointer, targets: network.targets.pointer, batch: count, width: network.outputWidth,
                         targetWidth: network.targetWidth, loss: loss)
@@ -258,6 +263,7 @@ public final class Trainer {
     }
 
     private func save() throws {
+        guard options.writeFiles else { return }
         do {
             try checkpoint.write(to: checkpointPath)
         } catch let error as CheckpointError {
@@ -287,6 +293,7 @@ public final class Trainer {
     }
 
     private func appendHistory(_ record: EpochRecord) {
+        guard options.writeFiles else { return }
         if historyHandle == nil {
             let earlier = state.history.dropLast().map(historyLine).joined()
             try? AtomicFile.write(Array(earlier.utf8), to: historyFile)
