@@ -111,3 +111,46 @@ import Testing
     let resumed = try CLI.run(["train", "specs/xor.yaml", "--quiet", "--resume", checkpoint, "--epochs", "1", "--output", folder.appendingPathComponent("again.safetensors").path])
     #expect(resumed.status == 0, "\(resumed.stderr)")
 }
+
+@Test func trainWritesItsPlotUnlessToldNot() throws {
+    let folder = try CLI.temporaryFolder()
+    let checkpoint = folder.appendingPathComponent("xor.safetensors").path
+    #expect(try CLI.run(["train", "specs/xor.yaml", "--epochs", "3", "--quiet", "--output", checkpoint]).status == 0)
+    let plot = folder.appendingPathComponent("xor.svg").path
+    #expect(try String(contentsOfFile: plot, encoding: .utf8).contains("<svg"))
+    let other = folder.appendingPathComponent("bare.safetensors").path
+    #expect(try CLI.run(["train", "specs/xor.yaml", "--epochs", "3", "--quiet", "--no-plot", "--output", other]).status == 0)
+    #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("bare.svg").path))
+    let replot = try CLI.run(["plot", checkpoint, "--output", folder.appendingPathComponent("again.svg").path])
+    #expect(replot.status == 0)
+    #expect(replot.stdout == "Wrote \(folder.appendingPathComponent("again.svg").path)\n")
+    let surface = try CLI.run(["plot", "--surface", checkpoint])
+    #expect(surface.status == 1)
+    #expect(surface.stderr.contains("exactly two trainable parameters"))
+}
+
+@Test func surfacePlotOfTheLine() throws {
+    let folder = try CLI.temporaryFolder()
+    let output = folder.appendingPathComponent("surface.svg").path
+    let result = try CLI.run(["plot", "--surface", "specs/linear.yaml", "--output", output])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(try String(contentsOfFile: output, encoding: .utf8).contains("class=\"path\" data-steps=\"1000\""))
+}
+
+@Test func evalPlotsTheConfusionMatrix() throws {
+    let folder = try CLI.temporaryFolder()
+    let checkpoint = folder.appendingPathComponent("iris.safetensors").path
+    #expect(try CLI.run(["train", "specs/iris.yaml", "--quiet", "--epochs", "5", "--output", checkpoint]).status == 0)
+    let plot = folder.appendingPathComponent("confusion.svg").path
+    #expect(try CLI.run(["eval", checkpoint, "--data", "validation", "--plot", plot]).status == 0)
+    let svg = try String(contentsOfFile: plot, encoding: .utf8)
+    #expect(svg.contains("versicolor") && svg.components(separatedBy: "class=\"cell\"").count == 10)
+}
+
+@Test func explainPrintsTextAndMarkdown() throws {
+    let text = try CLI.run(["explain", "specs/linear.yaml"])
+    #expect(text.status == 0)
+    #expect(text.stdout.contains("y = m·x + b"))
+    let markdown = try CLI.run(["explain", "specs/linear.yaml", "--format", "markdown"])
+    #expect(markdown.stdout.hasPrefix("# linear\n"))
+}

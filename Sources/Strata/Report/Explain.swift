@@ -10,7 +10,8 @@ public enum Explain {
         func code(_ text: String) -> String { md ? "`\(text)`" : text }
         out.append(md ? "# \(spec.name)" : "Model \"\(spec.name)\"")
         out.append("")
-        out.append("Input: one example of shape \(describeShape(spec.input.value)), \(SummaryTable.grouped(elementCount(spec.input.value))) values.")
+        let values = elementCount(spec.input.value)
+        out.append("Input: one example of shape \(describeShape(spec.input.value)), \(SummaryTable.grouped(values)) value\(values == 1 ? "" : "s").")
         out.append("")
         heading("Layers")
         out.append("")
@@ -54,6 +55,9 @@ public enum Explain {
             let affine = dense.useBias ? "W·x + b" : "W·x"
             var lines = ["y = \(name.isEmpty ? affine : "\(name)(\(affine))"), W of shape [\(inputs), \(units)]\(dense.useBias ? ", b of shape [\(units)]" : "")"]
             if let formula { lines.append(formula) }
+            if inputs == 1 && units == 1 && dense.useBias && name.isEmpty {
+                lines.append("with one input and one unit this is the line y = m·x + b: the slope m is W, the intercept b is b")
+            }
             lines.append("parameters: \(inputs)·\(units)\(dense.useBias ? " + \(units)" : "") = \(g(info.params))")
             lines.append("FLOPs: 2·\(inputs)·\(units)\(dense.useBias ? " + \(units)" : "") = \(g(info.flops)) (a multiply and an add per weight\(dense.useBias ? ", one add per bias" : ""))")
             return lines

@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
+@testable import Strata
+
+/// Collects elements and attributes of an SVG, failing on malformed XML.
+final class SVGInspector: NSObject, XMLParserDelegate {
+    var elements: [(name: String, attributes: [String: String])] = []
+    var texts: [String] = []
+    private var inText = false
+
+    init(_ svg: String) throws {
+        super.init()
+        let parser = XMLParser(data: Data(svg.utf8))
+        parser.delegate = self
+        guard parser.parse() else { throw TestFailure("not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?")") }
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        elements.append((name, attributes))
+        inText = name == "text"
+        if inText { texts.append("") }
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) {
+        if inText { texts[texts.count - 1] += string }
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        if name == "text" { inText = false }
+    }
+
+    func all(_ name: String, where key: String, is value: String) -> [[String: String]] {
+        elements.filter { $0.name == name && $0.attributes[key] == value }.map(\.attributes)
+    }
+
+    func points(_ attributes: [String: String]) -> Int {
+        attributes["points"]?.split(separator: " ").count ?? 0
+    }
+}
+
+private func history(_ losses: [Double], _ validation: [Double]) -> [EpochRecord] {
+    zip(losses, validation).enumerated().map { i, pair in
+        EpochRecord(epoch: i + 1, learningRate: 0.1, values: ["loss": pair.0, "val_loss": pair.1, "accuracy": 0.5 + Double(i) * 0.05, "val_accuracy": 0.5], seconds: 0.1)
+    }
+}
+
+@Test func learningCurvesHoldEverySeriesOnSharedAxes() throws {
+    let records = history([1.0, 0.6, 0.4, 0.3, 0.25], [1.1, 0.7, 0.5, 0.45, 0.44])
+    let svg = try SVGInspector(LearningCurves.render(records, title: "test: learning curves"))
+    for series in ["loss", "val_loss", "accuracy", "val_accuracy"] {
+        let lines = svg.all("polyline", where: "data-series", is: series)
+        #expect(lines.count == 1, "series \(series)")
+        #expect(lines.first.map(svg.points) == 5)
+    }
+    let frames = svg.elements.filter { $0.attributes["class"] == "frame" }.map(\.attributes)
+    #expect(frames.count == 2)
+    for frame in frames {
+        #expect(Double(frame["data-x-min"]!)! <= 1 && Double(frame["data-x-max"]!)! >= 5)
+    }
+    let loss = try #require(frames.first { $0["data-panel"] == "loss" })
+    #expect(Double(loss["data-y-min"]!)! <= 0.25 && Double(loss["data-y-max"]!)! >= 1.1)
+    #expect(svg.texts.contains("test: learning curves"))
+    #expect(svg.texts.contains("epoch") && svg.texts.contains("training loss") && svg.texts.contains("validation loss"))
+    #expect(svg.all("line", where: "class", is: "best-epoch").first?["data-epoch"] == "5")
+    #expect(svg.all("rect", where: "class", is: "overfitting").isEmpty)
+}
+
+@Test func overfittingStretchIsShadedAndLabelled() throws {
+    // Validation loss bottoms out at epoch 3 and rises while training loss keeps falling.
+    let records = history([1.0, 0.6, 0.4, 0.3, 0.2, 0.1], [1.1, 0.7, 0.5, 0.55, 0.6, 0.7])
+    #expect(LearningCurves.overfitting(records) == 3...6)
+    let svg = try SVGInspector(LearningCurves.render(records, title: "overfit"))
+    #expect(svg.all("rect", where: "class", is: "overfitting").count == 2)
+    #expect(svg.texts.contains { $0.hasPrefix("overfitting") })
+    #expect(svg.all("line", where: "class", is: "best-epoch").first?["data-epoch"] == "3")
+}
+
+@Test(arguments: ["linear.yaml", "xor.yaml", "iris.yaml", "digits.yaml"])
+func trainingPlotsOfBundledSpecsParse(name: String) throws {
+    let (_, result) = try train(name) { $0.epochs = 5 }
+    let svg = try SVGInspector(LearningCurves.render(result.history, title: name))
+    let loss = try #require(svg.all("polyline", where: "data-series", is: "loss").first)
+    #expect(svg.points(loss) == 5)
+    let hasValidation = result.history[0].values["val_loss"] != nil
+    #expect(svg.all("polyline", where: "data-series", is: "val_loss").count == (hasValidation ? 1 : 0))
+    let (records, _) = try LearningCurves.history(from: result.historyPath)
+    // The history file holds the same figures (JSON number text may round the last digit).
+    #expect(records.map(\.epoch) == result.history.map(\.epoch))
+    for (read, kept) in zip(records, result.history) {
+        #expect(Set(read.values.keys) == Set(kept.values.keys))
+        for (key, value) in kept.values { #expect(abs(read.values[key]! - value) <= 1e-12 * max(1, abs(value))) }
+    }
+}
+
+@Test func lossSurfaceOfTheLineWalksFromStartToMinimum() throws {
+    let (checked, _, _) = Checker.check(path: Paths.spec("linear.yaml"))
+    let surface = try LossSurface.compute(try #require(checked), resolution: 21)
+    #expect(surface.path.count == 1001)
+    #expect(surface.path.first! == (-1, 5))
+    #expect(abs(surface.path.last!.0 - 2) < 1e-3 && abs(surface.path.last!.1 - 1) < 1e-3)
+    // The grid covers the path and (2, 1).
+    #expect(surface.xs.first! < -1 && surface.xs.last! > 2 && surface.ys.first! < 1 && surface.ys.last! > 5)
+    let svg = try SVGInspector(surface.render(title: "surface"))
+    let path = try #require(svg.all("polyline", where: "class", is: "path").first)
+    #expect(svg.points(path) == 1001)
+    #expect(path["data-steps"] == "1000")
+    #expect(svg.elements.filter { $0.name == "circle" }.count >= 1001)
+    #expect(svg.elements.filter { $0.name == "line" }.count > 20, "contour segments")
+    #expect(svg.texts.contains { $0.hasPrefix("m (dense_1.weight)") })
+}
+
+@Test func lossSurfaceRefusesOtherModels() throws {
+    let (checked, _, _) = Checker.check(path: Paths.spec("xor.yaml"))
+    #expect {
+        _ = try LossSurface.compute(try #require(checked), epochs: 1)
+    } throws: { error in
+        "\(error)".contains("exactly two trainable parameters") && "\(error)".contains("this model has 33")
+    }
+}
+
+@Test func confusionPlotHasACellPerPairWithCounts() throws {
+    let svg = try SVGInspector(ConfusionPlot.render([[5, 1], [2, 7]], classNames: ["cat", "dog"], title: "pets"))
+    let cells = svg.elements.filter { $0.attributes["class"] == "cell" }.map(\.attributes)
+    #expect(cells.count == 4)
+    #expect(cells.first { $0["data-actual"] == "1" && $0["data-predicted"] == "0" }?["data-count"] == "2")
+    #expect(svg.texts.filter { ["5", "1", "2", "7"].contains($0) }.count == 4)
+    #expect(svg.texts.filter { $0 == "cat" }.count == 2)
+}
+
+@Test(arguments: ["linear", "fashion-cnn"])
+func explainMatchesTheExpectedText(name: String) throws {
+    let (checked, summary, _) = Checker.check(path: Paths.spec("\(name).yaml"), options: CheckOptions(readData: false))
+    let text = Explain.render(try #require(checked).spec, summary: try #require(summary), style: .text)
+    let expected = try String(contentsOf: Paths.fixtures.appendingPathComponent("expected/explain-\(name).txt"), encoding: .utf8)
+    #expect(text == expected)
+}
+
+@Test func explainMarkdownHasHeadings() throws {
+    let (checked, summary, _) = Checker.check(path: Paths.spec("fashion-mlp.yaml"), options: CheckOptions(readData: false))
+    let text = Explain.render(try #require(checked).spec, summary: try #require(summary), style: .markdown)
+    #expect(text.hasPrefix("# fashion-mlp\n"))
+    #expect(text.contains("### dense_1 (dense)\n[784] → [128]\n- y = relu(W·x + b), W of shape [784, 128], b of shape [128]"))
+    #expect(text.contains("- parameters: 784·128 + 128 = 100,480"))
+    #expect(text.contains("sgd with momentum: v ← μ·v − η·∇L, w ← w + v, η = 0.1, μ = 0.9"))
+}
