@@ -13,7 +13,7 @@ import Testing
         #expect(line.contains(" - loss: ") && line.contains(" - accuracy: ") && line.contains(" - val_loss: ") && line.contains(" - val_accuracy: "))
     }
     #expect(!result.stdout.contains("\u{1B}") && !result.stdout.contains("\r"))
-    #expect(lines[3] == "Saved \(output) and \(folder.appendingPathComponent("iris.history.jsonl").path)")
+    #expect(lines[3] == "Saved \(output) and \(folder.appendingPathComponent("iris.history.jsonl").path); learning curves in \(folder.appendingPathComponent("iris.svg").path)")
     #expect(FileManager.default.fileExists(atPath: output))
 }
 
