@@ -138,3 +138,54 @@ func benchMLPStep(threads: Int) {
 }
 
 for threads in wanted("mlp") ? [1, 2] : [] { benchMLPStep(threads: threads) }
+
+/// The fashion-cnn training step at batch 64, with each layer's forward and backward timed (medians).
+func benchCNNStep(threads: Int) {
+    let batch = 64
+    let layers: [Layer] = [
+        Conv2DLayer(name: "conv2d_1", inputShape: [28, 28, 1], filters: 32, kernel: (3, 3))!,
+        ActivationLayer(name: "relu_1", kind: .relu, shape: [26, 26, 32]),
+        MaxPool2DLayer(name: "max_pool2d_1", inputShape: [26, 26, 32], pool: (2, 2), strides: (2, 2))!,
+        Conv2DLayer(name: "conv2d_2", inputShape: [13, 13, 32], filters: 64, kernel: (3, 3))!,
+        ActivationLayer(name: "relu_2", kind: .relu, shape: [11, 11, 64]),
+        MaxPool2DLayer(name: "max_pool2d_2", inputShape: [11, 11, 64], pool: (2, 2), strides: (2, 2))!,
+        FlattenLayer(name: "flatten_1", inputShape: [5, 5, 64]),
+        DenseLayer(name: "dense_1", inputs: 1600, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
+    ]
+    let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: batch, threads: threads)
+    var random = SplitMix64(seed: 3)
+    for (_, p) in network.parameters { Initialization.fill(p.value, p.initializer, random: &random) }
+    for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
+    for b in 0..<batch { network.targets[b] = Float(b % 10) }
+    let optimizer = Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), parameters: network.parameters.map(\.parameter))
+    var forward = [[Double]](repeating: [], count: layers.count), backward = forward
+    var steps: [Double] = []
+    for step in 0..<30 {
+        let context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
+        let start = now()
+        network.zeroGradients()
+        for (i, layer) in layers.enumerated() {
+            let t = now()
+            layer.forward(output: network.activations[i + 1].pointer, input: network.activations[i].pointer, batch: batch, context: context)
+            forward[i].append(now() - t)
+        }
+        _ = network.computeLoss(batch: batch, gradient: true)
+        for i in stride(from: layers.count - 2, through: 0, by: -1) {
+            let t = now()
+            layers[i].backward(
+                inputGradient: i == 0 ? nil : network.gradients[i]!.pointer, outputGradient: network.gradients[i + 1]!.pointer,
+                input: network.activations[i].pointer, output: network.activations[i + 1].pointer, batch: batch, context: context)
+            backward[i].append(now() - t)
+        }
+        optimizer.step(learningRate: 0.001)
+        steps.append(now() - start)
+    }
+    func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
+    var fields: [(String, Any)] = [("kernel", "cnn_train_step"), ("shape", "fashion-cnn b64"), ("threads", threads), ("ms_per_step", median(steps) * 1000)]
+    for (i, layer) in layers.enumerated() where !forward[i].isEmpty {
+        fields.append(("\(layer.name)_ms", (median(forward[i]) + median(backward[i])) * 1000))
+    }
+    emit(fields)
+}
+
+for threads in wanted("cnn") ? [1, 2] : [] { benchCNNStep(threads: threads) }

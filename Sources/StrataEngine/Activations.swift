@@ -3,6 +3,15 @@ import Foundation
 public enum ActivationKind: Sendable, Equatable {
     case linear, relu, sigmoid, tanh, softmax
     case leakyRelu(alpha: Float)
+
+    /// Elementwise and never decreasing, so it commutes with max pooling.
+    public var isMonotonic: Bool {
+        switch self {
+        case .softmax: false
+        case .leakyRelu(let alpha): alpha >= 0
+        default: true
+        }
+    }
 }
 
 /// Elementwise activations and softmax, forward and backward, over raw buffers.

@@ -1,3 +1,5 @@
+import CStrataKernels
+
 /// Max pooling, channels last. Shapes: x [batch, H, W, C], y [batch, OH, OW, C]. Forward takes the maximum of
 /// each window a whole channel vector at a time and records which input won (the first maximum in scan
 /// order); backward routes each gradient there.
@@ -51,40 +53,12 @@ public final class MaxPool2DLayer: Layer {
         }
     }
 
-    /// One example's windows, written without closures so the channel loops vectorize.
+    /// One example's windows, in C where `restrict` lets the channel loops vectorize.
     private func poolExample(_ output: UnsafeMutablePointer<Float>, _ winners: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>, channels c: Int) {
         let w = window
-        var y = output, won = winners
-        for oy in 0..<w.outputHeight {
-            let y0 = oy * w.strideHeight - w.padTop
-            let kyFirst = max(0, -y0), kyEnd = min(w.kernelHeight, w.inputHeight - y0)
-            for ox in 0..<w.outputWidth {
-                let x0 = ox * w.strideWidth - w.padLeft
-                let kxFirst = max(0, -x0), kxEnd = min(w.kernelWidth, w.inputWidth - x0)
-                var first = true
-                for ky in kyFirst..<kyEnd {
-                    for kx in kxFirst..<kxEnd {
-                        let position = (y0 + ky) * w.inputWidth + x0 + kx
-                        let source = x + position * c
-                        let base = Int32(position * c)
-                        if first {
-                            y.update(from: source, count: c)
-                            for ch in 0..<c { won[ch] = base + Int32(ch) }
-                            first = false
-                        } else {
-                            for ch in 0..<c {
-                                let value = source[ch]
-                                let better = value > y[ch]
-                                y[ch] = better ? value : y[ch]
-                                won[ch] = better ? base + Int32(ch) : won[ch]
-                            }
-                        }
-                    }
-                }
-                y += c
-                won += c
-            }
-        }
+        strata_maxpool_forward(
+            output, winners, x, w.inputHeight, w.inputWidth, c, w.kernelHeight, w.kernelWidth, w.strideHeight, w.strideWidth,
+            w.padTop, w.padLeft, w.outputHeight, w.outputWidth)
     }
 
     public func backward(

@@ -155,3 +155,38 @@ func temporaryFolder() -> URL {
     #expect(abs(probabilities.reduce(0, +) - 1) < 1e-5)
     #expect(try model.evaluate(.validation).loss.isFinite)
 }
+
+@Test func poolingBeforeAMonotonicActivationIsExact() throws {
+    let text = """
+        input: [6, 6, 2]
+        layers:
+          - conv2d: {filters: 3, kernel_size: 3, activation: relu}
+          - max_pool2d: {pool_size: 2}
+          - flatten
+          - dense: {units: 2, activation: softmax}
+        loss: sparse_categorical_crossentropy
+        optimizer: sgd
+        data: {train: {inline: {x: [[0]], y: [1]}}}
+        """
+    let (spec, _) = SpecParser.parse(text: text, file: "reorder.yaml")
+    let plan = ModelPlan(spec: try #require(spec), batchSize: 4, threads: 1)
+    #expect(plan.network.layers.map { String(describing: type(of: $0)) } == ["Conv2DLayer", "MaxPool2DLayer", "ActivationLayer", "FlattenLayer", "DenseLayer", "ActivationLayer"])
+    plan.initialize(seed: 3)
+    // The same layers in the spec's order, sharing the weights.
+    let conv = plan.network.layers[0] as! Conv2DLayer, dense = plan.network.layers[4] as! DenseLayer
+    let literal = Network(layers: [conv, ActivationLayer(name: "relu", kind: .relu, shape: [4, 4, 3]), plan.network.layers[1],
+                                   plan.network.layers[3], dense, plan.network.layers[5]], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 1)
+    var random = SplitMix64(seed: 9)
+    for i in 0..<plan.network.input.count { plan.network.input[i] = random.nextUniform() * 2 - 1 }
+    literal.input.copy(from: plan.network.input)
+    for b in 0..<4 { plan.network.targets[b] = Float(b % 2); literal.targets[b] = Float(b % 2) }
+    func gradients(_ network: Network) -> [Float] {
+        let context = StepContext(training: true, step: 0, seed: 1, workspace: network.workspace)
+        network.zeroGradients()
+        network.forward(batch: 4, context: context)
+        _ = network.computeLoss(batch: 4, gradient: true)
+        network.backward(batch: 4, context: context)
+        return network.output.values + network.parameters.flatMap { $0.parameter.gradient.values }
+    }
+    #expect(gradients(plan.network) == gradients(literal))
+}

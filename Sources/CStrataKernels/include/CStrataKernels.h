@@ -46,4 +46,10 @@ void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, 
                            int accumulate, float *c, long ldc,
                            float *const *pack_a, float *const *pack_b);
 
+/// Max pooling of one example, channels last: y[OH, OW, C] and the index in x of each window's first maximum.
+void strata_maxpool_forward(float *restrict y, int *restrict winners, const float *restrict x,
+                            long height, long width, long channels, long pool_h, long pool_w,
+                            long stride_h, long stride_w, long pad_top, long pad_left,
+                            long out_h, long out_w);
+
 #endif

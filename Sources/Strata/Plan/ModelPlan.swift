@@ -13,7 +13,23 @@ public final class ModelPlan: @unchecked Sendable {
         self.spec = spec
         var layers: [Layer] = []
         var shape = spec.input.value
+        // An activation that never decreases commutes with max pooling: pool first, and the activation runs on
+        // a quarter of the values (exactly, gradients included: the window's first maximum wins either way).
+        var deferred: ActivationLayer?
         for (index, layer) in spec.layers.enumerated() {
+            if let pending = deferred {
+                if case .maxPool2d(let pool) = layer.kind {
+                    let p = pool.poolSize.value, s = pool.strides.value
+                    let engine = MaxPool2DLayer(name: layer.name.value, inputShape: shape, pool: (p[0], p[1]), strides: (s[0], s[1]), same: pool.padding == .same)!
+                    layers.append(engine)
+                    shape = engine.outputShape
+                    layers.append(ActivationLayer(name: pending.name, kind: pending.kind, shape: shape))
+                    deferred = nil
+                    continue
+                }
+                layers.append(pending)
+                deferred = nil
+            }
             let name = layer.name.value
             switch layer.kind {
             case .dense(let dense):
@@ -38,7 +54,13 @@ public final class ModelPlan: @unchecked Sendable {
                 layers.append(engine)
                 shape = engine.outputShape
                 if let activation = conv.activation, activation.value != .linear {
-                    layers.append(ActivationLayer(name: name, kind: ModelPlan.engine(activation.value), shape: shape))
+                    let kind = ModelPlan.engine(activation.value)
+                    let activationLayer = ActivationLayer(name: name, kind: kind, shape: shape)
+                    if kind.isMonotonic, index + 1 < spec.layers.count, case .maxPool2d = spec.layers[index + 1].kind {
+                        deferred = activationLayer
+                    } else {
+                        layers.append(activationLayer)
+                    }
                 }
             case .maxPool2d(let pool):
                 let p = pool.poolSize.value, s = pool.strides.value
@@ -55,6 +77,7 @@ public final class ModelPlan: @unchecked Sendable {
                 layers.append(ActivationLayer(name: name, kind: ModelPlan.engine(activation.value), shape: shape))
             }
         }
+        if let pending = deferred { layers.append(pending) }
         network = Network(layers: layers, loss: ModelPlan.engine(spec.loss.value), maxBatch: batchSize, threads: threads)
         let named = network.parameters
         parameterNames = named.map { "\($0.layer).\($0.parameter.name)" }
