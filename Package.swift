@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(name: "StrataBench", dependencies: ["StrataEngine", "CStrataKernels", "CAllocationCounter", "Strata"]),
         .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine"]),
         // Fixtures are read from the source tree (#filePath), so their data paths resolve inside the repo.
-        .testTarget(name: "StrataTests", dependencies: ["Strata"], exclude: ["Fixtures"]),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI"]),
     ]
 )

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Strata
+import StrataEngine
 
 /// Trains a bundled spec in-process with its checkpoint in a temporary folder.
 func train(_ name: String, configure: (inout TrainOptions) -> Void = { _ in }) throws -> (Trainer, TrainingResult) {
