@@ -37,7 +37,7 @@ let package = Package(
         // Counts heap allocations for the benchmark's allocations-per-step figure; nothing else links it.
         .target(name: "CAllocationCounter"),
         .executableTarget(name: "StrataBench", dependencies: ["StrataEngine", "CStrataKernels", "CAllocationCounter", "Strata"]),
-        .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine"]),
+        .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine", "CStrataKernels"]),
         // Fixtures are read from the source tree (#filePath), so their data paths resolve inside the repo.
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataEngine"], exclude: ["Fixtures"]),
         .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI"]),

@@ -1,5 +1,6 @@
 import Testing
 
+import CStrataKernels
 @testable import StrataEngine
 
 /// c = op(a)·op(b) (+ c) in Double, the obvious way.
@@ -86,4 +87,17 @@ func gemmGivesIdenticalBitsOnOneAndTwoThreads(m: Int, k: Int, n: Int) {
     #expect(c.values == [3, 3, 3, 3])
     run(a, .none, b, .none, c, m: 2, n: 2, k: 0, accumulate: false, threads: 1)
     #expect(c.values == [0, 0, 0, 0])
+}
+
+@Test(arguments: [(7, 13, 5), (65, 129, 33)])
+func portableKernelMatchesReferenceToo(m: Int, k: Int, n: Int) {
+    // The path a CPU without AVX2/FMA takes.
+    var random = SplitMix64(seed: 11)
+    let av = randomValues(m * k, &random), bv = randomValues(k * n, &random)
+    let a = Tensor(shape: [m * k], values: av), b = Tensor(shape: [k * n], values: bv), c = Tensor(shape: [m * n])
+    let workspace = GEMMWorkspace(threads: 1)
+    strata_sgemm(0, 0, 1, m, n, k, a.pointer, k, b.pointer, k, 0, c.pointer, n, workspace.packA[0], workspace.packB[0])
+    let expected = reference(av, .none, bv, .transposed, m: m, n: n, k: k, c: nil)
+    let worst = zip(c.values, expected).map { abs(Double($0) - $1) }.max() ?? 0
+    #expect(worst <= 1e-5 * Double(k) + 1e-6)
 }

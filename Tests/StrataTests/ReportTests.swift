@@ -148,3 +148,20 @@ func explainMatchesTheExpectedText(name: String) throws {
     #expect(text.contains("- parameters: 784·128 + 128 = 100,480"))
     #expect(text.contains("sgd with momentum: v ← μ·v − η·∇L, w ← w + v, η = 0.1, μ = 0.9"))
 }
+
+@Test func progressRedrawsABarOnATerminalAndPrintsPlainLinesOtherwise() {
+    var written: [String] = []
+    let terminal = ProgressPrinter(interactive: true) { written.append($0) }
+    terminal.epochStarted(3, of: 10, batches: 4)
+    terminal.batchFinished(2, of: 4, loss: 0.5, metrics: [("accuracy", 0.75)], seconds: 1.25)
+    let record = EpochRecord(epoch: 3, learningRate: 0.1, values: ["loss": 0.4213, "accuracy": 0.8512, "val_loss": 0.5, "val_accuracy": 0.8], seconds: 1.2)
+    terminal.epochFinished(record, of: 10)
+    #expect(written[0] == "\r\u{1B}[2KEpoch 3/10 ━━━━━━━━━━────────── 2/4 1.2s - loss: 0.5000 - accuracy: 0.7500")
+    #expect(written[1] == "\r\u{1B}[2KEpoch 3/10 - 1.2s - loss: 0.4213 - accuracy: 0.8512 - val_loss: 0.5000 - val_accuracy: 0.8000\n")
+    written = []
+    let log = ProgressPrinter(interactive: false) { written.append($0) }
+    #expect(!log.wantsBatchUpdates)
+    log.epochStarted(3, of: 10, batches: 4)
+    log.epochFinished(record, of: 10)
+    #expect(written == ["Epoch 3/10 - 1.2s - loss: 0.4213 - accuracy: 0.8512 - val_loss: 0.5000 - val_accuracy: 0.8000\n"])
+}

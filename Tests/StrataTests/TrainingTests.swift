@@ -191,3 +191,11 @@ func temporaryFolder() -> URL {
     }
     #expect(gradients(plan.network) == gradients(literal))
 }
+
+@Test func evalUsesTheSeedTrainingUsed() throws {
+    let (_, result) = try train("digits.yaml") { $0.epochs = 2; $0.seed = 7 }
+    let model = try Model(checkpoint: result.checkpointPath)
+    #expect(model.spec.seed == 7)
+    let test = try model.evaluate(.test)
+    #expect(abs(test.loss - result.test!.loss) < 1e-12)
+}

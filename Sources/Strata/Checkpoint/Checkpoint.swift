@@ -22,6 +22,8 @@ public struct Checkpoint: Sendable {
 
     public var specText: String
     public var specPath: String
+    /// The seed training used (the spec's, or `--seed`); splits are re-derived from it.
+    public var seed: UInt64
     public var state: TrainingState
     public var encoding: LabelEncoding
     public var preprocessing: Preprocessing
@@ -40,6 +42,7 @@ public struct Checkpoint: Sendable {
             "spec": specText,
             "spec_sha256": SHA256.hex(specText),
             "spec_path": specPath,
+            "seed": String(seed),
             "epoch": String(state.epoch),
             "step": String(state.iterations),
             "state": try json(state),
@@ -74,8 +77,9 @@ public struct Checkpoint: Sendable {
                 throw fail("the metadata's '\(key)' is not valid: \(error)")
             }
         }
+        guard let seedText = metadata["seed"], let seed = UInt64(seedText) else { throw fail("the metadata has no valid 'seed'") }
         return Checkpoint(
-            specText: spec, specPath: metadata["spec_path"] ?? "checkpoint.yaml", state: try decodeJSON("state", as: TrainingState.self),
+            specText: spec, specPath: metadata["spec_path"] ?? "checkpoint.yaml", seed: seed, state: try decodeJSON("state", as: TrainingState.self),
             encoding: try decodeJSON("labels", as: LabelEncoding.self),
             preprocessing: try decodeJSON("preprocessing", as: Preprocessing.self), tensors: tensors)
     }

@@ -5,7 +5,6 @@ import Foundation
 public final class ProgressPrinter: TrainingObserver {
     private let interactive: Bool
     private let write: (String) -> Void
-    private var lastDraw = 0.0
     private var epochLabel = ""
 
     public init(interactive: Bool, write: @escaping (String) -> Void) {
@@ -13,14 +12,14 @@ public final class ProgressPrinter: TrainingObserver {
         self.write = write
     }
 
+    public var wantsBatchUpdates: Bool { interactive }
+
     public func epochStarted(_ epoch: Int, of epochs: Int, batches: Int) {
         epochLabel = "Epoch \(epoch)/\(epochs)"
-        lastDraw = 0
     }
 
     public func batchFinished(_ batch: Int, of batches: Int, loss: Double, metrics: [(String, Double)], seconds: Double) {
-        guard interactive, seconds - lastDraw >= 0.1 || batch == batches else { return }
-        lastDraw = seconds
+        guard interactive else { return }
         let width = 20
         let filled = batches > 0 ? width * batch / batches : width
         let bar = String(repeating: "━", count: filled) + String(repeating: "─", count: width - filled)

@@ -20,7 +20,9 @@ public final class Model: @unchecked Sendable {
         guard let checked else {
             throw CheckpointError(path: path, message: "its spec no longer checks: \(shapeDiagnostics.errors.first?.description ?? "unknown error")")
         }
-        spec = checked.spec
+        var spec = checked.spec
+        spec.seed = checkpoint.seed
+        self.spec = spec
         self.checkpoint = checkpoint
         self.path = path
         plan = ModelPlan(spec: spec, batchSize: max(1, spec.training.batchSize.value), threads: threads)

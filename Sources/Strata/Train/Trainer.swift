@@ -43,6 +43,8 @@ public enum TrainingError: Error, CustomStringConvertible {
 
 /// Receives progress as training goes; the CLI draws bars or lines from it.
 public protocol TrainingObserver: AnyObject {
+    /// Whether to call `batchFinished` (at most about ten times a second); a plain log needs only epochs.
+    var wantsBatchUpdates: Bool { get }
     func epochStarted(_ epoch: Int, of epochs: Int, batches: Int)
     func batchFinished(_ batch: Int, of batches: Int, loss: Double, metrics: [(String, Double)], seconds: Double)
     func epochFinished(_ record: EpochRecord, of epochs: Int)
@@ -155,6 +157,7 @@ public final class Trainer {
             observer?.epochStarted(epoch, of: epochs, batches: batches)
             var metrics = MetricAccumulator()
             var rate = baseRate
+            var lastReport = -1.0
             let firstBatch = state.batch
             try order.withUnsafeBufferPointer { order in
                 for batchIndex in firstBatch..<batches {
@@ -178,10 +181,14 @@ public final class Trainer {
                         outputs: network.output.pointer, targets: network.targets.pointer, batch: count, width: network.outputWidth,
                         targetWidth: network.targetWidth, loss: loss)
                     state.batch = batchIndex + 1
-                    if let observer {
-                        observer.batchFinished(
-                            batchIndex + 1, of: batches, loss: metrics.meanLoss, metrics: reported(metrics),
-                            seconds: Date().timeIntervalSince(started))
+                    if let observer, observer.wantsBatchUpdates {
+                        // Throttled here, so the reporting costs nothing on most steps.
+                        let elapsed = Date().timeIntervalSince(started)
+                        if elapsed - lastReport >= 0.1 || batchIndex + 1 == batches {
+                            lastReport = elapsed
+                            observer.batchFinished(
+                                batchIndex + 1, of: batches, loss: metrics.meanLoss, metrics: reported(metrics), seconds: elapsed)
+                        }
                     }
                     if options.catchInterrupt && strata_interrupted() != 0 {
                         interrupted = true
@@ -258,7 +265,7 @@ public final class Trainer {
         var state = state
         state.iterations = plan.optimizer.iterations
         return Checkpoint(
-            specText: spec.source, specPath: spec.file, state: state, encoding: data.encoding, preprocessing: data.preprocessing,
+            specText: spec.source, specPath: spec.file, seed: spec.seed, state: state, encoding: data.encoding, preprocessing: data.preprocessing,
             tensors: tensors)
     }
 
