@@ -48,7 +48,11 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        guard let checked = checkedSpec(spec) else { throw ExitCode(ExitStatus.specOrDataError) }
+        let overrides = (batchSize, epochs)
+        guard let checked = checkedSpec(spec, adjust: { spec in
+            if let size = overrides.0 { spec.training.batchSize.value = size }
+            if let epochs = overrides.1 { spec.training.epochs.value = epochs }
+        }) else { throw ExitCode(ExitStatus.specOrDataError) }
         var options = TrainOptions()
         options.epochs = epochs
         options.batchSize = batchSize

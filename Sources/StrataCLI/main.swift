@@ -13,9 +13,17 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
 }
 
-/// Parses and checks a spec, printing diagnostics to stderr; nil when any is an error.
-func checkedSpec(_ path: String, options: CheckOptions = .init()) -> CheckedSpec? {
-    let (checked, _, diagnostics) = Checker.check(path: path, options: options)
+/// Parses and checks a spec (after `adjust`, e.g. command-line overrides, so the memory budget sees them),
+/// printing diagnostics to stderr; nil when any is an error.
+func checkedSpec(_ path: String, options: CheckOptions = .init(), adjust: (inout Spec) -> Void = { _ in }) -> CheckedSpec? {
+    let (parsed, parseDiagnostics) = SpecParser.load(path: path)
+    var result: (checked: CheckedSpec?, summary: ModelSummary?, diagnostics: Diagnostics) = (nil, nil, parseDiagnostics)
+    if var spec = parsed {
+        adjust(&spec)
+        result = Checker.check(spec, options: options)
+        result.diagnostics = Diagnostics(parseDiagnostics.items + result.diagnostics.items)
+    }
+    let (checked, diagnostics) = (result.checked, result.diagnostics)
     let source = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     let rendered = DiagnosticPrinter(sources: [path: source]).render(diagnostics)
     if !rendered.isEmpty { printError(rendered) }

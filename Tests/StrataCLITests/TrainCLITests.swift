@@ -154,3 +154,9 @@ import Testing
     let markdown = try CLI.run(["explain", "specs/linear.yaml", "--format", "markdown"])
     #expect(markdown.stdout.hasPrefix("# linear\n"))
 }
+
+@Test func batchSizeOverrideIsCheckedAgainstTheMemoryBudget() throws {
+    let result = try CLI.run(["train", "specs/digits.yaml", "--batch-size", "1000000000000", "--quiet", "--output", "/tmp/never.safetensors"])
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("over the memory budget"))
+}

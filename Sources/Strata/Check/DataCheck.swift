@@ -62,6 +62,15 @@ struct DataCheck {
             let integral = rows.allSatisfy { $0.count == 1 && $0[0] >= 0 && $0[0] == $0[0].rounded() }
             format = loss.isClassification && width == 1 && integral ? .classes : .values
         }
+        // Class indices index arrays; a label like 1e20 is a data error, not a class.
+        if case .numbers(let rows) = labels, format == .classes || data.labels?.value == .classes,
+            let huge = rows.firstIndex(where: { $0.count == 1 && $0[0] >= 1_000_000 })
+        {
+            diagnostics.error(
+                "example \(huge + 1) has class \(Strata.format(rows[huge][0])); class indices must be below 1,000,000",
+                at: data.labels?.location ?? data.train.location, help: "for numbers to regress on use `loss: mse` or `labels: values`")
+            return nil
+        }
         if let stated = data.labels {
             if stated.value == .classes, case .numbers(let rows) = labels,
                 let bad = rows.firstIndex(where: { $0.count != 1 || $0[0] < 0 || $0[0] != $0[0].rounded() })
