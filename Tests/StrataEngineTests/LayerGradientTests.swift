@@ -22,12 +22,14 @@ private func randomized(_ layer: Layer, seed: UInt64) {
     GradientCheck().check(layer, input: GradientCheck.awayFromKinks(2 * 3, seed: 4), batch: 2)
 }
 
-@Test(arguments: [(false, 1, 1), (true, 1, 1), (false, 2, 2), (true, 2, 2), (true, 2, 1)])
-func conv2dGradients(same: Bool, strideH: Int, strideW: Int) throws {
+/// Two and six input channels: patches of 12 and 36 values, below and above one 16-wide micro-tile.
+@Test(arguments: [(false, 1, 1, 2), (true, 1, 1, 2), (false, 2, 2, 2), (true, 2, 2, 2), (true, 2, 1, 2),
+                  (false, 1, 1, 6), (true, 2, 2, 6), (true, 2, 1, 6)])
+func conv2dGradients(same: Bool, strideH: Int, strideW: Int, channels: Int) throws {
     let layer = try #require(
-        Conv2DLayer(name: "conv", inputShape: [6, 5, 2], filters: 3, kernel: (3, 2), strides: (strideH, strideW), same: same))
+        Conv2DLayer(name: "conv", inputShape: [6, 5, channels], filters: 3, kernel: (3, 2), strides: (strideH, strideW), same: same))
     randomized(layer, seed: 5)
-    GradientCheck().check(layer, input: GradientCheck.awayFromKinks(2 * 6 * 5 * 2, seed: 6), batch: 2)
+    GradientCheck().check(layer, input: GradientCheck.awayFromKinks(2 * 6 * 5 * channels, seed: 6), batch: 2)
 }
 
 @Test(arguments: [false, true])
