@@ -105,10 +105,12 @@ public enum Im2Col {
                     let iy = oy * w.strideHeight + ky - w.padTop
                     for kx in 0..<w.kernelWidth {
                         let ix = ox * w.strideWidth + kx - w.padLeft
+                        // A plain loop: with few channels a memmove call per tap costs more than the copy.
                         if iy >= 0 && iy < w.inputHeight && ix >= 0 && ix < w.inputWidth {
-                            out.update(from: x + (iy * w.inputWidth + ix) * c, count: c)
+                            let source = x + (iy * w.inputWidth + ix) * c
+                            for ch in 0..<c { out[ch] = source[ch] }
                         } else {
-                            out.update(repeating: 0, count: c)
+                            for ch in 0..<c { out[ch] = 0 }
                         }
                         out += c
                     }
