@@ -60,7 +60,7 @@ public final class Conv2DLayer: Layer {
         GEMM.multiply(
             output, ldc: filters, columns, lda: patch, .none, weight.value.pointer, ldb: filters, .none,
             m: batch * positions, n: filters, k: patch, accumulate: false, workspace: context.workspace)
-        if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch * positions, width: filters) }
+        if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch * positions, width: filters, threads: context.workspace.threads) }
     }
 
     public func backward(
@@ -74,7 +74,7 @@ public final class Conv2DLayer: Layer {
         GEMM.multiply(
             weight.gradient.pointer, ldc: filters, columns, lda: patch, .transposed, outputGradient, ldb: filters, .none,
             m: patch, n: filters, k: rows, accumulate: true, workspace: context.workspace)
-        if let bias { BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: rows, width: filters) }
+        if let bias { BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: rows, width: filters, threads: context.workspace.threads) }
         guard let inputGradient else { return }
         // dcols = dy · kernelᵀ, into the same scratch (the columns are no longer needed), then scattered back.
         GEMM.multiply(

@@ -51,19 +51,30 @@ public final class DenseLayer: Layer {
 }
 
 public enum BiasKernels {
-    /// y[rows, width] += b[width] on every row.
-    public static func add(_ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, width: Int) {
-        for r in 0..<rows {
-            let row = y + r * width
-            for j in 0..<width { row[j] += b[j] }
+    /// Below this many values a second thread costs more than it saves.
+    static let parallelThreshold = 1 << 16
+
+    /// y[rows, width] += b[width] on every row; large outputs are split by rows across `threads`.
+    public static func add(_ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1) {
+        let parts = rows * width >= parallelThreshold ? min(threads, rows) : 1
+        Parallel.run(parts) { part in
+            for r in (rows * part / parts)..<(rows * (part + 1) / parts) {
+                let row = y + r * width
+                for j in 0..<width { row[j] += b[j] }
+            }
         }
     }
 
-    /// db[width] += Σ_rows dy[rows, width], rows summed in order.
-    public static func reduce(_ db: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, rows: Int, width: Int) {
-        for r in 0..<rows {
-            let row = dy + r * width
-            for j in 0..<width { db[j] += row[j] }
+    /// db[width] += Σ_rows dy[rows, width], rows summed in order. Large inputs are split by columns, so each
+    /// sum still runs over every row in order and any thread count gives the same bits.
+    public static func reduce(_ db: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1) {
+        let parts = rows * width >= parallelThreshold ? min(threads, width) : 1
+        Parallel.run(parts) { part in
+            let first = width * part / parts, last = width * (part + 1) / parts
+            for r in 0..<rows {
+                let row = dy + r * width
+                for j in first..<last { db[j] += row[j] }
+            }
         }
     }
 }

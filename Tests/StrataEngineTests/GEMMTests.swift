@@ -101,3 +101,17 @@ func portableKernelMatchesReferenceToo(m: Int, k: Int, n: Int) {
     let worst = zip(c.values, expected).map { abs(Double($0) - $1) }.max() ?? 0
     #expect(worst <= 1e-5 * Double(k) + 1e-6)
 }
+
+@Test func biasKernelsGiveIdenticalBitsOnOneAndTwoThreads() {
+    let rows = 4000, width = 32
+    var random = SplitMix64(seed: 4)
+    let dy = Tensor(shape: [rows, width], values: randomValues(rows * width, &random))
+    let one = Tensor(shape: [width]), two = Tensor(shape: [width])
+    BiasKernels.reduce(one.pointer, dy.pointer, rows: rows, width: width, threads: 1)
+    BiasKernels.reduce(two.pointer, dy.pointer, rows: rows, width: width, threads: 2)
+    #expect(one.values == two.values)
+    let y1 = Tensor(shape: [rows, width], values: dy.values), y2 = Tensor(shape: [rows, width], values: dy.values)
+    BiasKernels.add(y1.pointer, one.pointer, rows: rows, width: width, threads: 1)
+    BiasKernels.add(y2.pointer, one.pointer, rows: rows, width: width, threads: 2)
+    #expect(y1.values == y2.values)
+}
