@@ -105,12 +105,12 @@ public enum Im2Col {
                     let iy = oy * w.strideHeight + ky - w.padTop
                     for kx in 0..<w.kernelWidth {
                         let ix = ox * w.strideWidth + kx - w.padLeft
-                        // A plain loop: with few channels a memmove call per tap costs more than the copy.
+                        // With few channels a memmove call per tap costs more than the copy itself.
                         if iy >= 0 && iy < w.inputHeight && ix >= 0 && ix < w.inputWidth {
                             let source = x + (iy * w.inputWidth + ix) * c
-                            for ch in 0..<c { out[ch] = source[ch] }
+                            if c >= 8 { out.update(from: source, count: c) } else { for ch in 0..<c { out[ch] = source[ch] } }
                         } else {
-                            for ch in 0..<c { out[ch] = 0 }
+                            out.update(repeating: 0, count: c)
                         }
                         out += c
                     }
