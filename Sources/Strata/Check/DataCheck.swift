@@ -30,7 +30,8 @@ struct DataCheck {
         guard let encoding = resolveEncoding(probe.labels) else { return nil }
         let counts = encoding.classCount.flatMap { classCounts(probe.labels, encoding: encoding, classes: $0) }
         if let outputShape { checkOutputWidth(outputShape, encoding: encoding) }
-        if let counts { checkSplits(counts, encoding: encoding) }
+        // Regression data is one group for the split rules.
+        checkSplits(counts ?? [probe.examples], encoding: encoding)
         return DataFacts(train: probe, encoding: encoding, classCounts: counts)
     }
 
@@ -191,13 +192,13 @@ struct DataCheck {
             let location = what == "test_split" ? data.train.location : spec.training.validationSplit.location
             let held = StratifiedSplit.heldOutCounts(classCounts: remaining, fraction: fraction)
             for (index, count) in remaining.enumerated() where count > 0 {
-                let name = encoding.classNames.map { "'\($0[index])'" } ?? "\(index)"
+                let group = encoding.classCount == nil ? "the data" : "class " + (encoding.classNames.map { "'\($0[index])'" } ?? "\(index)")
                 if held[index] == 0 {
                     diagnostics.error(
-                        "\(what) \(Strata.format(fraction)) leaves class \(name) (\(count) examples) with no held-out examples",
+                        "\(what) \(Strata.format(fraction)) leaves \(group) (\(count) examples) with no held-out examples",
                         at: location, help: "raise \(what), or give a separate source")
                 } else if held[index] == count {
-                    diagnostics.error("\(what) \(Strata.format(fraction)) leaves class \(name) with no training examples", at: location)
+                    diagnostics.error("\(what) \(Strata.format(fraction)) leaves \(group) with no training examples", at: location)
                 }
             }
             let total = held.reduce(0, +)

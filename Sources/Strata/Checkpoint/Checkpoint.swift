@@ -35,6 +35,7 @@ public struct Checkpoint: Sendable {
         func json<T: Encodable>(_ value: T) throws -> String {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             return String(decoding: try encoder.encode(value), as: UTF8.self)
         }
         let metadata: [String: String] = [
@@ -72,7 +73,9 @@ public struct Checkpoint: Sendable {
         func decodeJSON<T: Decodable>(_ key: String, as type: T.Type) throws -> T {
             guard let text = metadata[key] else { throw fail("the metadata has no '\(key)'") }
             do {
-                return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+                let decoder = JSONDecoder()
+                decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                return try decoder.decode(T.self, from: Data(text.utf8))
             } catch {
                 throw fail("the metadata's '\(key)' is not valid: \(error)")
             }

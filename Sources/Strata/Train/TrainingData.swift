@@ -37,8 +37,11 @@ public struct TrainingData: Sendable {
             let (kept, held) = DataSplits.split(
                 classes: full.classIndices(classCount: encoding.classCount), count: full.count,
                 fraction: spec.training.validationSplit.value, random: &random)
-            validation = full.subset(held)
-            full = full.subset(kept)
+            // Rounding can hold out nothing from a tiny set; then there is no validation data rather than an empty one.
+            if !held.isEmpty {
+                validation = full.subset(held)
+                full = full.subset(kept)
+            }
         }
         let preprocessing = stored ?? Preprocessing.fit(
             scale: data.scale.map { Float($0.value) }, standardize: data.standardize, training: full)
