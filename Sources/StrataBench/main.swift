@@ -115,6 +115,7 @@ func benchMLPStep(threads: Int) {
     for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
     for b in 0..<batch { network.targets[b] = Float(b % 10) }
     let optimizer = Optimizer(kind: .sgd(momentum: 0.9, nesterov: false, weightDecay: 0), parameters: network.parameters.map(\.parameter))
+    optimizer.threads = threads
     var step: UInt64 = 0
     func trainStep() {
         let context = StepContext(training: true, step: step, seed: 1, workspace: network.workspace)
@@ -160,7 +161,12 @@ func benchCNNStep(threads: Int) {
     let optimizer = Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), parameters: network.parameters.map(\.parameter))
     var forward = [[Double]](repeating: [], count: layers.count), backward = forward
     var steps: [Double] = []
+    forward.reserveCapacity(layers.count)
+    for i in 0..<layers.count { forward[i].reserveCapacity(40); backward[i].reserveCapacity(40) }
+    steps.reserveCapacity(40)
+    var allocations: UInt = 0
     for step in 0..<30 {
+        let before = strata_allocation_count()
         let context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
         let start = now()
         network.zeroGradients()
@@ -179,9 +185,13 @@ func benchCNNStep(threads: Int) {
         }
         optimizer.step(learningRate: 0.001)
         steps.append(now() - start)
+        if step > 0 { allocations += strata_allocation_count() - before }
     }
     func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
-    var fields: [(String, Any)] = [("kernel", "cnn_train_step"), ("shape", "fashion-cnn b64"), ("threads", threads), ("ms_per_step", median(steps) * 1000)]
+    var fields: [(String, Any)] = [
+        ("kernel", "cnn_train_step"), ("shape", "fashion-cnn b64"), ("threads", threads), ("ms_per_step", median(steps) * 1000),
+        ("allocations_per_step", Double(allocations) / 29),
+    ]
     for (i, layer) in layers.enumerated() where !forward[i].isEmpty {
         fields.append(("\(layer.name)_ms", (median(forward[i]) + median(backward[i])) * 1000))
     }

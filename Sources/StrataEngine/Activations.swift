@@ -102,7 +102,7 @@ public final class ActivationLayer: Layer {
     }
 
     /// Large batches are split by rows across the pool; rows are independent, so any split gives the same bits.
-    private func rows(_ batch: Int, _ context: StepContext, _ body: @escaping (Int, Int) -> Void) {
+    private func rows(_ batch: Int, _ context: StepContext, _ body: (Int, Int) -> Void) {
         let parts = batch * inputSize >= 1 << 16 ? min(batch, context.workspace.threads) : 1
         Parallel.run(parts) { part in
             let first = batch * part / parts, last = batch * (part + 1) / parts

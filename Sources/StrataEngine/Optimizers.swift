@@ -36,6 +36,8 @@ public final class Optimizer: @unchecked Sendable {
     public let slotNames: [String]
     /// Updates applied so far; Adam's bias correction and the schedules count from it.
     public var iterations: Int = 0
+    /// Large parameters are updated in this many element ranges at once (elementwise, so bits never change).
+    public var threads = 1
 
     public init(kind: OptimizerKind, parameters: [Parameter]) {
         self.kind = kind
@@ -54,21 +56,36 @@ public final class Optimizer: @unchecked Sendable {
     public func step(learningRate rate: Float) {
         iterations += 1
         for (index, parameter) in parameters.enumerated() {
-            let w = parameter.value.pointer, g = parameter.gradient.pointer
             let count = parameter.value.count
-            let slot = slots[index]
+            let parts = count >= 1 << 16 ? threads : 1
+            Parallel.run(parts) { part in
+                let first = count * part / parts, last = count * (part + 1) / parts
+                self.update(index, from: first, count: last - first, rate: rate)
+            }
+        }
+    }
+
+    /// One parameter's elements first..<first + count.
+    private func update(_ index: Int, from first: Int, count: Int, rate: Float) {
+        let parameter = parameters[index]
+        let w = parameter.value.pointer + first, g = parameter.gradient.pointer + first
+        // The slots' pointers, without building an array on the step path.
+        let slots = self.slots[index]
+        let s0 = slots.isEmpty ? w : slots[0].pointer + first
+        let s1 = slots.count < 2 ? w : slots[1].pointer + first
+        do {
             switch kind {
             case .sgd(let momentum, let nesterov, let decay):
                 applyDecay(w, count, rate * decay)
                 // Separate loops per variant so each vectorizes.
                 if momentum > 0 && nesterov {
-                    let v = slot[0].pointer
+                    let v = s0
                     for i in 0..<count {
                         v[i] = momentum * v[i] - rate * g[i]
                         w[i] += momentum * v[i] - rate * g[i]
                     }
                 } else if momentum > 0 {
-                    let v = slot[0].pointer
+                    let v = s0
                     for i in 0..<count {
                         v[i] = momentum * v[i] - rate * g[i]
                         w[i] += v[i]
@@ -80,19 +97,19 @@ public final class Optimizer: @unchecked Sendable {
                 applyDecay(w, count, rate * decay)
                 let t = Float(iterations)
                 let corrected = rate * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t))
-                let m = slot[0].pointer, v = slot[1].pointer
+                let m = s0, v = s1
                 for i in 0..<count {
                     m[i] += (1 - beta1) * (g[i] - m[i])
                     v[i] += (1 - beta2) * (g[i] * g[i] - v[i])
                     w[i] -= corrected * m[i] / (v[i].squareRoot() + epsilon)
                 }
             case .rmsprop(let rho, let momentum, let epsilon):
-                let v = slot[0].pointer
+                let v = s0
                 for i in 0..<count {
                     v[i] = rho * v[i] + (1 - rho) * g[i] * g[i]
                     let increment = rate * g[i] / (v[i] + epsilon).squareRoot()
                     if momentum > 0 {
-                        let mo = slot[1].pointer
+                        let mo = s1
                         mo[i] = momentum * mo[i] + increment
                         w[i] -= mo[i]
                     } else {

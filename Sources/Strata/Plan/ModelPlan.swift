@@ -82,6 +82,7 @@ public final class ModelPlan: @unchecked Sendable {
         let named = network.parameters
         parameterNames = named.map { "\($0.layer).\($0.parameter.name)" }
         optimizer = Optimizer(kind: ModelPlan.engine(spec.optimizer.kind.value), parameters: named.map(\.parameter))
+        optimizer.threads = network.workspace.threads
     }
 
     /// Fills every parameter from its initializer, in network order, from the seed's initialization stream.
