@@ -16,7 +16,7 @@ void strata_flush_denormals(void);
 #define STRATA_GEMM_MR 6
 #define STRATA_GEMM_NR 16
 #define STRATA_GEMM_MC 96
-#define STRATA_GEMM_KC 256
+#define STRATA_GEMM_KC 320
 #define STRATA_GEMM_NC 2048
 
 /// C[m,n] (+)= op(A)[m,k] · op(B)[k,n], single-threaded, over packed panels.
