@@ -96,47 +96,46 @@ public final class Conv2DLayer: Layer {
 
 /// Window unrolling for one example, channels last.
 public enum Im2Col {
-    /// cols[OH·OW, KH·KW·C] from x[H, W, C]; positions outside the input are 0.
-    public static func gather(_ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: Window, channels c: Int) {
-        var out = cols
+    /// Visits every tap of every window in cols order: `body(column offset, input pixel offset or nil for padding)`,
+    /// offsets in floats. Inlined, so gather and scatter stay plain loops.
+    @inline(__always)
+    private static func forEachTap(_ w: Window, channels c: Int, _ body: (Int, Int?) -> Void) {
+        var column = 0
         for oy in 0..<w.outputHeight {
             for ox in 0..<w.outputWidth {
                 for ky in 0..<w.kernelHeight {
                     let iy = oy * w.strideHeight + ky - w.padTop
                     for kx in 0..<w.kernelWidth {
                         let ix = ox * w.strideWidth + kx - w.padLeft
-                        // With few channels a memmove call per tap costs more than the copy itself.
-                        if iy >= 0 && iy < w.inputHeight && ix >= 0 && ix < w.inputWidth {
-                            let source = x + (iy * w.inputWidth + ix) * c
-                            if c >= 8 { out.update(from: source, count: c) } else { for ch in 0..<c { out[ch] = source[ch] } }
-                        } else {
-                            out.update(repeating: 0, count: c)
-                        }
-                        out += c
+                        let inside = iy >= 0 && iy < w.inputHeight && ix >= 0 && ix < w.inputWidth
+                        body(column, inside ? (iy * w.inputWidth + ix) * c : nil)
+                        column += c
                     }
                 }
             }
         }
     }
 
+    /// cols[OH·OW, KH·KW·C] from x[H, W, C]; positions outside the input are 0.
+    public static func gather(_ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: Window, channels c: Int) {
+        forEachTap(w, channels: c) { column, pixel in
+            let out = cols + column
+            guard let pixel else {
+                out.update(repeating: 0, count: c)
+                return
+            }
+            // With few channels a memmove call per tap costs more than the copy itself.
+            if c >= 8 { out.update(from: x + pixel, count: c) } else { for ch in 0..<c { out[ch] = x[pixel + ch] } }
+        }
+    }
+
     /// dx[H, W, C] = Σ of cols entries over every window position that read each input value.
     public static func scatter(_ dx: UnsafeMutablePointer<Float>, _ cols: UnsafePointer<Float>, _ w: Window, channels c: Int) {
         dx.update(repeating: 0, count: w.inputHeight * w.inputWidth * c)
-        var source = cols
-        for oy in 0..<w.outputHeight {
-            for ox in 0..<w.outputWidth {
-                for ky in 0..<w.kernelHeight {
-                    let iy = oy * w.strideHeight + ky - w.padTop
-                    for kx in 0..<w.kernelWidth {
-                        let ix = ox * w.strideWidth + kx - w.padLeft
-                        if iy >= 0 && iy < w.inputHeight && ix >= 0 && ix < w.inputWidth {
-                            let target = dx + (iy * w.inputWidth + ix) * c
-                            for ch in 0..<c { target[ch] += source[ch] }
-                        }
-                        source += c
-                    }
-                }
-            }
+        forEachTap(w, channels: c) { column, pixel in
+            guard let pixel else { return }
+            let target = dx + pixel, source = cols + column
+            for ch in 0..<c { target[ch] += source[ch] }
         }
     }
 }
