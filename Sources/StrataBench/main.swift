@@ -101,6 +101,18 @@ for threads in wanted("conv2d") ? [1, 2] : [] {
     benchConv(input: [13, 13, 32], filters: 64, threads: threads)
 }
 
+/// A ten-class network at batch 64 with seeded weights, random inputs in [0, 1) and cycling class targets.
+func preparedNetwork(_ layers: [Layer], threads: Int, optimizer kind: OptimizerKind) -> (Network, Optimizer) {
+    let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: 64, threads: threads)
+    var random = SplitMix64(seed: 3)
+    for (_, p) in network.parameters { Initialization.fill(p.value, p.initializer, random: &random) }
+    for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
+    for b in 0..<64 { network.targets[b] = Float(b % 10) }
+    let optimizer = Optimizer(kind: kind, parameters: network.parameters.map(\.parameter))
+    optimizer.threads = threads
+    return (network, optimizer)
+}
+
 /// One training step of the 784-128(relu)-10(softmax) MLP at batch 64 with SGD momentum: zero gradients,
 /// forward, loss, backward, update. Also counts heap allocations per step (the plan promises none).
 func benchMLPStep(threads: Int) {
@@ -109,13 +121,7 @@ func benchMLPStep(threads: Int) {
         DenseLayer(name: "dense_1", inputs: 784, units: 128), ActivationLayer(name: "relu", kind: .relu, shape: [128]),
         DenseLayer(name: "dense_2", inputs: 128, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
     ]
-    let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: batch, threads: threads)
-    var random = SplitMix64(seed: 3)
-    for (_, p) in network.parameters { Initialization.fill(p.value, p.initializer, random: &random) }
-    for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
-    for b in 0..<batch { network.targets[b] = Float(b % 10) }
-    let optimizer = Optimizer(kind: .sgd(momentum: 0.9, nesterov: false, weightDecay: 0), parameters: network.parameters.map(\.parameter))
-    optimizer.threads = threads
+    let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: .sgd(momentum: 0.9, nesterov: false, weightDecay: 0))
     var step: UInt64 = 0
     func trainStep() {
         let context = StepContext(training: true, step: step, seed: 1, workspace: network.workspace)
@@ -153,12 +159,7 @@ func benchCNNStep(threads: Int) {
         FlattenLayer(name: "flatten_1", inputShape: [5, 5, 64]),
         DenseLayer(name: "dense_1", inputs: 1600, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
     ]
-    let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: batch, threads: threads)
-    var random = SplitMix64(seed: 3)
-    for (_, p) in network.parameters { Initialization.fill(p.value, p.initializer, random: &random) }
-    for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
-    for b in 0..<batch { network.targets[b] = Float(b % 10) }
-    let optimizer = Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), parameters: network.parameters.map(\.parameter))
+    let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0))
     var forward = [[Double]](repeating: [], count: layers.count), backward = forward
     var steps: [Double] = []
     forward.reserveCapacity(layers.count)
