@@ -54,9 +54,7 @@ struct Plot: ParsableCommand {
 /// The spec a checkpoint carries, checked again with its data (for replaying training).
 func checkedSpec(fromCheckpointOf model: Model) -> CheckedSpec? {
     let (checked, _, diagnostics) = Checker.check(model.spec)
-    if diagnostics.hasErrors {
-        printError(DiagnosticPrinter(sources: [model.spec.file: model.spec.source]).render(diagnostics))
-    }
+    if diagnostics.hasErrors { printDiagnostics(diagnostics, file: model.spec.file, source: model.spec.source) }
     return checked
 }
 
@@ -77,8 +75,7 @@ struct Explain: ParsableCommand {
     func run() throws {
         let (checked, summary, diagnostics) = Checker.check(path: spec, options: CheckOptions(readData: false))
         if diagnostics.hasErrors || checked == nil {
-            let source = (try? String(contentsOfFile: spec, encoding: .utf8)) ?? ""
-            printError(DiagnosticPrinter(sources: [spec: source]).render(diagnostics))
+            printDiagnostics(diagnostics, file: spec)
             throw ExitCode(ExitStatus.specOrDataError)
         }
         print(Strata.Explain.render(checked!.spec, summary: summary!, style: format == .markdown ? .markdown : .text), terminator: "")

@@ -23,11 +23,16 @@ func checkedSpec(_ path: String, options: CheckOptions = .init(), adjust: (inout
         result = Checker.check(spec, options: options)
         result.diagnostics = Diagnostics(parseDiagnostics.items + result.diagnostics.items)
     }
-    let (checked, diagnostics) = (result.checked, result.diagnostics)
-    let source = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-    let rendered = DiagnosticPrinter(sources: [path: source]).render(diagnostics)
-    if !rendered.isEmpty { printError(rendered) }
-    return checked
+    printDiagnostics(result.diagnostics, file: path)
+    return result.checked
+}
+
+/// Prints diagnostics to stderr with their source lines (`source` defaults to the file's text); `separated` puts
+/// a blank line before them, after a summary.
+func printDiagnostics(_ diagnostics: Diagnostics, file: String, source: String? = nil, separated: Bool = false) {
+    let text = source ?? (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+    let rendered = DiagnosticPrinter(sources: [file: text]).render(diagnostics)
+    if !rendered.isEmpty { printError((separated ? "\n" : "") + rendered) }
 }
 
 struct StrataCommand: ParsableCommand {
@@ -62,9 +67,7 @@ struct Check: ParsableCommand {
             print(CheckJSON.render(summary: summary, diagnostics: diagnostics), terminator: "")
         case .text:
             if let checked { print(SummaryTable.render(checked.summary, name: checked.spec.name), terminator: "") }
-            let source = (try? String(contentsOfFile: spec, encoding: .utf8)) ?? ""
-            let rendered = DiagnosticPrinter(sources: [spec: source]).render(diagnostics)
-            if !rendered.isEmpty { FileHandle.standardError.write(Data(((checked == nil ? "" : "\n") + rendered).utf8)) }
+            printDiagnostics(diagnostics, file: spec, separated: checked != nil)
         }
         if diagnostics.hasErrors { throw ExitCode(ExitStatus.specOrDataError) }
     }

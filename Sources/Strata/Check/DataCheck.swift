@@ -27,8 +27,9 @@ struct DataCheck {
                 diagnostics.error("cannot read the data: \(error)", at: source.location)
             }
         }
-        guard let encoding = resolveEncoding(probe.labels) else { return nil }
-        let counts = encoding.classCount.flatMap { classCounts(probe.labels, encoding: encoding, classes: $0) }
+        let labels = asStated(probe.labels)
+        guard let encoding = resolveEncoding(labels) else { return nil }
+        let counts = encoding.classCount.flatMap { classCounts(labels, encoding: encoding, classes: $0) }
         if let outputShape { checkOutputWidth(outputShape, encoding: encoding) }
         // Regression data is one group for the split rules.
         checkSplits(counts ?? [probe.examples], encoding: encoding)
@@ -47,6 +48,13 @@ struct DataCheck {
             "input \(describeShape(spec.input.value)) holds \(expected) values, but the data has \(features) features per example (\(describeShape(probe.featureShape)))",
             at: source ?? spec.input.location,
             help: "set `input: \(describeShape(probe.featureShape))` or choose the feature columns")
+    }
+
+    /// With `labels: names`, a numeric label column holds names that happen to be numbers ("3" is a name, not
+    /// index 3), as the loader reads them; everything after this sees names.
+    private func asStated(_ labels: RawLabels) -> RawLabels {
+        guard data.labels?.value == .names, case .numbers(let rows) = labels else { return labels }
+        return .names(rows.map { $0.map { Strata.format($0) }.joined(separator: ",") })
     }
 
     private mutating func resolveEncoding(_ labels: RawLabels) -> LabelEncoding? {

@@ -13,76 +13,65 @@ public final class ModelPlan: @unchecked Sendable {
         self.spec = spec
         var layers: [Layer] = []
         var shape = spec.input.value
-        // An activation that never decreases commutes with max pooling: pool first, and the activation runs on
-        // a quarter of the values (exactly, gradients included: the window's first maximum wins either way).
-        var deferred: ActivationLayer?
+        func add(_ layer: Layer) {
+            layers.append(layer)
+            shape = layer.outputShape
+        }
+        func addActivation(_ activation: Located<Activation>?, name: String) {
+            guard let activation, activation.value != .linear else { return }
+            add(ActivationLayer(name: name, kind: ModelPlan.engine(activation.value), shape: shape))
+        }
         for (index, layer) in spec.layers.enumerated() {
-            if let pending = deferred {
-                if case .maxPool2d(let pool) = layer.kind {
-                    let p = pool.poolSize.value, s = pool.strides.value
-                    let engine = MaxPool2DLayer(name: layer.name.value, inputShape: shape, pool: (p[0], p[1]), strides: (s[0], s[1]), same: pool.padding == .same)!
-                    layers.append(engine)
-                    shape = engine.outputShape
-                    layers.append(ActivationLayer(name: pending.name, kind: pending.kind, shape: shape))
-                    deferred = nil
-                    continue
-                }
-                layers.append(pending)
-                deferred = nil
-            }
             let name = layer.name.value
             switch layer.kind {
             case .dense(let dense):
                 // A dense layer takes flat input; the checker has made sure it is.
-                let engine = DenseLayer(
+                add(DenseLayer(
                     name: name, inputs: shape.reduce(1, *), units: dense.units.value, useBias: dense.useBias,
                     kernelInitializer: ModelPlan.engine(dense.kernelInitializer.value),
-                    biasInitializer: ModelPlan.engine(dense.biasInitializer.value))
-                layers.append(engine)
-                shape = engine.outputShape
-                if let activation = dense.activation, activation.value != .linear {
-                    layers.append(ActivationLayer(name: name, kind: ModelPlan.engine(activation.value), shape: shape))
-                }
+                    biasInitializer: ModelPlan.engine(dense.biasInitializer.value)))
+                addActivation(dense.activation, name: name)
             case .conv2d(let conv):
                 let k = conv.kernelSize.value, s = conv.strides.value
                 // The checker verified the window fits, so the initializer cannot fail here.
-                let engine = Conv2DLayer(
+                add(Conv2DLayer(
                     name: name, inputShape: shape, filters: conv.filters.value, kernel: (k[0], k[1]), strides: (s[0], s[1]),
                     same: conv.padding == .same, useBias: conv.useBias,
                     kernelInitializer: ModelPlan.engine(conv.kernelInitializer.value),
-                    biasInitializer: ModelPlan.engine(conv.biasInitializer.value))!
-                layers.append(engine)
-                shape = engine.outputShape
-                if let activation = conv.activation, activation.value != .linear {
-                    let kind = ModelPlan.engine(activation.value)
-                    let activationLayer = ActivationLayer(name: name, kind: kind, shape: shape)
-                    if kind.isMonotonic, index + 1 < spec.layers.count, case .maxPool2d = spec.layers[index + 1].kind {
-                        deferred = activationLayer
-                    } else {
-                        layers.append(activationLayer)
-                    }
-                }
+                    biasInitializer: ModelPlan.engine(conv.biasInitializer.value))!)
+                addActivation(conv.activation, name: name)
             case .maxPool2d(let pool):
                 let p = pool.poolSize.value, s = pool.strides.value
-                let engine = MaxPool2DLayer(name: name, inputShape: shape, pool: (p[0], p[1]), strides: (s[0], s[1]), same: pool.padding == .same)!
-                layers.append(engine)
-                shape = engine.outputShape
+                add(MaxPool2DLayer(name: name, inputShape: shape, pool: (p[0], p[1]), strides: (s[0], s[1]), same: pool.padding == .same)!)
             case .flatten:
-                let engine = FlattenLayer(name: name, inputShape: shape)
-                layers.append(engine)
-                shape = engine.outputShape
+                add(FlattenLayer(name: name, inputShape: shape))
             case .dropout(let rate):
-                layers.append(DropoutLayer(name: name, rate: Float(rate.value), shape: shape, index: index))
+                add(DropoutLayer(name: name, rate: Float(rate.value), shape: shape, index: index))
             case .activation(let activation):
-                layers.append(ActivationLayer(name: name, kind: ModelPlan.engine(activation.value), shape: shape))
+                add(ActivationLayer(name: name, kind: ModelPlan.engine(activation.value), shape: shape))
             }
         }
-        if let pending = deferred { layers.append(pending) }
+        ModelPlan.poolBeforeActivations(&layers)
         network = Network(layers: layers, loss: ModelPlan.engine(spec.loss.value), maxBatch: batchSize, threads: threads)
         let named = network.parameters
         parameterNames = named.map { "\($0.layer).\($0.parameter.name)" }
         optimizer = Optimizer(kind: ModelPlan.engine(spec.optimizer.kind.value), parameters: named.map(\.parameter))
         optimizer.threads = network.workspace.threads
+    }
+
+    /// An activation that never decreases commutes with max pooling: pool first, and the activation runs on a
+    /// quarter of the values (exactly, gradients included: the window's first maximum wins either way).
+    static func poolBeforeActivations(_ layers: inout [Layer]) {
+        var i = 0
+        while i + 1 < layers.count {
+            if let activation = layers[i] as? ActivationLayer, activation.kind.isMonotonic, let pool = layers[i + 1] as? MaxPool2DLayer {
+                layers[i] = pool
+                layers[i + 1] = ActivationLayer(name: activation.name, kind: activation.kind, shape: pool.outputShape)
+                i += 2
+            } else {
+                i += 1
+            }
+        }
     }
 
     /// Fills every parameter from its initializer, in network order, from the seed's initialization stream.

@@ -7,7 +7,6 @@ public enum Explain {
         var out: [String] = []
         let md = style == .markdown
         func heading(_ text: String) { out.append(md ? "## \(text)" : text + "\n" + String(repeating: "=", count: text.count)) }
-        func code(_ text: String) -> String { md ? "`\(text)`" : text }
         out.append(md ? "# \(spec.name)" : "Model \"\(spec.name)\"")
         out.append("")
         let values = elementCount(spec.input.value)
@@ -31,7 +30,6 @@ public enum Explain {
         heading("Optimizer")
         out.append("")
         out.append(contentsOf: optimizerLines(spec.optimizer).map { (md ? "" : "  ") + $0 })
-        _ = code
         return out.joined(separator: "\n") + "\n"
     }
 

@@ -123,7 +123,7 @@ public final class Trainer {
     }
 
     /// The history file beside the checkpoint: `runs/digits.safetensors` → `runs/digits.history.jsonl`.
-    public var historyPath: String { historyFile }
+    public var historyPath: String { (checkpointPath as NSString).deletingPathExtension + ".history.jsonl" }
 
     private var monitorName: String {
         spec.training.earlyStopping?.monitor.value ?? spec.checkpoint.monitor.value
@@ -246,7 +246,7 @@ public final class Trainer {
         }
         let test = data.test.map { plan.evaluate($0, classCount: classCount) }
         return TrainingResult(
-            checkpointPath: checkpointPath, historyPath: historyFile, history: state.history, interrupted: interrupted,
+            checkpointPath: checkpointPath, historyPath: historyPath, history: state.history, interrupted: interrupted,
             stoppedEarly: stoppedEarly, test: test)
     }
 
@@ -278,13 +278,6 @@ public final class Trainer {
         }
     }
 
-    private var historyFile: String {
-        let url = URL(fileURLWithPath: checkpointPath)
-        let name = url.deletingPathExtension().lastPathComponent + ".history.jsonl"
-        let folder = (checkpointPath as NSString).deletingLastPathComponent
-        return folder.isEmpty ? name : folder + "/" + name
-    }
-
     /// The history file: one JSON object per epoch. It is started afresh (with the records a resumed checkpoint
     /// carries) and then appended to, one line per epoch.
     private var historyHandle: FileHandle?
@@ -303,8 +296,8 @@ public final class Trainer {
         guard options.writeFiles else { return }
         if historyHandle == nil {
             let earlier = state.history.dropLast().map(historyLine).joined()
-            try? AtomicFile.write(Array(earlier.utf8), to: historyFile)
-            historyHandle = FileHandle(forWritingAtPath: historyFile)
+            try? AtomicFile.write(Array(earlier.utf8), to: historyPath)
+            historyHandle = FileHandle(forWritingAtPath: historyPath)
             _ = try? historyHandle?.seekToEnd()
         }
         try? historyHandle?.write(contentsOf: Data(historyLine(record).utf8))
