@@ -76,8 +76,8 @@ public final class Model: @unchecked Sendable {
             throw DataError(path: file, "only CSV files can be evaluated for this model; its training data is not CSV")
         }
         var source = csv
-        source.path = Located(FileManager.default.currentDirectoryPath + "/" + file, at: csv.path.location)
-        if file.hasPrefix("/") { source.path.value = file }
+        // A file named on the command line is relative to the current folder, not to the spec.
+        source.path.value = URL(fileURLWithPath: file).path
         var dataset = try loader.load(.csv(source))
         checkpoint.preprocessing.apply(to: &dataset.features, featureCount: dataset.featureCount)
         return dataset

@@ -211,7 +211,7 @@ public final class Trainer {
             state.epoch = epoch
             state.batch = 0
             state.history.append(record.timeless)
-            appendHistory(record)
+            try appendHistory(record)
             observer?.epochFinished(record, of: epochs)
 
             let monitored = values[monitorName]
@@ -282,24 +282,32 @@ public final class Trainer {
     /// carries) and then appended to, one line per epoch.
     private var historyHandle: FileHandle?
 
-    private func historyLine(_ entry: EpochRecord) -> String {
+    private func historyLine(_ entry: EpochRecord) throws -> String {
         var object: [String: Double] = entry.values
         object["epoch"] = Double(entry.epoch)
         object["learning_rate"] = entry.learningRate
         if let seconds = entry.seconds { object["seconds"] = seconds }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        return ((try? encoder.encode(object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}") + "\n"
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(object), as: UTF8.self) + "\n"
     }
 
-    private func appendHistory(_ record: EpochRecord) {
+    /// A history file that cannot be written stops training like a checkpoint that cannot: nothing is lost quietly.
+    private func appendHistory(_ record: EpochRecord) throws {
         guard options.writeFiles else { return }
-        if historyHandle == nil {
-            let earlier = state.history.dropLast().map(historyLine).joined()
-            try? AtomicFile.write(Array(earlier.utf8), to: historyPath)
-            historyHandle = FileHandle(forWritingAtPath: historyPath)
-            _ = try? historyHandle?.seekToEnd()
+        do {
+            if historyHandle == nil {
+                let earlier = try state.history.dropLast().map(historyLine).joined()
+                try AtomicFile.write(Array(earlier.utf8), to: historyPath)
+                historyHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: historyPath))
+                try historyHandle?.seekToEnd()
+            }
+            try historyHandle?.write(contentsOf: Data(historyLine(record).utf8))
+        } catch let error as CheckpointError {
+            throw TrainingError.checkpoint(error)
+        } catch {
+            throw TrainingError.checkpoint(CheckpointError(path: historyPath, message: "cannot write the history: \(error)"))
         }
-        try? historyHandle?.write(contentsOf: Data(historyLine(record).utf8))
     }
 }
