@@ -27,13 +27,14 @@ public struct Dataset: Sendable {
         return Dataset(featureCount: featureCount, targetWidth: targetWidth, features: features, targets: targets)
     }
 
-    /// The class of each example, for stratified splits and confusion matrices: the index, the one-hot
-    /// argmax, or for one binary target whether it is ≥ 0.5. nil for regression.
+    /// The class of each example, for stratified splits: the index, the one-hot argmax, or for one binary target
+    /// whether it is ≥ 0.5. nil for regression.
     public func classIndices(classCount: Int?) -> [Int]? {
         guard let classCount else { return nil }
         return (0..<count).map { i in
             let row = targets[i * targetWidth..<(i + 1) * targetWidth]
-            if targetWidth == 1 { return classCount == 2 && row.first! < 1 && row.first! > 0 ? 1 : Int(row.first!) }
+            // One target: a binary probability (thresholded, whatever its value) or a validated class index.
+            if targetWidth == 1 { return classCount == 2 ? (row.first! >= 0.5 ? 1 : 0) : Int(row.first!) }
             return row.indices.max { row[$0] < row[$1] }! - i * targetWidth
         }
     }
