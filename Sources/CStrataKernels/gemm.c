@@ -7,8 +7,44 @@
 
 enum { MR = STRATA_GEMM_MR, NR = STRATA_GEMM_NR, MC = STRATA_GEMM_MC, KC = STRATA_GEMM_KC, NC = STRATA_GEMM_NC };
 
+#if defined(__x86_64__)
+/* One full panel from MR row pointers, 8 depths at a time: an 8x8 transpose of the six rows (two zero rows)
+   turns them into eight MR-wide columns. Each 8-float store spills two zeros into the next column, which the
+   next store overwrites; the last one stores exactly MR floats. */
+__attribute__((target("avx2,fma")))
+static void pack_a_panel_avx2(const float *const row[MR], long kc, float *out) {
+    long p = 0;
+    for (; p + 8 <= kc; p += 8, out += 8 * MR) {
+        __m256 zero = _mm256_setzero_ps();
+        __m256 r0 = _mm256_loadu_ps(row[0] + p), r1 = _mm256_loadu_ps(row[1] + p);
+        __m256 r2 = _mm256_loadu_ps(row[2] + p), r3 = _mm256_loadu_ps(row[3] + p);
+        __m256 r4 = _mm256_loadu_ps(row[4] + p), r5 = _mm256_loadu_ps(row[5] + p);
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+        __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+        __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+        __m256 s4 = _mm256_shuffle_ps(t4, zero, 0x44), s5 = _mm256_shuffle_ps(t4, zero, 0xEE);
+        __m256 s6 = _mm256_shuffle_ps(t5, zero, 0x44), s7 = _mm256_shuffle_ps(t5, zero, 0xEE);
+        _mm256_storeu_ps(out + 0 * MR, _mm256_permute2f128_ps(s0, s4, 0x20));
+        _mm256_storeu_ps(out + 1 * MR, _mm256_permute2f128_ps(s1, s5, 0x20));
+        _mm256_storeu_ps(out + 2 * MR, _mm256_permute2f128_ps(s2, s6, 0x20));
+        _mm256_storeu_ps(out + 3 * MR, _mm256_permute2f128_ps(s3, s7, 0x20));
+        _mm256_storeu_ps(out + 4 * MR, _mm256_permute2f128_ps(s0, s4, 0x31));
+        _mm256_storeu_ps(out + 5 * MR, _mm256_permute2f128_ps(s1, s5, 0x31));
+        _mm256_storeu_ps(out + 6 * MR, _mm256_permute2f128_ps(s2, s6, 0x31));
+        __m256 last = _mm256_permute2f128_ps(s3, s7, 0x31);
+        _mm_storeu_ps(out + 7 * MR, _mm256_castps256_ps128(last));
+        _mm_storel_pi((__m64 *)(out + 7 * MR + 4), _mm256_extractf128_ps(last, 1));
+    }
+    for (; p < kc; p++, out += MR)
+        for (int r = 0; r < MR; r++) out[r] = row[r][p];
+}
+#endif
+
 /* Packs op(A)[i0:i0+mc, p0:p0+kc] into row panels of MR: panel r holds, for each p, MR consecutive rows. */
-static void pack_a(int trans_a, const float *a, long lda, long i0, long p0, long mc, long kc, float *out) {
+static void pack_a(int use_avx2, int trans_a, const float *a, long lda, long i0, long p0, long mc, long kc, float *out) {
+    (void)use_avx2;
     for (long ir = 0; ir < mc; ir += MR) {
         long rows = mc - ir < MR ? mc - ir : MR;
         if (rows == MR) {
@@ -20,6 +56,13 @@ static void pack_a(int trans_a, const float *a, long lda, long i0, long p0, long
             } else {
                 const float *row[MR];
                 for (int r = 0; r < MR; r++) row[r] = a + (i0 + ir + r) * lda + p0;
+#if defined(__x86_64__)
+                if (use_avx2) {
+                    pack_a_panel_avx2(row, kc, out);
+                    out += kc * MR;
+                    continue;
+                }
+#endif
                 for (long p = 0; p < kc; p++, out += MR)
                     for (int r = 0; r < MR; r++) out[r] = row[r][p];
             }
@@ -157,7 +200,7 @@ void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k
             pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buf);
             for (long i0 = 0; i0 < m; i0 += MC) {
                 long mc = m - i0 < MC ? m - i0 : MC;
-                pack_a(trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
+                pack_a(use_avx2, trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
                 for (long jr = 0; jr < nc; jr += NR) {
                     long cols = nc - jr < NR ? nc - jr : NR;
                     for (long ir = 0; ir < mc; ir += MR) {

@@ -146,16 +146,17 @@ func benchMLPStep(threads: Int) {
 
 for threads in wanted("mlp") ? [1, 2] : [] { benchMLPStep(threads: threads) }
 
-/// The fashion-cnn training step at batch 64, with each layer's forward and backward timed (medians).
+/// The fashion-cnn training step at batch 64 in the order the plan runs it (pooling before the monotonic relu),
+/// with each layer's forward and backward timed (medians).
 func benchCNNStep(threads: Int) {
     let batch = 64
     let layers: [Layer] = [
         Conv2DLayer(name: "conv2d_1", inputShape: [28, 28, 1], filters: 32, kernel: (3, 3))!,
-        ActivationLayer(name: "relu_1", kind: .relu, shape: [26, 26, 32]),
         MaxPool2DLayer(name: "max_pool2d_1", inputShape: [26, 26, 32], pool: (2, 2), strides: (2, 2))!,
+        ActivationLayer(name: "relu_1", kind: .relu, shape: [13, 13, 32]),
         Conv2DLayer(name: "conv2d_2", inputShape: [13, 13, 32], filters: 64, kernel: (3, 3))!,
-        ActivationLayer(name: "relu_2", kind: .relu, shape: [11, 11, 64]),
         MaxPool2DLayer(name: "max_pool2d_2", inputShape: [11, 11, 64], pool: (2, 2), strides: (2, 2))!,
+        ActivationLayer(name: "relu_2", kind: .relu, shape: [5, 5, 64]),
         FlattenLayer(name: "flatten_1", inputShape: [5, 5, 64]),
         DenseLayer(name: "dense_1", inputs: 1600, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
     ]
@@ -200,3 +201,47 @@ func benchCNNStep(threads: Int) {
 }
 
 for threads in wanted("cnn") ? [1, 2] : [] { benchCNNStep(threads: threads) }
+
+/// The pieces of conv2d_2's step (13x13x32 -> 64, batch 64) timed one by one.
+func benchConvParts(threads: Int) {
+    let batch = 64, patch = 288, rows = batch * 121, filters = 64
+    let ws = GEMMWorkspace(threads: threads)
+    let cols = Tensor(shape: [rows, patch], value: 0.5), w = Tensor(shape: [patch, filters], value: 0.1)
+    let y = Tensor(shape: [rows, filters]), dy = Tensor(shape: [rows, filters], value: 0.01), dw = Tensor(shape: [patch, filters])
+    let x = Tensor(shape: [batch, 13, 13, 32], value: 0.5), dx = Tensor(shape: [batch, 13, 13, 32])
+    let window = Window(input: (13, 13), kernel: (3, 3), strides: (1, 1), same: false)!
+    var fields: [(String, Any)] = [("kernel", "conv2d_2_parts"), ("threads", threads)]
+    fields.append(("gather_ms", 1000 * medianSeconds {
+        Parallel.run(threads) { part in
+            for b in (batch * part / threads)..<(batch * (part + 1) / threads) {
+                Im2Col.gather(cols.pointer + b * 121 * patch, x.pointer + b * 13 * 13 * 32, window, channels: 32)
+            }
+        }
+    }))
+    fields.append(("forward_gemm_ms", 1000 * medianSeconds {
+        GEMM.multiply(y.pointer, ldc: filters, cols.pointer, lda: patch, .none, w.pointer, ldb: filters, .none,
+                      m: rows, n: filters, k: patch, accumulate: false, workspace: ws)
+    }))
+    fields.append(("weight_gemm_ms", 1000 * medianSeconds {
+        GEMM.multiply(dw.pointer, ldc: filters, cols.pointer, lda: patch, .transposed, dy.pointer, ldb: filters, .none,
+                      m: patch, n: filters, k: rows, accumulate: true, workspace: ws)
+    }))
+    fields.append(("input_gemm_ms", 1000 * medianSeconds {
+        GEMM.multiply(cols.pointer, ldc: patch, dy.pointer, lda: filters, .none, w.pointer, ldb: filters, .transposed,
+                      m: rows, n: patch, k: filters, accumulate: false, workspace: ws)
+    }))
+    fields.append(("scatter_ms", 1000 * medianSeconds {
+        Parallel.run(threads) { part in
+            for b in (batch * part / threads)..<(batch * (part + 1) / threads) {
+                Im2Col.scatter(dx.pointer + b * 13 * 13 * 32, cols.pointer + b * 121 * patch, window, channels: 32)
+            }
+        }
+    }))
+    fields.append(("bias_ms", 1000 * medianSeconds {
+        BiasKernels.add(y.pointer, w.pointer, rows: rows, width: filters, threads: threads)
+        BiasKernels.reduce(dw.pointer, dy.pointer, rows: rows, width: filters, threads: threads)
+    }))
+    emit(fields)
+}
+
+for threads in wanted("parts") ? [1, 2] : [] { benchConvParts(threads: threads) }
