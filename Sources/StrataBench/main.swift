@@ -202,46 +202,33 @@ func benchCNNStep(threads: Int) {
 
 for threads in wanted("cnn") ? [1, 2] : [] { benchCNNStep(threads: threads) }
 
-/// The pieces of conv2d_2's step (13x13x32 -> 64, batch 64) timed one by one.
-func benchConvParts(threads: Int) {
-    let batch = 64, patch = 288, rows = batch * 121, filters = 64
-    let ws = GEMMWorkspace(threads: threads)
-    let cols = Tensor(shape: [rows, patch], value: 0.5), w = Tensor(shape: [patch, filters], value: 0.1)
-    let y = Tensor(shape: [rows, filters]), dy = Tensor(shape: [rows, filters], value: 0.01), dw = Tensor(shape: [patch, filters])
-    let x = Tensor(shape: [batch, 13, 13, 32], value: 0.5), dx = Tensor(shape: [batch, 13, 13, 32])
-    let window = Window(input: (13, 13), kernel: (3, 3), strides: (1, 1), same: false)!
-    var fields: [(String, Any)] = [("kernel", "conv2d_2_parts"), ("threads", threads)]
-    fields.append(("gather_ms", 1000 * medianSeconds {
-        Parallel.run(threads) { part in
-            for b in (batch * part / threads)..<(batch * (part + 1) / threads) {
-                Im2Col.gather(cols.pointer + b * 121 * patch, x.pointer + b * 13 * 13 * 32, window, channels: 32)
-            }
-        }
-    }))
-    fields.append(("forward_gemm_ms", 1000 * medianSeconds {
-        GEMM.multiply(y.pointer, ldc: filters, cols.pointer, lda: patch, .none, w.pointer, ldb: filters, .none,
-                      m: rows, n: filters, k: patch, accumulate: false, workspace: ws)
-    }))
-    fields.append(("weight_gemm_ms", 1000 * medianSeconds {
-        GEMM.multiply(dw.pointer, ldc: filters, cols.pointer, lda: patch, .transposed, dy.pointer, ldb: filters, .none,
-                      m: patch, n: filters, k: rows, accumulate: true, workspace: ws)
-    }))
-    fields.append(("input_gemm_ms", 1000 * medianSeconds {
-        GEMM.multiply(cols.pointer, ldc: patch, dy.pointer, lda: filters, .none, w.pointer, ldb: filters, .transposed,
-                      m: rows, n: patch, k: filters, accumulate: false, workspace: ws)
-    }))
-    fields.append(("scatter_ms", 1000 * medianSeconds {
-        Parallel.run(threads) { part in
-            for b in (batch * part / threads)..<(batch * (part + 1) / threads) {
-                Im2Col.scatter(dx.pointer + b * 13 * 13 * 32, cols.pointer + b * 121 * patch, window, channels: 32)
-            }
-        }
-    }))
-    fields.append(("bias_ms", 1000 * medianSeconds {
-        BiasKernels.add(y.pointer, w.pointer, rows: rows, width: filters, threads: threads)
-        BiasKernels.reduce(dw.pointer, dy.pointer, rows: rows, width: filters, threads: threads)
-    }))
-    emit(fields)
+/// A conv2d layer's step in three parts, for each method: forward, weight and bias gradients (backward without
+/// an input gradient), and the input gradient (the rest of a full backward).
+func benchConvParts(input: [Int], filters: Int, method: ConvolutionMethod, threads: Int) {
+    let batch = 64
+    guard let layer = Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: (3, 3)) else { return }
+    layer.method = method
+    layer.prepare(maxBatch: batch)
+    let x = Tensor(shape: [batch] + input, value: 0.5), y = Tensor(shape: [batch] + layer.outputShape)
+    let dy = Tensor(shape: y.shape, value: 0.01), dx = Tensor(shape: x.shape)
+    let context = StepContext(training: true, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
+    let forward = medianSeconds { layer.forward(output: y.pointer, input: x.pointer, batch: batch, context: context) }
+    let weights = medianSeconds {
+        layer.backward(inputGradient: nil, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch, context: context)
+    }
+    let full = medianSeconds {
+        layer.backward(inputGradient: dx.pointer, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch, context: context)
+    }
+    emit([
+        ("kernel", "conv2d_parts"), ("shape", "\(input.map(String.init).joined(separator: "x"))->\(filters) k3 b\(batch)"),
+        ("method", method == .implicitGEMM ? "implicit" : "im2col"), ("threads", threads), ("forward_ms", forward * 1000),
+        ("weight_gradient_ms", weights * 1000), ("input_gradient_ms", max(0, full - weights) * 1000),
+    ])
 }
 
-for threads in wanted("parts") ? [1, 2] : [] { benchConvParts(threads: threads) }
+for threads in wanted("parts") ? [1, 2] : [] {
+    for method in CPU.hasAVX2FMA ? [ConvolutionMethod.im2col, .implicitGEMM] : [.im2col] {
+        benchConvParts(input: [28, 28, 1], filters: 32, method: method, threads: threads)
+        benchConvParts(input: [13, 13, 32], filters: 64, method: method, threads: threads)
+    }
+}

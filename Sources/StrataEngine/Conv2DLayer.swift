@@ -1,6 +1,16 @@
+import CStrataKernels
+
+/// How a convolution is computed.
+public enum ConvolutionMethod: Sendable {
+    /// Windows read in place by AVX2 micro-kernels (filters a multiple of 16); the default where it runs.
+    case implicitGEMM
+    /// An unrolled column matrix and the general GEMM; runs everywhere.
+    case im2col
+}
+
 /// 2-D convolution, channels last. Shapes: x [batch, H, W, C], kernel [KH, KW, C, F] (Keras' layout), bias [F],
-/// y [batch, OH, OW, F]. Computed as im2col then one GEMM over the whole batch:
-/// cols [batch·OH·OW, KH·KW·C] · kernel [KH·KW·C, F].
+/// y [batch, OH, OW, F]. As a product: cols [batch·OH·OW, KH·KW·C] · kernel [KH·KW·C, F], where cols holds every
+/// window; `method` says whether cols is written out (im2col) or read in place (implicit GEMM).
 public final class Conv2DLayer: Layer {
     public let name: String
     public let inputShape: [Int]
@@ -8,6 +18,11 @@ public final class Conv2DLayer: Layer {
     public let window: Window
     public let weight: Parameter
     public let bias: Parameter?
+    /// Chosen at init; set before `prepare` to force one (tests compare the two).
+    public var method: ConvolutionMethod {
+        didSet { implicit = method == .implicitGEMM ? ImplicitConvolution(window: window, channels: inputShape[2], filters: outputShape[2]) : nil }
+    }
+    private var implicit: ImplicitConvolution?
     private var columns: UnsafeMutablePointer<Float>?
     private var capacity = 0
 
@@ -31,6 +46,9 @@ public final class Conv2DLayer: Layer {
         self.window = window
         weight = Parameter(name: "weight", shape: [kernel.0, kernel.1, inputShape[2], filters], initializer: kernelInitializer)
         bias = useBias ? Parameter(name: "bias", shape: [filters], initializer: biasInitializer) : nil
+        let fast = strata_conv_implicit_available(filters) != 0
+        method = fast ? .implicitGEMM : .im2col
+        implicit = fast ? ImplicitConvolution(window: window, channels: inputShape[2], filters: filters) : nil
     }
 
     deinit { columns?.deallocate() }
@@ -41,6 +59,10 @@ public final class Conv2DLayer: Layer {
     private var positions: Int { window.outputHeight * window.outputWidth }
 
     public func prepare(maxBatch: Int) {
+        if let implicit {
+            implicit.prepare(maxBatch: maxBatch)
+            return
+        }
         let needed = maxBatch * positions * patch
         guard needed > capacity else { return }
         columns?.deallocate()
@@ -49,6 +71,11 @@ public final class Conv2DLayer: Layer {
     }
 
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+        if let implicit {
+            implicit.forward(output, input, weight: weight.value.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
+                             batch: batch, threads: context.workspace.threads)
+            return
+        }
         precondition(batch * positions * patch <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
         let columns = columns!
         let filters = outputShape[2]
@@ -67,9 +94,18 @@ public final class Conv2DLayer: Layer {
         inputGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>,
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
-        let columns = columns!
         let filters = outputShape[2]
         let rows = batch * positions
+        if let implicit {
+            let threads = context.workspace.threads
+            implicit.weightGradient(weight.gradient.pointer, input, outputGradient, batch: batch, threads: threads)
+            if let bias { BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: rows, width: filters, threads: threads) }
+            if let inputGradient {
+                implicit.inputGradient(inputGradient, outputGradient, weight: weight.value.pointer, batch: batch, threads: threads)
+            }
+            return
+        }
+        let columns = columns!
         // dKernel[patch, F] += colsᵀ · dy, using the columns forward left behind.
         GEMM.multiply(
             weight.gradient.pointer, ldc: filters, columns, lda: patch, .transposed, outputGradient, ldb: filters, .none,

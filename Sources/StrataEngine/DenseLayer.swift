@@ -1,3 +1,5 @@
+import CStrataKernels
+
 /// Fully connected: y = x·W + b. Shapes: x [batch, inputs], W [inputs, units] (Keras' layout), b [units],
 /// y [batch, units]. The activation, if any, runs as a separate ActivationLayer after it.
 public final class DenseLayer: Layer {
@@ -70,11 +72,10 @@ public enum BiasKernels {
     public static func reduce(_ db: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1) {
         let parts = rows * width >= parallelThreshold ? min(threads, width) : 1
         Parallel.run(parts) { part in
-            let first = width * part / parts, last = width * (part + 1) / parts
-            for r in 0..<rows {
-                let row = dy + r * width
-                for j in first..<last { db[j] += row[j] }
-            }
+            // Whole 8-column groups per part where possible, so each part runs vector loops.
+            let groups = (width + 7) / 8
+            let first = min(width, groups * part / parts * 8), last = min(width, groups * (part + 1) / parts * 8)
+            strata_bias_reduce(db, dy, rows, width, first, last)
         }
     }
 }

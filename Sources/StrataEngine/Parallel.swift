@@ -3,8 +3,8 @@ import CStrataKernels
 /// Runs `body(0..<count)` on the kept-warm worker pool (the calling thread takes part 0). Callers split work
 /// into fixed, disjoint parts so results never depend on scheduling. The closure does not escape, so its
 /// context stays on the stack: a parallel region allocates nothing.
-public enum Parallel {
-    public static func run(_ count: Int, _ body: (Int) -> Void) {
+enum Parallel {
+    static func run(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 {
             if count == 1 { body(0) }
             return

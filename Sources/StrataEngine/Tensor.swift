@@ -9,7 +9,10 @@ public final class Tensor: @unchecked Sendable {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
         count = shape.reduce(1, *)
-        pointer = .allocate(capacity: max(count, 1))
+        // Cache-line aligned: vector loads never straddle lines, and threads writing neighbouring column ranges
+        // of one gradient never share a line at the split.
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
         pointer.initialize(repeating: value, count: max(count, 1))
     }
 

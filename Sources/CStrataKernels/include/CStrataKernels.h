@@ -52,4 +52,38 @@ void strata_maxpool_forward(float *restrict y, int *restrict winners, const floa
                             long stride_h, long stride_w, long pad_top, long pad_left,
                             long out_h, long out_w);
 
+/// Geometry of a convolution for the implicit-GEMM kernels, channels last, over inputs already padded.
+typedef struct strata_conv_geometry {
+    long image;                /* floats per input example */
+    long positions;            /* output positions per example, OH·OW */
+    long patch;                /* depth of a window, KH·KW·C */
+    long filters;              /* F, a multiple of 16 */
+    const long *row_base;      /* [positions]: offset in its example of each window's first value */
+    const long *patch_offset;  /* [patch]: offset of each (ky, kx, c) tap from the window's first value */
+} strata_conv_geometry;
+
+/// 1 when the implicit-GEMM kernels run here for this many filters (AVX2 and FMA, filters a multiple of 16).
+int strata_conv_implicit_available(long filters);
+
+/// y[b, positions, F] = bias[F] + Σ windows of x[b] · w[patch, F], for examples first..<last.
+void strata_conv_forward(float *y, const float *x, const float *w, const float *bias,
+                         long first_example, long last_example, const strata_conv_geometry *g);
+
+/// How many independent tiles of the weight gradient there are to split across threads.
+long strata_conv_weight_tiles(const strata_conv_geometry *g);
+
+/// dw[patch, F] += Σ over every example and position of window ⊗ dy, for tiles first..<last only. Each
+/// element's sum runs over the examples and positions in order, whatever the split of the tiles.
+void strata_conv_weight_gradient(float *dw, const float *x, const float *dy, long batch,
+                                 long first_tile, long last_tile, const strata_conv_geometry *g);
+
+/// dx[b] = Σ over positions of dy[b, position] · wtᵀ spread back over each window, for examples first..<last;
+/// wt is w transposed, [F, patch rounded up to 16], zero beyond patch.
+void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, long first_example, long last_example,
+                                const strata_conv_geometry *g);
+
+/// db[first..<last] += Σ over rows of dy[rows, width], each column summed over the rows in order (so any split
+/// of the columns gives the same bits), the sums kept in registers.
+void strata_bias_reduce(float *db, const float *dy, long rows, long width, long first, long last);
+
 #endif

@@ -1,0 +1,212 @@
+#include "CStrataKernels.h"
+
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/* Implicit-GEMM convolution: the GEMM micro-tile (6 rows x 16 columns in 12 ymm accumulators) reads the
+   image through offset tables instead of an unrolled column matrix, so nothing of size batch x positions x
+   patch is ever written. A row is an output position, a depth index p a (ky, kx, c) tap of the window. */
+
+enum { TR = 6, TC = 16 };
+
+#if defined(__x86_64__)
+
+#define TILE_DECLARE                                                                                       \
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51
+#define TILE_SET(lo, hi)                                                                                   \
+    c00 = lo; c01 = hi; c10 = lo; c11 = hi; c20 = lo; c21 = hi;                                            \
+    c30 = lo; c31 = hi; c40 = lo; c41 = hi; c50 = lo; c51 = hi
+/* One depth step: a0..a5 are six broadcast row values, b0/b1 sixteen column values. */
+#define TILE_STEP(a0, a1, a2, a3, a4, a5, b0, b1)                                                          \
+    do {                                                                                                   \
+        __m256 av;                                                                                         \
+        av = _mm256_broadcast_ss(a0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01); \
+        av = _mm256_broadcast_ss(a1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11); \
+        av = _mm256_broadcast_ss(a2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21); \
+        av = _mm256_broadcast_ss(a3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31); \
+        av = _mm256_broadcast_ss(a4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41); \
+        av = _mm256_broadcast_ss(a5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51); \
+    } while (0)
+/* Spills the accumulators to tile[TR][TC]. */
+#define TILE_SPILL(tile)                                                                                   \
+    do {                                                                                                   \
+        _mm256_storeu_ps(tile + 0 * TC, c00); _mm256_storeu_ps(tile + 0 * TC + 8, c01);                    \
+        _mm256_storeu_ps(tile + 1 * TC, c10); _mm256_storeu_ps(tile + 1 * TC + 8, c11);                    \
+        _mm256_storeu_ps(tile + 2 * TC, c20); _mm256_storeu_ps(tile + 2 * TC + 8, c21);                    \
+        _mm256_storeu_ps(tile + 3 * TC, c30); _mm256_storeu_ps(tile + 3 * TC + 8, c31);                    \
+        _mm256_storeu_ps(tile + 4 * TC, c40); _mm256_storeu_ps(tile + 4 * TC + 8, c41);                    \
+        _mm256_storeu_ps(tile + 5 * TC, c50); _mm256_storeu_ps(tile + 5 * TC + 8, c51);                    \
+    } while (0)
+
+/* tile[r][j] = bias[j] + Σp x[rows[r] + offset[p]] · w[p·ldw + j] for six output positions and sixteen filters. */
+__attribute__((target("avx2,fma")))
+static void forward_tile(float *tile, const float *const rows[TR], const long *offset, long patch,
+                         const float *w, long ldw, const float *bias) {
+    TILE_DECLARE;
+    __m256 lo = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    __m256 hi = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+    TILE_SET(lo, hi);
+    const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3], *r4 = rows[4], *r5 = rows[5];
+    for (long p = 0; p < patch; p++, w += ldw) {
+        long o = offset[p];
+        __m256 b0 = _mm256_loadu_ps(w), b1 = _mm256_loadu_ps(w + 8);
+        TILE_STEP(r0 + o, r1 + o, r2 + o, r3 + o, r4 + o, r5 + o, b0, b1);
+    }
+    TILE_SPILL(tile);
+}
+
+/* dw[p0+i][j] += Σr x[row_base[r] + offset[i]] · dy[r·ldy + j] over `rows` output positions: six taps of
+   the window against sixteen filters. */
+__attribute__((target("avx2,fma")))
+static void weight_tile(float *dw, long lddw, int taps, const float *x, const long *row_base, long rows,
+                        const long offset[TR], const float *dy, long ldy) {
+    TILE_DECLARE;
+    float tile[TR * TC];
+    /* Rows past a short panel's last tap read that tap's gradient again and are never stored. */
+    const float *d[TR];
+    for (int i = 0; i < TR; i++) d[i] = dw + (i < taps ? i : taps - 1) * lddw;
+    c00 = _mm256_loadu_ps(d[0]); c01 = _mm256_loadu_ps(d[0] + 8);
+    c10 = _mm256_loadu_ps(d[1]); c11 = _mm256_loadu_ps(d[1] + 8);
+    c20 = _mm256_loadu_ps(d[2]); c21 = _mm256_loadu_ps(d[2] + 8);
+    c30 = _mm256_loadu_ps(d[3]); c31 = _mm256_loadu_ps(d[3] + 8);
+    c40 = _mm256_loadu_ps(d[4]); c41 = _mm256_loadu_ps(d[4] + 8);
+    c50 = _mm256_loadu_ps(d[5]); c51 = _mm256_loadu_ps(d[5] + 8);
+    long o0 = offset[0], o1 = offset[1], o2 = offset[2], o3 = offset[3], o4 = offset[4], o5 = offset[5];
+    for (long r = 0; r < rows; r++, dy += ldy) {
+        const float *window = x + row_base[r];
+        __m256 b0 = _mm256_loadu_ps(dy), b1 = _mm256_loadu_ps(dy + 8);
+        TILE_STEP(window + o0, window + o1, window + o2, window + o3, window + o4, window + o5, b0, b1);
+    }
+    if (taps == TR) {
+        _mm256_storeu_ps(d[0], c00); _mm256_storeu_ps(d[0] + 8, c01);
+        _mm256_storeu_ps(d[1], c10); _mm256_storeu_ps(d[1] + 8, c11);
+        _mm256_storeu_ps(d[2], c20); _mm256_storeu_ps(d[2] + 8, c21);
+        _mm256_storeu_ps(d[3], c30); _mm256_storeu_ps(d[3] + 8, c31);
+        _mm256_storeu_ps(d[4], c40); _mm256_storeu_ps(d[4] + 8, c41);
+        _mm256_storeu_ps(d[5], c50); _mm256_storeu_ps(d[5] + 8, c51);
+        return;
+    }
+    TILE_SPILL(tile);
+    for (int i = 0; i < taps; i++) memcpy(dw + i * lddw, tile + i * TC, TC * sizeof(float));
+}
+
+/* tile[r][j] = Σf dy_rows[r][f] · wt[f·ldwt + j]: the gradient of six output positions' windows, sixteen taps. */
+__attribute__((target("avx2,fma")))
+static void input_tile(float *tile, const float *const dy_rows[TR], long filters, const float *wt, long ldwt) {
+    TILE_DECLARE;
+    TILE_SET(_mm256_setzero_ps(), _mm256_setzero_ps());
+    const float *r0 = dy_rows[0], *r1 = dy_rows[1], *r2 = dy_rows[2], *r3 = dy_rows[3], *r4 = dy_rows[4],
+                *r5 = dy_rows[5];
+    for (long f = 0; f < filters; f++, wt += ldwt) {
+        __m256 b0 = _mm256_loadu_ps(wt), b1 = _mm256_loadu_ps(wt + 8);
+        TILE_STEP(r0 + f, r1 + f, r2 + f, r3 + f, r4 + f, r5 + f, b0, b1);
+    }
+    TILE_SPILL(tile);
+}
+
+__attribute__((target("avx2,fma")))
+static void add_16(float *target, const float *source) {
+    _mm256_storeu_ps(target, _mm256_add_ps(_mm256_loadu_ps(target), _mm256_loadu_ps(source)));
+    _mm256_storeu_ps(target + 8, _mm256_add_ps(_mm256_loadu_ps(target + 8), _mm256_loadu_ps(source + 8)));
+}
+
+#endif
+
+int strata_conv_implicit_available(long filters) {
+#if defined(__x86_64__)
+    return strata_cpu_has_avx2_fma() && filters > 0 && filters % TC == 0;
+#else
+    (void)filters;
+    return 0;
+#endif
+}
+
+void strata_conv_forward(float *y, const float *x, const float *w, const float *bias,
+                         long first_example, long last_example, const strata_conv_geometry *g) {
+#if defined(__x86_64__)
+    long positions = g->positions, filters = g->filters;
+    long first = first_example * positions, last = last_example * positions;
+    float tile[TR * TC];
+    for (long r0 = first; r0 < last; r0 += TR) {
+        long count = last - r0 < TR ? last - r0 : TR;
+        /* A short last tile repeats its last row; only `count` rows are stored. */
+        const float *rows[TR];
+        for (long i = 0; i < TR; i++) {
+            long row = r0 + (i < count ? i : count - 1);
+            rows[i] = x + (row / positions) * g->image + g->row_base[row % positions];
+        }
+        for (long f0 = 0; f0 < filters; f0 += TC) {
+            forward_tile(tile, rows, g->patch_offset, g->patch, w + f0, filters, bias ? bias + f0 : NULL);
+            for (long i = 0; i < count; i++) memcpy(y + (r0 + i) * filters + f0, tile + i * TC, TC * sizeof(float));
+        }
+    }
+#else
+    (void)y; (void)x; (void)w; (void)bias; (void)first_example; (void)last_example; (void)g;
+#endif
+}
+
+long strata_conv_weight_tiles(const strata_conv_geometry *g) {
+    return ((g->patch + TR - 1) / TR) * (g->filters / TC);
+}
+
+void strata_conv_weight_gradient(float *dw, const float *x, const float *dy, long batch,
+                                 long first_tile, long last_tile, const strata_conv_geometry *g) {
+#if defined(__x86_64__)
+    long positions = g->positions, filters = g->filters, patch = g->patch;
+    long tap_panels = (patch + TR - 1) / TR;
+    /* Example by example, so each example's image and gradient stay in cache across every tile; each
+       tile's sum still runs over all positions of all examples in order. */
+    for (long b = 0; b < batch; b++) {
+        const float *image = x + b * g->image, *gradient = dy + b * positions * filters;
+        for (long t = first_tile; t < last_tile; t++) {
+            long f0 = t / tap_panels * TC, p0 = t % tap_panels * TR;
+            int taps = patch - p0 < TR ? (int)(patch - p0) : TR;
+            long offset[TR];
+            for (int i = 0; i < TR; i++) offset[i] = g->patch_offset[p0 + (i < taps ? i : taps - 1)];
+            weight_tile(dw + p0 * filters + f0, filters, taps, image, g->row_base, positions, offset,
+                        gradient + f0, filters);
+        }
+    }
+#else
+    (void)dw; (void)x; (void)dy; (void)batch; (void)first_tile; (void)last_tile; (void)g;
+#endif
+}
+
+void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, long first_example, long last_example,
+                                const strata_conv_geometry *g) {
+#if defined(__x86_64__)
+    long positions = g->positions, filters = g->filters, patch = g->patch;
+    long ldwt = (patch + TC - 1) / TC * TC;
+    float tile[TR * TC];
+    for (long b = first_example; b < last_example; b++) {
+        float *image = dx + b * g->image;
+        const float *gradient = dy + b * positions * filters;
+        memset(image, 0, (size_t)g->image * sizeof(float));
+        /* Panel by panel, then position by position: every input value receives its terms in an order fixed
+           by the geometry alone. */
+        for (long p0 = 0; p0 < patch; p0 += TC) {
+            long taps = patch - p0 < TC ? patch - p0 : TC;
+            const long *offset = g->patch_offset + p0;
+            int contiguous = taps == TC && offset[TC - 1] - offset[0] == TC - 1;
+            for (long r0 = 0; r0 < positions; r0 += TR) {
+                long count = positions - r0 < TR ? positions - r0 : TR;
+                const float *rows[TR];
+                for (long i = 0; i < TR; i++) rows[i] = gradient + (r0 + (i < count ? i : count - 1)) * filters;
+                input_tile(tile, rows, filters, wt + p0, ldwt);
+                for (long i = 0; i < count; i++) {
+                    float *window = image + g->row_base[r0 + i];
+                    if (contiguous) {
+                        add_16(window + offset[0], tile + i * TC);
+                    } else {
+                        for (long j = 0; j < taps; j++) window[offset[j]] += tile[i * TC + j];
+                    }
+                }
+            }
+        }
+    }
+#else
+    (void)dx; (void)dy; (void)wt; (void)first_example; (void)last_example; (void)g;
+#endif
+}

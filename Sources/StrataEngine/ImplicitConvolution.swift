@@ -1,0 +1,159 @@
+import CStrataKernels
+
+/// Convolution as implicit GEMM (AVX2, filters a multiple of 16): the C kernels read windows straight from the
+/// image through offset tables, so the batch·positions·patch column matrix of im2col is never written.
+/// Padding is applied by copying each example into a zero-bordered image; the input gradient is formed in
+/// such an image and its interior copied out.
+final class ImplicitConvolution {
+    let window: Window
+    let channels: Int, filters: Int
+    /// Rows and columns of the (padded) image the kernels read.
+    let imageHeight: Int, imageWidth: Int
+    let padded: Bool
+    private let rowBase: UnsafeMutablePointer<Int>
+    private let patchOffset: UnsafeMutablePointer<Int>
+    /// wᵀ as [F, patch rounded up to 16], rebuilt from the weights before each input gradient.
+    private let transposedWeight: UnsafeMutablePointer<Float>
+    private let patch: Int, transposedWidth: Int
+    /// Padded inputs for forward and the weight gradient, and the padded input gradient.
+    private var paddedInput: UnsafeMutablePointer<Float>?
+    private var paddedGradient: UnsafeMutablePointer<Float>?
+    private var capacity = 0
+
+    init(window w: Window, channels: Int, filters: Int) {
+        window = w
+        self.channels = channels
+        self.filters = filters
+        // The extent the windows reach, which also drops trailing rows a stride never visits.
+        imageHeight = (w.outputHeight - 1) * w.strideHeight + w.kernelHeight
+        imageWidth = (w.outputWidth - 1) * w.strideWidth + w.kernelWidth
+        padded = w.padTop > 0 || w.padLeft > 0 || imageHeight > w.inputHeight || imageWidth > w.inputWidth
+        let rowWidth = padded ? imageWidth : w.inputWidth
+        rowBase = .allocate(capacity: w.outputHeight * w.outputWidth)
+        for oy in 0..<w.outputHeight {
+            for ox in 0..<w.outputWidth {
+                rowBase[oy * w.outputWidth + ox] = (oy * w.strideHeight * rowWidth + ox * w.strideWidth) * channels
+            }
+        }
+        patch = w.kernelHeight * w.kernelWidth * channels
+        patchOffset = .allocate(capacity: patch)
+        for ky in 0..<w.kernelHeight {
+            for kx in 0..<w.kernelWidth {
+                for c in 0..<channels {
+                    patchOffset[(ky * w.kernelWidth + kx) * channels + c] = (ky * rowWidth + kx) * channels + c
+                }
+            }
+        }
+        transposedWidth = (patch + 15) / 16 * 16
+        transposedWeight = .allocate(capacity: filters * transposedWidth)
+        transposedWeight.initialize(repeating: 0, count: filters * transposedWidth)
+    }
+
+    deinit {
+        rowBase.deallocate()
+        patchOffset.deallocate()
+        transposedWeight.deallocate()
+        paddedInput?.deallocate()
+        paddedGradient?.deallocate()
+    }
+
+    private var imageSize: Int { padded ? imageHeight * imageWidth * channels : window.inputHeight * window.inputWidth * channels }
+    private var inputSize: Int { window.inputHeight * window.inputWidth * channels }
+
+    func prepare(maxBatch: Int) {
+        guard padded, maxBatch * imageSize > capacity else { return }
+        paddedInput?.deallocate()
+        paddedGradient?.deallocate()
+        capacity = maxBatch * imageSize
+        paddedInput = .allocate(capacity: capacity)
+        paddedGradient = .allocate(capacity: capacity)
+    }
+
+    private func withGeometry<R>(_ body: (UnsafePointer<strata_conv_geometry>) -> R) -> R {
+        let geometry = strata_conv_geometry(
+            image: imageSize, positions: window.outputHeight * window.outputWidth, patch: patch, filters: filters,
+            row_base: rowBase, patch_offset: patchOffset)
+        return withUnsafePointer(to: geometry, body)
+    }
+
+    /// The image the kernels read for `input`: the input itself, or its padded copy made by the forward pass.
+    private func image(_ input: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        padded ? UnsafePointer(paddedInput!) : input
+    }
+
+    /// y[batch, OH, OW, F] = bias + windows · w; examples split across threads.
+    func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                 bias: UnsafePointer<Float>?, batch: Int, threads: Int) {
+        precondition(!padded || batch * imageSize <= capacity, "conv2d: prepare(maxBatch:) was not called for batch \(batch)")
+        let parts = min(batch, threads)
+        let image = image(x)
+        withGeometry { geometry in
+            Parallel.run(parts) { part in
+                let first = batch * part / parts, last = batch * (part + 1) / parts
+                if self.padded { self.pad(first..<last, x) }
+                strata_conv_forward(y, image, weight, bias, first, last, geometry)
+            }
+        }
+    }
+
+    /// dw[patch, F] += Σ windows ⊗ dy, the tiles of dw split across threads (each summed over the whole batch).
+    func weightGradient(_ dw: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                        batch: Int, threads: Int) {
+        let image = image(x)
+        withGeometry { geometry in
+            let tiles = strata_conv_weight_tiles(geometry)
+            let parts = min(tiles, threads)
+            Parallel.run(parts) { part in
+                strata_conv_weight_gradient(dw, image, dy, batch, tiles * part / parts, tiles * (part + 1) / parts, geometry)
+            }
+        }
+    }
+
+    /// dx[batch, H, W, C] from dy and the weights; examples split across threads.
+    func inputGradient(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                       batch: Int, threads: Int) {
+        for p in 0..<patch {
+            for f in 0..<filters { transposedWeight[f * transposedWidth + p] = weight[p * filters + f] }
+        }
+        let target = padded ? paddedGradient! : dx
+        let parts = min(batch, threads)
+        withGeometry { geometry in
+            Parallel.run(parts) { part in
+                let first = batch * part / parts, last = batch * (part + 1) / parts
+                strata_conv_input_gradient(target, dy, self.transposedWeight, first, last, geometry)
+                if self.padded { self.unpad(first..<last, dx) }
+            }
+        }
+    }
+
+    /// Copies examples of x into the zero-bordered images.
+    private func pad(_ examples: Range<Int>, _ x: UnsafePointer<Float>) {
+        let w = window, rowFloats = w.inputWidth * channels
+        for b in examples {
+            let image = paddedInput! + b * imageSize
+            image.update(repeating: 0, count: imageSize)
+            for iy in 0..<w.inputHeight {
+                let py = iy + w.padTop
+                guard py < imageHeight else { break }
+                let columns = min(w.inputWidth, imageWidth - w.padLeft) * channels
+                (image + (py * imageWidth + w.padLeft) * channels).update(from: x + b * inputSize + iy * rowFloats, count: columns)
+            }
+        }
+    }
+
+    /// Copies the interior of the padded input gradients into dx; inputs no window reached get 0.
+    private func unpad(_ examples: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
+        let w = window, rowFloats = w.inputWidth * channels
+        for b in examples {
+            let target = dx + b * inputSize
+            target.update(repeating: 0, count: inputSize)
+            let image = paddedGradient! + b * imageSize
+            for iy in 0..<w.inputHeight {
+                let py = iy + w.padTop
+                guard py < imageHeight else { break }
+                let columns = min(w.inputWidth, imageWidth - w.padLeft) * channels
+                (target + iy * rowFloats).update(from: image + (py * imageWidth + w.padLeft) * channels, count: columns)
+            }
+        }
+    }
+}
