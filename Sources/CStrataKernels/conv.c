@@ -92,9 +92,11 @@ static void weight_tile(float *dw, long lddw, int taps, const float *x, const lo
     for (int i = 0; i < taps; i++) memcpy(dw + i * lddw, tile + i * TC, TC * sizeof(float));
 }
 
-/* tile[r][j] = Σf dy_rows[r][f] · wt[f·ldwt + j]: the gradient of six output positions' windows, sixteen taps. */
+/* tile[r][j] = Σf dy_rows[r][f] · wt[f·ldwt + j]: the gradient of six output positions' windows, sixteen taps.
+   With `targets`, the tile is instead added to targets[r][0..16] straight from registers, row by row. */
 __attribute__((target("avx2,fma")))
-static void input_tile(float *tile, const float *const dy_rows[TR], long filters, const float *wt, long ldwt) {
+static void input_tile(float *tile, float *const *targets, const float *const dy_rows[TR], long filters,
+                       const float *wt, long ldwt) {
     TILE_DECLARE;
     TILE_SET(_mm256_setzero_ps(), _mm256_setzero_ps());
     const float *r0 = dy_rows[0], *r1 = dy_rows[1], *r2 = dy_rows[2], *r3 = dy_rows[3], *r4 = dy_rows[4],
@@ -103,16 +105,37 @@ static void input_tile(float *tile, const float *const dy_rows[TR], long filters
         __m256 b0 = _mm256_loadu_ps(wt), b1 = _mm256_loadu_ps(wt + 8);
         TILE_STEP(r0 + f, r1 + f, r2 + f, r3 + f, r4 + f, r5 + f, b0, b1);
     }
+    if (targets) {
+#define ADD_ROW(i, lo, hi)                                                                                 \
+    _mm256_storeu_ps(targets[i], _mm256_add_ps(_mm256_loadu_ps(targets[i]), lo));                         \
+    _mm256_storeu_ps(targets[i] + 8, _mm256_add_ps(_mm256_loadu_ps(targets[i] + 8), hi))
+        ADD_ROW(0, c00, c01); ADD_ROW(1, c10, c11); ADD_ROW(2, c20, c21);
+        ADD_ROW(3, c30, c31); ADD_ROW(4, c40, c41); ADD_ROW(5, c50, c51);
+#undef ADD_ROW
+        return;
+    }
     TILE_SPILL(tile);
 }
 
 __attribute__((target("avx2,fma")))
-static void add_16(float *target, const float *source) {
+static inline void add_16(float *target, const float *source) {
     _mm256_storeu_ps(target, _mm256_add_ps(_mm256_loadu_ps(target), _mm256_loadu_ps(source)));
     _mm256_storeu_ps(target + 8, _mm256_add_ps(_mm256_loadu_ps(target + 8), _mm256_loadu_ps(source + 8)));
 }
 
 #endif
+
+void strata_conv_pack_weight(float *packed, const float *w, long patch, long filters) {
+    for (long f0 = 0; f0 < filters; f0 += TC)
+        for (long p = 0; p < patch; p++)
+            for (long j = 0; j < TC; j++) *packed++ = w[p * filters + f0 + j];
+}
+
+void strata_conv_pack_transposed_weight(float *packed, const float *w, long patch, long filters) {
+    for (long p0 = 0; p0 < patch; p0 += TC)
+        for (long f = 0; f < filters; f++)
+            for (long j = 0; j < TC; j++) *packed++ = p0 + j < patch ? w[(p0 + j) * filters + f] : 0.0f;
+}
 
 int strata_conv_implicit_available(long filters) {
 #if defined(__x86_64__)
@@ -138,7 +161,7 @@ void strata_conv_forward(float *y, const float *x, const float *w, const float *
             rows[i] = x + (row / positions) * g->image + g->row_base[row % positions];
         }
         for (long f0 = 0; f0 < filters; f0 += TC) {
-            forward_tile(tile, rows, g->patch_offset, g->patch, w + f0, filters, bias ? bias + f0 : NULL);
+            forward_tile(tile, rows, g->patch_offset, g->patch, w + f0 * g->patch, TC, bias ? bias + f0 : NULL);
             for (long i = 0; i < count; i++) memcpy(y + (r0 + i) * filters + f0, tile + i * TC, TC * sizeof(float));
         }
     }
@@ -178,7 +201,6 @@ void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, lon
                                 const strata_conv_geometry *g) {
 #if defined(__x86_64__)
     long positions = g->positions, filters = g->filters, patch = g->patch;
-    long ldwt = (patch + TC - 1) / TC * TC;
     float tile[TR * TC];
     for (long b = first_example; b < last_example; b++) {
         float *image = dx + b * g->image;
@@ -194,7 +216,13 @@ void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, lon
                 long count = positions - r0 < TR ? positions - r0 : TR;
                 const float *rows[TR];
                 for (long i = 0; i < TR; i++) rows[i] = gradient + (r0 + (i < count ? i : count - 1)) * filters;
-                input_tile(tile, rows, filters, wt + p0, ldwt);
+                if (contiguous && count == TR) {
+                    float *targets[TR];
+                    for (long i = 0; i < TR; i++) targets[i] = image + g->row_base[r0 + i] + offset[0];
+                    input_tile(tile, targets, rows, filters, wt + p0 * filters, TC);
+                    continue;
+                }
+                input_tile(tile, NULL, rows, filters, wt + p0 * filters, TC);
                 for (long i = 0; i < count; i++) {
                     float *window = image + g->row_base[r0 + i];
                     if (contiguous) {

@@ -56,3 +56,44 @@ void strata_maxpool_forward(float *restrict y, int *restrict winners, const floa
 #endif
     maxpool_portable(y, winners, x, height, width, channels, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w);
 }
+
+/* dx[H, W, C] for windows that tile the input (stride = pool, no padding before): every input lies in at most
+   one window, so each is written once — its window's gradient if it won, else 0 — in one pass over dx instead
+   of clearing it and scattering. Inputs past the last window are cleared. */
+#define MAXPOOL_TILED_BACKWARD_BODY \
+    long covered_w = out_w * pool_w < width ? out_w * pool_w : width; \
+    long covered_h = out_h * pool_h < height ? out_h * pool_h : height; \
+    for (long iy = 0; iy < covered_h; iy++) { \
+        long oy = iy / pool_h; \
+        for (long ix = 0; ix < covered_w; ix++) { \
+            long o = (oy * out_w + ix / pool_w) * channels, position = (iy * width + ix) * channels; \
+            const int *restrict won = winners + o; \
+            const float *restrict g = dy + o; \
+            float *restrict d = dx + position; \
+            for (long c = 0; c < channels; c++) d[c] = won[c] == (int)(position + c) ? g[c] : 0.0f; \
+        } \
+        for (long c = covered_w * channels; c < width * channels; c++) dx[iy * width * channels + c] = 0.0f; \
+    } \
+    for (long c = covered_h * width * channels; c < height * width * channels; c++) dx[c] = 0.0f;
+
+#define MAXPOOL_TILED_BACKWARD_PARAMETERS float *restrict dx, const float *restrict dy, \
+    const int *restrict winners, long height, long width, long channels, long pool_h, long pool_w, long out_h, long out_w
+
+#if defined(__x86_64__)
+__attribute__((target("avx2")))
+static void maxpool_tiled_backward_avx2(MAXPOOL_TILED_BACKWARD_PARAMETERS) { MAXPOOL_TILED_BACKWARD_BODY }
+#endif
+
+static void maxpool_tiled_backward_portable(MAXPOOL_TILED_BACKWARD_PARAMETERS) { MAXPOOL_TILED_BACKWARD_BODY }
+
+void strata_maxpool_tiled_backward(float *restrict dx, const float *restrict dy, const int *restrict winners,
+                                   long height, long width, long channels, long pool_h, long pool_w,
+                                   long out_h, long out_w) {
+#if defined(__x86_64__)
+    if (strata_cpu_has_avx2_fma()) {
+        maxpool_tiled_backward_avx2(dx, dy, winners, height, width, channels, pool_h, pool_w, out_h, out_w);
+        return;
+    }
+#endif
+    maxpool_tiled_backward_portable(dx, dy, winners, height, width, channels, pool_h, pool_w, out_h, out_w);
+}

@@ -1,3 +1,4 @@
+import CStrataKernels
 import Foundation
 
 public enum ActivationKind: Sendable, Equatable {
@@ -25,7 +26,7 @@ public enum ActivationKernels {
         case .linear:
             if UnsafePointer(y) != x { y.update(from: x, count: count) }
         case .relu:
-            for i in 0..<count { y[i] = max(x[i], 0) }
+            strata_relu_forward(y, x, count)
         case .leakyRelu(let alpha):
             for i in 0..<count { y[i] = x[i] > 0 ? x[i] : alpha * x[i] }
         case .sigmoid:
@@ -48,7 +49,7 @@ public enum ActivationKernels {
         case .linear:
             if UnsafePointer(dx) != dy { dx.update(from: dy, count: count) }
         case .relu:
-            for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+            strata_relu_backward(dx, dy, x, count)
         case .leakyRelu(let alpha):
             for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : alpha * dy[i] }
         case .sigmoid:

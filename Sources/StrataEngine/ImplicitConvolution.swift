@@ -12,9 +12,11 @@ final class ImplicitConvolution {
     let padded: Bool
     private let rowBase: UnsafeMutablePointer<Int>
     private let patchOffset: UnsafeMutablePointer<Int>
-    /// wᵀ as [F, patch rounded up to 16], rebuilt from the weights before each input gradient.
+    /// The weights in the panel layouts the forward and input-gradient kernels stream contiguously (a 256-byte
+    /// row stride would put every row in a quarter of the L1 sets); repacked before each use.
+    private let packedWeight: UnsafeMutablePointer<Float>
     private let transposedWeight: UnsafeMutablePointer<Float>
-    private let patch: Int, transposedWidth: Int
+    private let patch: Int
     /// Padded inputs for forward and the weight gradient, and the padded input gradient.
     private var paddedInput: UnsafeMutablePointer<Float>?
     private var paddedGradient: UnsafeMutablePointer<Float>?
@@ -44,14 +46,14 @@ final class ImplicitConvolution {
                 }
             }
         }
-        transposedWidth = (patch + 15) / 16 * 16
-        transposedWeight = .allocate(capacity: filters * transposedWidth)
-        transposedWeight.initialize(repeating: 0, count: filters * transposedWidth)
+        packedWeight = .allocate(capacity: patch * filters)
+        transposedWeight = .allocate(capacity: (patch + 15) / 16 * 16 * filters)
     }
 
     deinit {
         rowBase.deallocate()
         patchOffset.deallocate()
+        packedWeight.deallocate()
         transposedWeight.deallocate()
         paddedInput?.deallocate()
         paddedGradient?.deallocate()
@@ -87,11 +89,12 @@ final class ImplicitConvolution {
         precondition(!padded || batch * imageSize <= capacity, "conv2d: prepare(maxBatch:) was not called for batch \(batch)")
         let parts = min(batch, threads)
         let image = image(x)
+        strata_conv_pack_weight(packedWeight, weight, patch, filters)
         withGeometry { geometry in
             Parallel.run(parts) { part in
                 let first = batch * part / parts, last = batch * (part + 1) / parts
                 if self.padded { self.pad(first..<last, x) }
-                strata_conv_forward(y, image, weight, bias, first, last, geometry)
+                strata_conv_forward(y, image, self.packedWeight, bias, first, last, geometry)
             }
         }
     }
@@ -112,9 +115,7 @@ final class ImplicitConvolution {
     /// dx[batch, H, W, C] from dy and the weights; examples split across threads.
     func inputGradient(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                        batch: Int, threads: Int) {
-        for p in 0..<patch {
-            for f in 0..<filters { transposedWeight[f * transposedWidth + p] = weight[p * filters + f] }
-        }
+        strata_conv_pack_transposed_weight(transposedWeight, weight, patch, filters)
         let target = padded ? paddedGradient! : dx
         let parts = min(batch, threads)
         withGeometry { geometry in

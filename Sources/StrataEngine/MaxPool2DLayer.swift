@@ -66,10 +66,18 @@ public final class MaxPool2DLayer: Layer {
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
         guard let inputGradient, let winners else { return }
+        let w = window
+        let tiled = w.strideHeight == w.kernelHeight && w.strideWidth == w.kernelWidth && w.padTop == 0 && w.padLeft == 0
         let parts = min(batch, context.workspace.threads)
         Parallel.run(parts) { part in
             for b in (batch * part / parts)..<(batch * (part + 1) / parts) {
                 let dx = inputGradient + b * self.inputSize
+                if tiled {
+                    strata_maxpool_tiled_backward(
+                        dx, outputGradient + b * self.outputSize, winners + b * self.outputSize, w.inputHeight, w.inputWidth,
+                        self.inputShape[2], w.kernelHeight, w.kernelWidth, w.outputHeight, w.outputWidth)
+                    continue
+                }
                 dx.update(repeating: 0, count: self.inputSize)
                 let first = b * self.outputSize
                 for o in first..<first + self.outputSize { dx[Int(winners[o])] += outputGradient[o] }

@@ -65,7 +65,14 @@ typedef struct strata_conv_geometry {
 /// 1 when the implicit-GEMM kernels run here for this many filters (AVX2 and FMA, filters a multiple of 16).
 int strata_conv_implicit_available(long filters);
 
-/// y[b, positions, F] = bias[F] + Σ windows of x[b] · w[patch, F], for examples first..<last.
+/// Weights w[patch, F] as the forward kernel reads them: F/16 panels, each [patch][16] contiguous.
+void strata_conv_pack_weight(float *packed, const float *w, long patch, long filters);
+
+/// wᵀ as the input-gradient kernel reads it: panels of 16 taps (patch rounded up, zeros past it), each [F][16].
+void strata_conv_pack_transposed_weight(float *packed, const float *w, long patch, long filters);
+
+/// y[b, positions, F] = bias[F] + Σ windows of x[b] · w, for examples first..<last; w packed by
+/// strata_conv_pack_weight.
 void strata_conv_forward(float *y, const float *x, const float *w, const float *bias,
                          long first_example, long last_example, const strata_conv_geometry *g);
 
@@ -77,13 +84,25 @@ long strata_conv_weight_tiles(const strata_conv_geometry *g);
 void strata_conv_weight_gradient(float *dw, const float *x, const float *dy, long batch,
                                  long first_tile, long last_tile, const strata_conv_geometry *g);
 
-/// dx[b] = Σ over positions of dy[b, position] · wtᵀ spread back over each window, for examples first..<last;
-/// wt is w transposed, [F, patch rounded up to 16], zero beyond patch.
+/// dx[b] = Σ over positions of dy[b, position] · wᵀ spread back over each window, for examples first..<last;
+/// wt packed by strata_conv_pack_transposed_weight.
 void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, long first_example, long last_example,
                                 const strata_conv_geometry *g);
 
 /// db[first..<last] += Σ over rows of dy[rows, width], each column summed over the rows in order (so any split
 /// of the columns gives the same bits), the sums kept in registers.
 void strata_bias_reduce(float *db, const float *dy, long rows, long width, long first, long last);
+
+/// y = max(x, 0) elementwise, NaN kept; y and x must not overlap.
+void strata_relu_forward(float *restrict y, const float *restrict x, long count);
+
+/// dx = dy where x > 0, else 0 (the kink counts as 0); no two of the buffers may overlap.
+void strata_relu_backward(float *restrict dx, const float *restrict dy, const float *restrict x, long count);
+
+/// Max-pooling gradient of one example when the windows tile the input (stride = pool size, no padding before):
+/// dx[H, W, C] is written in one pass, dy where an input won its window and 0 elsewhere.
+void strata_maxpool_tiled_backward(float *restrict dx, const float *restrict dy, const int *restrict winners,
+                                   long height, long width, long channels, long pool_h, long pool_w,
+                                   long out_h, long out_w);
 
 #endif
