@@ -44,9 +44,11 @@ func conv2dImplicitGradients(same: Bool, strideH: Int, strideW: Int, channels: I
     GradientCheck().check(layer, input: GradientCheck.awayFromKinks(2 * 6 * 5 * channels, seed: 12), batch: 2)
 }
 
-@Test(arguments: [false, true])
-func maxPoolGradients(same: Bool) throws {
-    let layer = try #require(MaxPool2DLayer(name: "pool", inputShape: [5, 5, 2], pool: (2, 2), strides: (2, 2), same: same))
+/// Windows that tile the input (pool 2, stride 2: the one-pass gradient, with a leftover row and column when
+/// valid) and overlapping ones (pool 3, stride 2: cleared, then scattered).
+@Test(arguments: [(false, 2), (true, 2), (false, 3), (true, 3)])
+func maxPoolGradients(same: Bool, pool: Int) throws {
+    let layer = try #require(MaxPool2DLayer(name: "pool", inputShape: [5, 5, 2], pool: (pool, pool), strides: (2, 2), same: same))
     GradientCheck().check(layer, input: GradientCheck.awayFromKinks(2 * 5 * 5 * 2, seed: 7), batch: 2)
 }
 
