@@ -57,11 +57,13 @@ static void forward_tile(float *tile, const float *const rows[TR], const long *o
     TILE_SPILL(tile);
 }
 
-/* dw[p0+i][j] += Σr x[row_base[r] + offset[i]] · dy[r·ldy + j] over `rows` output positions: six taps of
-   the window against sixteen filters. */
+/* dw[p0+i][j] += Σ over positions of window[offset[i]] · dy[position·ldy + j]: six taps of the window against
+   sixteen filters. The positions come in `runs` runs of `run` along an output row, each starting at the
+   window x + row_base[q] and gradient row row_output[q] (q = run index · run), then stepping by window_step
+   and one gradient row: a pointer bump per position, nothing loaded but the operands. */
 __attribute__((target("avx2,fma")))
-static void weight_tile(float *dw, long lddw, int taps, const float *x, const long *row_base, long rows,
-                        const long offset[TR], const float *dy, long ldy) {
+static void weight_tile(float *dw, long lddw, int taps, const float *x, const long *row_base, const long *row_output,
+                        long runs, long run, long window_step, const long offset[TR], const float *dy, long ldy) {
     TILE_DECLARE;
     float tile[TR * TC];
     /* Rows past a short panel's last tap read that tap's gradient again and are never stored. */
@@ -74,10 +76,12 @@ static void weight_tile(float *dw, long lddw, int taps, const float *x, const lo
     c40 = _mm256_loadu_ps(d[4]); c41 = _mm256_loadu_ps(d[4] + 8);
     c50 = _mm256_loadu_ps(d[5]); c51 = _mm256_loadu_ps(d[5] + 8);
     long o0 = offset[0], o1 = offset[1], o2 = offset[2], o3 = offset[3], o4 = offset[4], o5 = offset[5];
-    for (long r = 0; r < rows; r++, dy += ldy) {
-        const float *window = x + row_base[r];
-        __m256 b0 = _mm256_loadu_ps(dy), b1 = _mm256_loadu_ps(dy + 8);
-        TILE_STEP(window + o0, window + o1, window + o2, window + o3, window + o4, window + o5, b0, b1);
+    for (long s = 0; s < runs; s++) {
+        const float *window = x + row_base[s * run], *gradient = dy + row_output[s * run] * ldy;
+        for (long r = 0; r < run; r++, window += window_step, gradient += ldy) {
+            __m256 b0 = _mm256_loadu_ps(gradient), b1 = _mm256_loadu_ps(gradient + 8);
+            TILE_STEP(window + o0, window + o1, window + o2, window + o3, window + o4, window + o5, b0, b1);
+        }
     }
     if (taps == TR) {
         _mm256_storeu_ps(d[0], c00); _mm256_storeu_ps(d[0] + 8, c01);
@@ -149,20 +153,22 @@ int strata_conv_implicit_available(long filters) {
 void strata_conv_forward(float *y, const float *x, const float *w, const float *bias,
                          long first_example, long last_example, const strata_conv_geometry *g) {
 #if defined(__x86_64__)
-    long positions = g->positions, filters = g->filters;
-    long first = first_example * positions, last = last_example * positions;
+    long positions = g->positions, active = g->active, filters = g->filters;
+    long first = first_example * active, last = last_example * active;
     float tile[TR * TC];
     for (long r0 = first; r0 < last; r0 += TR) {
         long count = last - r0 < TR ? last - r0 : TR;
         /* A short last tile repeats its last row; only `count` rows are stored. */
         const float *rows[TR];
+        float *outputs[TR];
         for (long i = 0; i < TR; i++) {
-            long row = r0 + (i < count ? i : count - 1);
-            rows[i] = x + (row / positions) * g->image + g->row_base[row % positions];
+            long row = r0 + (i < count ? i : count - 1), b = row / active, q = row % active;
+            rows[i] = x + b * g->image + g->row_base[q];
+            outputs[i] = y + (b * positions + g->row_output[q]) * filters;
         }
         for (long f0 = 0; f0 < filters; f0 += TC) {
             forward_tile(tile, rows, g->patch_offset, g->patch, w + f0 * g->patch, TC, bias ? bias + f0 : NULL);
-            for (long i = 0; i < count; i++) memcpy(y + (r0 + i) * filters + f0, tile + i * TC, TC * sizeof(float));
+            for (long i = 0; i < count; i++) memcpy(outputs[i] + f0, tile + i * TC, TC * sizeof(float));
         }
     }
 #else
@@ -188,8 +194,8 @@ void strata_conv_weight_gradient(float *dw, const float *x, const float *dy, lon
             int taps = patch - p0 < TR ? (int)(patch - p0) : TR;
             long offset[TR];
             for (int i = 0; i < TR; i++) offset[i] = g->patch_offset[p0 + (i < taps ? i : taps - 1)];
-            weight_tile(dw + p0 * filters + f0, filters, taps, image, g->row_base, positions, offset,
-                        gradient + f0, filters);
+            weight_tile(dw + p0 * filters + f0, filters, taps, image, g->row_base, g->row_output, g->active / g->run,
+                        g->run, g->window_step, offset, gradient + f0, filters);
         }
     }
 #else
@@ -200,7 +206,7 @@ void strata_conv_weight_gradient(float *dw, const float *x, const float *dy, lon
 void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, long first_example, long last_example,
                                 const strata_conv_geometry *g) {
 #if defined(__x86_64__)
-    long positions = g->positions, filters = g->filters, patch = g->patch;
+    long positions = g->positions, active = g->active, filters = g->filters, patch = g->patch;
     float tile[TR * TC];
     for (long b = first_example; b < last_example; b++) {
         float *image = dx + b * g->image;
@@ -212,10 +218,10 @@ void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, lon
             long taps = patch - p0 < TC ? patch - p0 : TC;
             const long *offset = g->patch_offset + p0;
             int contiguous = taps == TC && offset[TC - 1] - offset[0] == TC - 1;
-            for (long r0 = 0; r0 < positions; r0 += TR) {
-                long count = positions - r0 < TR ? positions - r0 : TR;
+            for (long r0 = 0; r0 < active; r0 += TR) {
+                long count = active - r0 < TR ? active - r0 : TR;
                 const float *rows[TR];
-                for (long i = 0; i < TR; i++) rows[i] = gradient + (r0 + (i < count ? i : count - 1)) * filters;
+                for (long i = 0; i < TR; i++) rows[i] = gradient + g->row_output[r0 + (i < count ? i : count - 1)] * filters;
                 if (contiguous && count == TR) {
                     float *targets[TR];
                     for (long i = 0; i < TR; i++) targets[i] = image + g->row_base[r0 + i] + offset[0];

@@ -19,9 +19,11 @@ public final class Conv2DLayer: Layer {
     public let weight: Parameter
     public let bias: Parameter?
     /// Chosen at init; set before `prepare` to force one (tests compare the two).
-    public var method: ConvolutionMethod {
-        didSet { implicit = method == .implicitGEMM ? ImplicitConvolution(window: window, channels: inputShape[2], filters: outputShape[2]) : nil }
-    }
+    public var method: ConvolutionMethod { didSet { rebuild() } }
+    /// The top-left rows and columns of the output that anything reads; set by the plan before `prepare` when a
+    /// max pooling drops the rest. The implicit method computes only these and sets the others to 0, and takes
+    /// the output gradient there to be 0 (as the pooling's gradient is).
+    public var usedOutput: (height: Int, width: Int) { didSet { rebuild() } }
     private var implicit: ImplicitConvolution?
     private var columns: UnsafeMutablePointer<Float>?
     private var capacity = 0
@@ -46,9 +48,14 @@ public final class Conv2DLayer: Layer {
         self.window = window
         weight = Parameter(name: "weight", shape: [kernel.0, kernel.1, inputShape[2], filters], initializer: kernelInitializer)
         bias = useBias ? Parameter(name: "bias", shape: [filters], initializer: biasInitializer) : nil
-        let fast = strata_conv_implicit_available(filters) != 0
-        method = fast ? .implicitGEMM : .im2col
-        implicit = fast ? ImplicitConvolution(window: window, channels: inputShape[2], filters: filters) : nil
+        method = strata_conv_implicit_available(filters) != 0 ? .implicitGEMM : .im2col
+        usedOutput = (shape[0], shape[1])
+        rebuild()
+    }
+
+    private func rebuild() {
+        implicit = method == .implicitGEMM
+            ? ImplicitConvolution(window: window, channels: inputShape[2], filters: outputShape[2], used: usedOutput) : nil
     }
 
     deinit { columns?.deallocate() }

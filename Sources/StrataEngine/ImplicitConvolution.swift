@@ -3,14 +3,18 @@ import CStrataKernels
 /// Convolution as implicit GEMM (AVX2, filters a multiple of 16): the C kernels read windows straight from the
 /// image through offset tables, so the batch·positions·patch column matrix of im2col is never written.
 /// Padding is applied by copying each example into a zero-bordered image; the input gradient is formed in
-/// such an image and its interior copied out.
+/// such an image and its interior copied out. Only the top-left `used` rows and columns of the output are
+/// computed (the rest is set to 0): the plan trims those a following max pooling never reads, whose gradient
+/// is then 0 as well.
 final class ImplicitConvolution {
     let window: Window
     let channels: Int, filters: Int
+    let used: (height: Int, width: Int)
     /// Rows and columns of the (padded) image the kernels read.
     let imageHeight: Int, imageWidth: Int
     let padded: Bool
     private let rowBase: UnsafeMutablePointer<Int>
+    private let rowOutput: UnsafeMutablePointer<Int>
     private let patchOffset: UnsafeMutablePointer<Int>
     /// The weights in the panel layouts the forward and input-gradient kernels stream contiguously (a 256-byte
     /// row stride would put every row in a quarter of the L1 sets); repacked before each use.
@@ -22,19 +26,22 @@ final class ImplicitConvolution {
     private var paddedGradient: UnsafeMutablePointer<Float>?
     private var capacity = 0
 
-    init(window w: Window, channels: Int, filters: Int) {
+    init(window w: Window, channels: Int, filters: Int, used: (height: Int, width: Int)) {
         window = w
         self.channels = channels
         self.filters = filters
+        self.used = (min(used.height, w.outputHeight), min(used.width, w.outputWidth))
         // The extent the windows reach, which also drops trailing rows a stride never visits.
         imageHeight = (w.outputHeight - 1) * w.strideHeight + w.kernelHeight
         imageWidth = (w.outputWidth - 1) * w.strideWidth + w.kernelWidth
         padded = w.padTop > 0 || w.padLeft > 0 || imageHeight > w.inputHeight || imageWidth > w.inputWidth
         let rowWidth = padded ? imageWidth : w.inputWidth
-        rowBase = .allocate(capacity: w.outputHeight * w.outputWidth)
-        for oy in 0..<w.outputHeight {
-            for ox in 0..<w.outputWidth {
-                rowBase[oy * w.outputWidth + ox] = (oy * w.strideHeight * rowWidth + ox * w.strideWidth) * channels
+        rowBase = .allocate(capacity: self.used.height * self.used.width)
+        rowOutput = .allocate(capacity: self.used.height * self.used.width)
+        for oy in 0..<self.used.height {
+            for ox in 0..<self.used.width {
+                rowBase[oy * self.used.width + ox] = (oy * w.strideHeight * rowWidth + ox * w.strideWidth) * channels
+                rowOutput[oy * self.used.width + ox] = oy * w.outputWidth + ox
             }
         }
         patch = w.kernelHeight * w.kernelWidth * channels
@@ -52,6 +59,7 @@ final class ImplicitConvolution {
 
     deinit {
         rowBase.deallocate()
+        rowOutput.deallocate()
         patchOffset.deallocate()
         packedWeight.deallocate()
         transposedWeight.deallocate()
@@ -73,8 +81,8 @@ final class ImplicitConvolution {
 
     private func withGeometry<R>(_ body: (UnsafePointer<strata_conv_geometry>) -> R) -> R {
         let geometry = strata_conv_geometry(
-            image: imageSize, positions: window.outputHeight * window.outputWidth, patch: patch, filters: filters,
-            row_base: rowBase, patch_offset: patchOffset)
+            image: imageSize, positions: window.outputHeight * window.outputWidth, active: used.height * used.width,
+            run: used.width, window_step: window.strideWidth * channels, patch: patch, filters: filters, row_base: rowBase, row_output: rowOutput, patch_offset: patchOffset)
         return withUnsafePointer(to: geometry, body)
     }
 
@@ -95,6 +103,7 @@ final class ImplicitConvolution {
                 let first = batch * part / parts, last = batch * (part + 1) / parts
                 if self.padded { self.pad(first..<last, x) }
                 strata_conv_forward(y, image, self.packedWeight, bias, first, last, geometry)
+                self.clearUnused(first..<last, y)
             }
         }
     }
@@ -124,6 +133,19 @@ final class ImplicitConvolution {
                 strata_conv_input_gradient(target, dy, self.transposedWeight, first, last, geometry)
                 if self.padded { self.unpad(first..<last, dx) }
             }
+        }
+    }
+
+    /// Sets the outputs right of and below the used corner to 0.
+    private func clearUnused(_ examples: Range<Int>, _ y: UnsafeMutablePointer<Float>) {
+        let w = window
+        guard used.height < w.outputHeight || used.width < w.outputWidth else { return }
+        for b in examples {
+            let example = y + b * w.outputHeight * w.outputWidth * filters
+            for oy in 0..<used.height {
+                (example + (oy * w.outputWidth + used.width) * filters).update(repeating: 0, count: (w.outputWidth - used.width) * filters)
+            }
+            (example + used.height * w.outputWidth * filters).update(repeating: 0, count: (w.outputHeight - used.height) * w.outputWidth * filters)
         }
     }
 

@@ -6,7 +6,9 @@ import Testing
 private struct ConvRun {
     var output: [Float], weightGradient: [Float], biasGradient: [Float], inputGradient: [Float]
 
-    init(_ layer: Conv2DLayer, batch: Int, threads: Int) {
+    /// `gradientRegion` limits the output gradient to the top-left rows and columns (0 elsewhere), as a pooling
+    /// that reads only those passes it back.
+    init(_ layer: Conv2DLayer, batch: Int, threads: Int, gradientRegion: (Int, Int)? = nil) {
         var random = SplitMix64(seed: 21)
         for p in layer.parameters {
             for i in 0..<p.value.count { p.value[i] = random.nextUniform() - 0.5 }
@@ -15,7 +17,12 @@ private struct ConvRun {
         let x = Tensor(shape: [batch] + layer.inputShape), y = Tensor(shape: [batch] + layer.outputShape)
         let dy = Tensor(shape: y.shape), dx = Tensor(shape: x.shape)
         for i in 0..<x.count { x[i] = random.nextUniform() - 0.5 }
-        for i in 0..<dy.count { dy[i] = random.nextUniform() - 0.5 }
+        let (height, width, filters) = (layer.outputShape[0], layer.outputShape[1], layer.outputShape[2])
+        for i in 0..<dy.count {
+            let position = i / filters % (height * width)
+            let inside = gradientRegion.map { position / width < $0.0 && position % width < $0.1 } ?? true
+            dy[i] = inside ? random.nextUniform() - 0.5 : 0
+        }
         layer.prepare(maxBatch: batch)
         let context = StepContext(training: true, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
         layer.forward(output: y.pointer, input: x.pointer, batch: batch, context: context)
@@ -62,4 +69,21 @@ func implicitConvolutionMatchesIm2col(input: [Int], filters: Int, kernel: (Int, 
 @Test func filtersNotAMultipleOf16UseIm2col() throws {
     let layer = try #require(Conv2DLayer(name: "conv", inputShape: [5, 5, 2], filters: 10, kernel: (3, 3)))
     #expect(layer.method == .im2col)
+}
+
+/// A convolution told that only the top-left 4x3 of its 6x5 output is read computes exactly that corner, sets
+/// the rest to 0, and (given the zero gradient a pooling passes back there) matches the full computation.
+@Test func implicitConvolutionComputesOnlyTheUsedCorner() throws {
+    try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA, so the implicit path cannot run here")
+    let full = try #require(Conv2DLayer(name: "conv", inputShape: [8, 7, 3], filters: 16, kernel: (3, 3)))
+    let trimmed = try #require(Conv2DLayer(name: "conv", inputShape: [8, 7, 3], filters: 16, kernel: (3, 3)))
+    trimmed.usedOutput = (4, 3)
+    let reference = ConvRun(full, batch: 2, threads: 1, gradientRegion: (4, 3))
+    let corner = ConvRun(trimmed, batch: 2, threads: 2, gradientRegion: (4, 3))
+    for (i, value) in corner.output.enumerated() {
+        let position = i / 16 % 30
+        if position / 5 < 4 && position % 5 < 3 { #expect(value == reference.output[i]) } else { #expect(value == 0) }
+    }
+    #expect(corner.weightGradient == reference.weightGradient && corner.biasGradient == reference.biasGradient)
+    #expect(corner.inputGradient == reference.inputGradient)
 }

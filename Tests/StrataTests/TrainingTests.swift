@@ -199,3 +199,42 @@ func temporaryFolder() -> URL {
     let test = try model.evaluate(.test)
     #expect(abs(test.loss - result.test!.loss) < 1e-12)
 }
+
+/// 2x2 pooling over a 5x5 convolution output reads only its top-left 4x4: the plan has the convolution compute
+/// just that, and the outputs and every gradient keep the bits of the full computation.
+@Test func convolutionComputesOnlyWhatPoolingReads() throws {
+    let text = """
+        input: [7, 7, 2]
+        layers:
+          - conv2d: {filters: 16, kernel_size: 3, activation: relu}
+          - max_pool2d: {pool_size: 2}
+          - flatten
+          - dense: {units: 2, activation: softmax}
+        loss: sparse_categorical_crossentropy
+        optimizer: sgd
+        data: {train: {inline: {x: [[0]], y: [1]}}}
+        """
+    let (spec, _) = SpecParser.parse(text: text, file: "trim.yaml")
+    let plan = ModelPlan(spec: try #require(spec), batchSize: 4, threads: 2)
+    plan.initialize(seed: 3)
+    let conv = try #require(plan.network.layers[0] as? Conv2DLayer)
+    #expect(conv.usedOutput == (4, 4))
+    let full = try #require(Conv2DLayer(name: "conv2d_1", inputShape: [7, 7, 2], filters: 16, kernel: (3, 3)))
+    full.weight.value.copy(from: conv.weight.value)
+    full.bias!.value.copy(from: conv.bias!.value)
+    let layers = plan.network.layers
+    let literal = Network(layers: [full] + layers[1...], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 2)
+    var random = SplitMix64(seed: 9)
+    for i in 0..<plan.network.input.count { plan.network.input[i] = random.nextUniform() * 2 - 1 }
+    literal.input.copy(from: plan.network.input)
+    for b in 0..<4 { plan.network.targets[b] = Float(b % 2); literal.targets[b] = Float(b % 2) }
+    func gradients(_ network: Network) -> [Float] {
+        let context = StepContext(training: true, step: 0, seed: 1, workspace: network.workspace)
+        network.zeroGradients()
+        network.forward(batch: 4, context: context)
+        _ = network.computeLoss(batch: 4, gradient: true)
+        network.backward(batch: 4, context: context)
+        return network.output.values + network.parameters.flatMap { $0.parameter.gradient.values }
+    }
+    #expect(gradients(plan.network) == gradients(literal))
+}

@@ -55,10 +55,14 @@ void strata_maxpool_forward(float *restrict y, int *restrict winners, const floa
 /// Geometry of a convolution for the implicit-GEMM kernels, channels last, over inputs already padded.
 typedef struct strata_conv_geometry {
     long image;                /* floats per input example */
-    long positions;            /* output positions per example, OH·OW */
+    long positions;            /* output positions per example, OH·OW: the stride of y and dy per example */
+    long active;               /* positions computed per example: those a following layer reads */
+    long run;                  /* active positions come in runs of this many along an output row... */
+    long window_step;          /* ...whose windows lie this many floats apart */
     long patch;                /* depth of a window, KH·KW·C */
     long filters;              /* F, a multiple of 16 */
-    const long *row_base;      /* [positions]: offset in its example of each window's first value */
+    const long *row_base;      /* [active]: offset in its example of each computed window's first value */
+    const long *row_output;    /* [active]: index among the positions of each computed window */
     const long *patch_offset;  /* [patch]: offset of each (ky, kx, c) tap from the window's first value */
 } strata_conv_geometry;
 
@@ -71,20 +75,20 @@ void strata_conv_pack_weight(float *packed, const float *w, long patch, long fil
 /// wᵀ as the input-gradient kernel reads it: panels of 16 taps (patch rounded up, zeros past it), each [F][16].
 void strata_conv_pack_transposed_weight(float *packed, const float *w, long patch, long filters);
 
-/// y[b, positions, F] = bias[F] + Σ windows of x[b] · w, for examples first..<last; w packed by
-/// strata_conv_pack_weight.
+/// y[b, position, F] = bias[F] + Σ window · w at each active position of examples first..<last (others are
+/// not written); w packed by strata_conv_pack_weight.
 void strata_conv_forward(float *y, const float *x, const float *w, const float *bias,
                          long first_example, long last_example, const strata_conv_geometry *g);
 
 /// How many independent tiles of the weight gradient there are to split across threads.
 long strata_conv_weight_tiles(const strata_conv_geometry *g);
 
-/// dw[patch, F] += Σ over every example and position of window ⊗ dy, for tiles first..<last only. Each
+/// dw[patch, F] += Σ over every example and active position of window ⊗ dy, for tiles first..<last only. Each
 /// element's sum runs over the examples and positions in order, whatever the split of the tiles.
 void strata_conv_weight_gradient(float *dw, const float *x, const float *dy, long batch,
                                  long first_tile, long last_tile, const strata_conv_geometry *g);
 
-/// dx[b] = Σ over positions of dy[b, position] · wᵀ spread back over each window, for examples first..<last;
+/// dx[b] = Σ over active positions of dy[b, position] · wᵀ spread back over each window, for examples first..<last;
 /// wt packed by strata_conv_pack_transposed_weight.
 void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, long first_example, long last_example,
                                 const strata_conv_geometry *g);

@@ -52,6 +52,7 @@ public final class ModelPlan: @unchecked Sendable {
             }
         }
         ModelPlan.poolBeforeActivations(&layers)
+        ModelPlan.trimUnpooledOutputs(layers)
         network = Network(layers: layers, loss: ModelPlan.engine(spec.loss.value), maxBatch: batchSize, threads: threads)
         let named = network.parameters
         parameterNames = named.map { "\($0.layer).\($0.parameter.name)" }
@@ -61,7 +62,7 @@ public final class ModelPlan: @unchecked Sendable {
 
     /// An activation that never decreases commutes with max pooling: pool first, and the activation runs on a
     /// quarter of the values (exactly, gradients included: the window's first maximum wins either way).
-    static func poolBeforeActivations(_ layers: inout [Layer]) {
+    public static func poolBeforeActivations(_ layers: inout [Layer]) {
         var i = 0
         while i + 1 < layers.count {
             if let activation = layers[i] as? ActivationLayer, activation.kind.isMonotonic, let pool = layers[i + 1] as? MaxPool2DLayer {
@@ -71,6 +72,21 @@ public final class ModelPlan: @unchecked Sendable {
             } else {
                 i += 1
             }
+        }
+    }
+
+    /// A valid max pooling whose windows stop short of the last rows or columns (2x2 over 11x11 reads 10x10)
+    /// never reads them, and passes back a gradient of 0 there: a convolution feeding it, directly or through
+    /// elementwise activations, need not compute them. Exact: the skipped terms are all products with 0.
+    public static func trimUnpooledOutputs(_ layers: [Layer]) {
+        for (i, layer) in layers.enumerated() {
+            guard let convolution = layer as? Conv2DLayer else { continue }
+            guard let next = layers[(i + 1)...].first(where: { !($0 is ActivationLayer) }) as? MaxPool2DLayer else { continue }
+            let w = next.window
+            guard w.padTop == 0, w.padLeft == 0 else { continue }
+            convolution.usedOutput = (
+                min(w.inputHeight, (w.outputHeight - 1) * w.strideHeight + w.kernelHeight),
+                min(w.inputWidth, (w.outputWidth - 1) * w.strideWidth + w.kernelWidth))
         }
     }
 
