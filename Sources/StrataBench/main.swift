@@ -114,67 +114,18 @@ func preparedNetwork(_ layers: [Layer], threads: Int, optimizer kind: StrataEngi
     return (network, optimizer)
 }
 
-/// One training step of the 784-128(relu)-10(softmax) MLP at batch 64 with SGD momentum: zero gradients,
-/// forward, loss, backward, update. Also counts heap allocations per step (the plan promises none).
-func benchMLPStep(threads: Int) {
-    let batch = 64
-    let layers: [Layer] = [
-        DenseLayer(name: "dense_1", inputs: 784, units: 128), ActivationLayer(name: "relu", kind: .relu, shape: [128]),
-        DenseLayer(name: "dense_2", inputs: 128, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
-    ]
-    let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: .sgd(momentum: 0.9, nesterov: false, weightDecay: 0))
-    var step: UInt64 = 0
-    func trainStep() {
-        let context = StepContext(training: true, step: step, seed: 1, workspace: network.workspace)
-        network.zeroGradients()
-        network.forward(batch: batch, context: context)
-        _ = network.computeLoss(batch: batch, gradient: true)
-        network.backward(batch: batch, context: context)
-        optimizer.step(learningRate: 0.01)
-        step += 1
-    }
-    trainStep()
-    let before = strata_allocation_count()
-    let steps = 100
-    for _ in 0..<steps { trainStep() }
-    let allocations = Double(strata_allocation_count() - before) / Double(steps)
-    let seconds = medianSeconds(trainStep)
-    emit([
-        ("kernel", "mlp_train_step"), ("shape", "784-128-10 b64"), ("threads", threads), ("us_per_step", seconds * 1e6),
-        ("allocations_per_step", allocations),
-    ])
-}
-
-for threads in wanted("mlp") ? [1, 2] : [] { benchMLPStep(threads: threads) }
-
-/// The fashion-cnn training step at batch 64 as the plan runs it, with each layer's forward and backward timed
-/// (medians).
-func benchCNNStep(threads: Int) {
-    let batch = 64
-    var layers: [Layer] = [
-        Conv2DLayer(name: "conv2d_1", inputShape: [28, 28, 1], filters: 32, kernel: (3, 3))!,
-        ActivationLayer(name: "relu_1", kind: .relu, shape: [26, 26, 32]),
-        MaxPool2DLayer(name: "max_pool2d_1", inputShape: [26, 26, 32], pool: (2, 2), strides: (2, 2))!,
-        Conv2DLayer(name: "conv2d_2", inputShape: [13, 13, 32], filters: 64, kernel: (3, 3))!,
-        ActivationLayer(name: "relu_2", kind: .relu, shape: [11, 11, 64]),
-        MaxPool2DLayer(name: "max_pool2d_2", inputShape: [11, 11, 64], pool: (2, 2), strides: (2, 2))!,
-        FlattenLayer(name: "flatten_1", inputShape: [5, 5, 64]),
-        DenseLayer(name: "dense_1", inputs: 1600, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
-    ]
-    // The plan's passes: pooling before the relus, conv2d_2 computing only the 10x10 outputs pooling reads.
-    ModelPlan.poolBeforeActivations(&layers)
-    ModelPlan.trimUnpooledOutputs(layers)
-    // The plan's passes: pooling before the relus, conv2d_2 computing only the 10x10 outputs pooling reads.
-    ModelPlan.poolBeforeActivations(&layers)
-    ModelPlan.trimUnpooledOutputs(layers)
-    let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0))
+/// One training step — zero gradients, forward, loss, backward, update — 30 times after a warm-up, with each
+/// layer's forward plus backward timed; reports medians (in `unit`: "ms" or "us") and heap allocations per step
+/// (the plan promises none).
+func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: StrataEngine.OptimizerKind, threads: Int, unit: String) {
+    let batch = 64, steps = 30
+    let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: kind)
     var forward = [[Double]](repeating: [], count: layers.count), backward = forward
-    var steps: [Double] = []
-    forward.reserveCapacity(layers.count)
-    for i in 0..<layers.count { forward[i].reserveCapacity(40); backward[i].reserveCapacity(40) }
-    steps.reserveCapacity(40)
+    var totals: [Double] = []
+    for i in 0..<layers.count { forward[i].reserveCapacity(steps); backward[i].reserveCapacity(steps) }
+    totals.reserveCapacity(steps)
     var allocations: UInt = 0
-    for step in 0..<30 {
+    for step in 0...steps {
         let before = strata_allocation_count()
         let context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
         let start = now()
@@ -185,6 +136,7 @@ func benchCNNStep(threads: Int) {
             forward[i].append(now() - t)
         }
         _ = network.computeLoss(batch: batch, gradient: true)
+        // The last layer's activation is fused into the loss, as in training.
         for i in stride(from: layers.count - 2, through: 0, by: -1) {
             let t = now()
             layers[i].backward(
@@ -193,21 +145,54 @@ func benchCNNStep(threads: Int) {
             backward[i].append(now() - t)
         }
         optimizer.step(learningRate: 0.001)
-        steps.append(now() - start)
-        if step > 0 { allocations += strata_allocation_count() - before }
+        totals.append(now() - start)
+        if step == 0 {  // warm-up: first touches of buffers
+            totals.removeAll(keepingCapacity: true)
+            for i in 0..<layers.count { forward[i].removeAll(keepingCapacity: true); backward[i].removeAll(keepingCapacity: true) }
+        } else {
+            allocations += strata_allocation_count() - before
+        }
     }
     func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
+    let scale = unit == "us" ? 1e6 : 1e3
     var fields: [(String, Any)] = [
-        ("kernel", "cnn_train_step"), ("shape", "fashion-cnn b64"), ("threads", threads), ("ms_per_step", median(steps) * 1000),
-        ("allocations_per_step", Double(allocations) / 29),
+        ("kernel", kernel), ("shape", shape), ("threads", threads), ("\(unit)_per_step", median(totals) * scale),
+        ("allocations_per_step", Double(allocations) / Double(steps)),
     ]
     for (i, layer) in layers.enumerated() where !forward[i].isEmpty {
-        fields.append(("\(layer.name)_ms", (median(forward[i]) + median(backward[i])) * 1000))
+        fields.append(("\(layer.name)_\(unit)", (median(forward[i]) + median(backward[i])) * scale))
     }
     emit(fields)
 }
 
-for threads in wanted("cnn") ? [1, 2] : [] { benchCNNStep(threads: threads) }
+/// The 784-128(relu)-10(softmax) MLP with SGD momentum, as fashion-mlp trains it.
+for threads in wanted("mlp") ? [1, 2] : [] {
+    let layers: [Layer] = [
+        DenseLayer(name: "dense_1", inputs: 784, units: 128), ActivationLayer(name: "relu", kind: .relu, shape: [128]),
+        DenseLayer(name: "dense_2", inputs: 128, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
+    ]
+    benchStep(kernel: "mlp_train_step", shape: "784-128-10 b64", layers: layers,
+              optimizer: .sgd(momentum: 0.9, nesterov: false, weightDecay: 0), threads: threads, unit: "us")
+}
+
+/// fashion-cnn with Adam, after the plan's passes: pooling before the relus, conv2d_2 computing only the 10x10
+/// outputs its pooling reads.
+for threads in wanted("cnn") ? [1, 2] : [] {
+    var layers: [Layer] = [
+        Conv2DLayer(name: "conv2d_1", inputShape: [28, 28, 1], filters: 32, kernel: (3, 3))!,
+        ActivationLayer(name: "relu_1", kind: .relu, shape: [26, 26, 32]),
+        MaxPool2DLayer(name: "max_pool2d_1", inputShape: [26, 26, 32], pool: (2, 2), strides: (2, 2))!,
+        Conv2DLayer(name: "conv2d_2", inputShape: [13, 13, 32], filters: 64, kernel: (3, 3))!,
+        ActivationLayer(name: "relu_2", kind: .relu, shape: [11, 11, 64]),
+        MaxPool2DLayer(name: "max_pool2d_2", inputShape: [11, 11, 64], pool: (2, 2), strides: (2, 2))!,
+        FlattenLayer(name: "flatten_1", inputShape: [5, 5, 64]),
+        DenseLayer(name: "dense_1", inputs: 1600, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
+    ]
+    ModelPlan.poolBeforeActivations(&layers)
+    ModelPlan.trimUnpooledOutputs(layers)
+    benchStep(kernel: "cnn_train_step", shape: "fashion-cnn b64", layers: layers,
+              optimizer: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), threads: threads, unit: "ms")
+}
 
 /// A conv2d layer's step in three parts, for each method: forward, weight and bias gradients (backward without
 /// an input gradient), and the input gradient (the rest of a full backward).
