@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 /* A kept-warm pool: workers spin briefly for the next job before sleeping, because waking a sleeping thread
    costs about as much as a small matrix product. Jobs come from one thread at a time (the trainer's). */
@@ -19,6 +20,14 @@ static atomic_int sleepers;
 static void (*job_function)(void *, long);
 static void *job_context;
 static long job_tasks;
+static atomic_long next_task;
+
+/* Tasks are claimed one at a time by whichever thread is free: what a task computes is fixed by its index, so
+   results do not depend on who runs it, and a thread slowed by the machine takes fewer tasks. */
+static void run_tasks(void) {
+    long t;
+    while ((t = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed)) < job_tasks) job_function(job_context, t);
+}
 
 static inline void pause_cpu(void) {
 #if defined(__x86_64__)
@@ -27,7 +36,7 @@ static inline void pause_cpu(void) {
 }
 
 static void *worker_main(void *arg) {
-    long index = (long)arg; /* worker i runs task i + 1 */
+    (void)arg;
     strata_flush_denormals();
     unsigned long seen = 0;
     for (;;) {
@@ -46,7 +55,7 @@ static void *worker_main(void *arg) {
             spins = 0;
         }
         seen = current;
-        if (index + 1 < job_tasks) job_function(job_context, index + 1);
+        run_tasks();
         atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
     }
     return 0;
@@ -69,19 +78,21 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
         return;
     }
     pthread_mutex_lock(&submit_lock);
-    ensure_workers((int)tasks - 1);
+    /* At most one worker per processor beyond this thread: more tasks than that are claimed in turn. */
+    long processors = sysconf(_SC_NPROCESSORS_ONLN);
+    long wanted = tasks - 1 < processors - 1 ? tasks - 1 : processors - 1;
+    ensure_workers(wanted > 0 ? (int)wanted : 1);
     int helpers = worker_count;
     job_function = function;
     job_context = context;
     job_tasks = tasks;
+    atomic_store_explicit(&next_task, 0, memory_order_relaxed);
     atomic_store_explicit(&remaining, helpers, memory_order_release);
     pthread_mutex_lock(&lock);
     atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
     if (atomic_load(&sleepers) > 0) pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&lock);
-    function(context, 0);
-    /* Tasks beyond the workers' count run here, in order. */
-    for (long t = helpers + 1; t < tasks; t++) function(context, t);
+    run_tasks();
     while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) pause_cpu();
     pthread_mutex_unlock(&submit_lock);
 }

@@ -95,7 +95,7 @@ final class ImplicitConvolution {
     func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                  bias: UnsafePointer<Float>?, batch: Int, threads: Int) {
         precondition(!padded || batch * imageSize <= capacity, "conv2d: prepare(maxBatch:) was not called for batch \(batch)")
-        let parts = min(batch, threads)
+        let parts = Parallel.parts(batch, threads: threads)
         let image = image(x)
         strata_conv_pack_weight(packedWeight, weight, patch, filters)
         withGeometry { geometry in
@@ -113,10 +113,13 @@ final class ImplicitConvolution {
                         batch: Int, threads: Int) {
         let image = image(x)
         withGeometry { geometry in
-            let tiles = strata_conv_weight_tiles(geometry)
-            let parts = min(tiles, threads)
+            // Parts of whole 16-filter panels (tiles run panel by panel), so the tiles sharing a panel's gradient
+            // column read it from cache in turn.
+            let panels = filters / 16, tilesPerPanel = strata_conv_weight_tiles(geometry) / panels
+            let parts = Parallel.parts(panels, threads: threads)
             Parallel.run(parts) { part in
-                strata_conv_weight_gradient(dw, image, dy, batch, tiles * part / parts, tiles * (part + 1) / parts, geometry)
+                strata_conv_weight_gradient(
+                    dw, image, dy, batch, panels * part / parts * tilesPerPanel, panels * (part + 1) / parts * tilesPerPanel, geometry)
             }
         }
     }
@@ -126,7 +129,7 @@ final class ImplicitConvolution {
                        batch: Int, threads: Int) {
         strata_conv_pack_transposed_weight(transposedWeight, weight, patch, filters)
         let target = padded ? paddedGradient! : dx
-        let parts = min(batch, threads)
+        let parts = Parallel.parts(batch, threads: threads)
         withGeometry { geometry in
             Parallel.run(parts) { part in
                 let first = batch * part / parts, last = batch * (part + 1) / parts

@@ -42,7 +42,7 @@ public final class MaxPool2DLayer: Layer {
         precondition(batch * outputSize <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
         let winners = winners!
         let c = inputShape[2]
-        let parts = min(batch, context.workspace.threads)
+        let parts = Parallel.parts(batch, threads: context.workspace.threads)
         Parallel.run(parts) { part in
             for b in (batch * part / parts)..<(batch * (part + 1) / parts) {
                 let x = input + b * self.inputSize
@@ -68,7 +68,7 @@ public final class MaxPool2DLayer: Layer {
         guard let inputGradient, let winners else { return }
         let w = window
         let tiled = w.strideHeight == w.kernelHeight && w.strideWidth == w.kernelWidth && w.padTop == 0 && w.padLeft == 0
-        let parts = min(batch, context.workspace.threads)
+        let parts = Parallel.parts(batch, threads: context.workspace.threads)
         Parallel.run(parts) { part in
             for b in (batch * part / parts)..<(batch * (part + 1) / parts) {
                 let dx = inputGradient + b * self.inputSize

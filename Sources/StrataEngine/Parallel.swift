@@ -4,6 +4,12 @@ import CStrataKernels
 /// into fixed, disjoint parts so results never depend on scheduling. The closure does not escape, so its
 /// context stays on the stack: a parallel region allocates nothing.
 enum Parallel {
+    /// How many parts to cut `count` independent items into for `threads` threads: a few per thread, so a thread
+    /// the machine slows down takes fewer of them instead of holding up the rest.
+    static func parts(_ count: Int, threads: Int) -> Int {
+        threads > 1 ? min(count, threads * 4) : min(count, 1)
+    }
+
     static func run(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 {
             if count == 1 { body(0) }

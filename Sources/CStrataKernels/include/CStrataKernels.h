@@ -35,8 +35,9 @@ void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k
 /// that depends on all of them, so the work is not optimized away. Used to measure this core's FMA peak.
 float strata_fma_peak_probe(long iterations);
 
-/// Runs function(context, t) for t in 0..<tasks: task 0 on the calling thread, the others on kept-warm
-/// workers, and returns when all are done. Callers give each task a fixed, disjoint part of the work.
+/// Runs function(context, t) for t in 0..<tasks on this thread and kept-warm workers (one per other processor),
+/// each task claimed by whichever thread is free, and returns when all are done. Callers give each task a fixed,
+/// disjoint part of the work, so results never depend on which thread ran it.
 void strata_parallel_run(long tasks, void (*function)(void *, long), void *context);
 
 /// strata_sgemm over `threads` tasks of the pool: the rows are split when op(A) is the taller operand,
