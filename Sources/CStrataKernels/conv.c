@@ -40,9 +40,10 @@ enum { TR = 6, TC = 16 };
         _mm256_storeu_ps(tile + 5 * TC, c50); _mm256_storeu_ps(tile + 5 * TC + 8, c51);                    \
     } while (0)
 
-/* tile[r][j] = bias[j] + Σp x[rows[r] + offset[p]] · w[p·ldw + j] for six output positions and sixteen filters. */
+/* outputs[r][j] = bias[j] + Σp x[rows[r] + offset[p]] · w[p·ldw + j] for six output positions and sixteen
+   filters, stored straight from registers. */
 __attribute__((target("avx2,fma")))
-static void forward_tile(float *tile, const float *const rows[TR], const long *offset, long patch,
+static void forward_tile(float *const outputs[TR], const float *const rows[TR], const long *offset, long patch,
                          const float *w, long ldw, const float *bias) {
     TILE_DECLARE;
     __m256 lo = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
@@ -54,7 +55,13 @@ static void forward_tile(float *tile, const float *const rows[TR], const long *o
         __m256 b0 = _mm256_loadu_ps(w), b1 = _mm256_loadu_ps(w + 8);
         TILE_STEP(r0 + o, r1 + o, r2 + o, r3 + o, r4 + o, r5 + o, b0, b1);
     }
-    TILE_SPILL(tile);
+    /* In reverse, so a short tile's repeated rows (which share the last output) leave the right values. */
+    _mm256_storeu_ps(outputs[5], c50); _mm256_storeu_ps(outputs[5] + 8, c51);
+    _mm256_storeu_ps(outputs[4], c40); _mm256_storeu_ps(outputs[4] + 8, c41);
+    _mm256_storeu_ps(outputs[3], c30); _mm256_storeu_ps(outputs[3] + 8, c31);
+    _mm256_storeu_ps(outputs[2], c20); _mm256_storeu_ps(outputs[2] + 8, c21);
+    _mm256_storeu_ps(outputs[1], c10); _mm256_storeu_ps(outputs[1] + 8, c11);
+    _mm256_storeu_ps(outputs[0], c00); _mm256_storeu_ps(outputs[0] + 8, c01);
 }
 
 /* dw[p0+i][j] += Σ over positions of window[offset[i]] · dy[position·ldy + j]: six taps of the window against
@@ -67,7 +74,7 @@ static void weight_tile(float *dw, long lddw, int taps, const float *x, const lo
     TILE_DECLARE;
     float tile[TR * TC];
     /* Rows past a short panel's last tap read that tap's gradient again and are never stored. */
-    const float *d[TR];
+    float *d[TR];
     for (int i = 0; i < TR; i++) d[i] = dw + (i < taps ? i : taps - 1) * lddw;
     c00 = _mm256_loadu_ps(d[0]); c01 = _mm256_loadu_ps(d[0] + 8);
     c10 = _mm256_loadu_ps(d[1]); c11 = _mm256_loadu_ps(d[1] + 8);
@@ -155,20 +162,26 @@ void strata_conv_forward(float *y, const float *x, const float *w, const float *
 #if defined(__x86_64__)
     long positions = g->positions, active = g->active, filters = g->filters;
     long first = first_example * active, last = last_example * active;
-    float tile[TR * TC];
+    /* Rows run on across examples, so only the range's last tile can be short; it repeats its last row. */
+    long b = first_example, q = 0;
     for (long r0 = first; r0 < last; r0 += TR) {
         long count = last - r0 < TR ? last - r0 : TR;
-        /* A short last tile repeats its last row; only `count` rows are stored. */
         const float *rows[TR];
         float *outputs[TR];
         for (long i = 0; i < TR; i++) {
-            long row = r0 + (i < count ? i : count - 1), b = row / active, q = row % active;
-            rows[i] = x + b * g->image + g->row_base[q];
-            outputs[i] = y + (b * positions + g->row_output[q]) * filters;
+            if (i < count) {
+                rows[i] = x + b * g->image + g->row_base[q];
+                outputs[i] = y + (b * positions + g->row_output[q]) * filters;
+                if (++q == active) { q = 0; b++; }
+            } else {
+                rows[i] = rows[i - 1];
+                outputs[i] = outputs[i - 1];
+            }
         }
         for (long f0 = 0; f0 < filters; f0 += TC) {
-            forward_tile(tile, rows, g->patch_offset, g->patch, w + f0 * g->patch, TC, bias ? bias + f0 : NULL);
-            for (long i = 0; i < count; i++) memcpy(outputs[i] + f0, tile + i * TC, TC * sizeof(float));
+            float *panel[TR];
+            for (long i = 0; i < TR; i++) panel[i] = outputs[i] + f0;
+            forward_tile(panel, rows, g->patch_offset, g->patch, w + f0 * g->patch, TC, bias ? bias + f0 : NULL);
         }
     }
 #else
