@@ -130,3 +130,23 @@ public final class Network: @unchecked Sendable {
         return nil
     }
 }
+
+extension Network {
+    /// Copies examples into the input and target buffers: row r of the batch is example `order[start + r]` (or
+    /// `start + r` without an order) of `features` [examples, inputs] and `targets` [examples, targetWidth].
+    /// Rows are split across the pool: shuffled rows of a large set come from memory, and two threads wait on
+    /// two streams of misses instead of one.
+    public func loadBatch(
+        features: UnsafePointer<Float>, targets: UnsafePointer<Float>, order: UnsafePointer<Int>?, start: Int, count: Int
+    ) {
+        let f = input.count / maxBatch, t = targetWidth
+        let parts = count * f >= 1 << 16 ? min(workspace.threads, count) : 1
+        Parallel.run(parts) { part in
+            for row in (count * part / parts)..<(count * (part + 1) / parts) {
+                let example = order.map { $0[start + row] } ?? start + row
+                (self.input.pointer + row * f).update(from: features + example * f, count: f)
+                for j in 0..<t { self.targets.pointer[row * t + j] = targets[example * t + j] }
+            }
+        }
+    }
+}

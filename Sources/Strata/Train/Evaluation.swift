@@ -12,14 +12,12 @@ public struct Evaluation: Sendable {
 extension ModelPlan {
     /// Copies examples `order[start..<start + count]` of `dataset` into the network's input and target buffers.
     func load(_ dataset: Dataset, order: UnsafeBufferPointer<Int>?, start: Int, count: Int) {
-        let f = dataset.featureCount, t = dataset.targetWidth
+        precondition(dataset.featureCount * network.maxBatch == network.input.count && dataset.targetWidth == network.targetWidth)
+        guard count > 0 else { return }
         dataset.features.withUnsafeBufferPointer { features in
             dataset.targets.withUnsafeBufferPointer { targets in
-                for row in 0..<count {
-                    let example = order.map { $0[start + row] } ?? start + row
-                    (network.input.pointer + row * f).update(from: features.baseAddress! + example * f, count: f)
-                    (network.targets.pointer + row * t).update(from: targets.baseAddress! + example * t, count: t)
-                }
+                network.loadBatch(
+                    features: features.baseAddress!, targets: targets.baseAddress!, order: order?.baseAddress, start: start, count: count)
             }
         }
     }
