@@ -176,7 +176,7 @@ for threads in wanted("mlp") ? [1, 2] : [] {
 }
 
 /// fashion-cnn with Adam, after the plan's passes: pooling before the relus, conv2d_2 computing only the 10x10
-/// outputs its pooling reads.
+/// outputs its pooling reads, conv2d_1 fused with its pooling.
 for threads in wanted("cnn") ? [1, 2] : [] {
     var layers: [Layer] = [
         Conv2DLayer(name: "conv2d_1", inputShape: [28, 28, 1], filters: 32, kernel: (3, 3))!,
@@ -190,6 +190,7 @@ for threads in wanted("cnn") ? [1, 2] : [] {
     ]
     ModelPlan.poolBeforeActivations(&layers)
     ModelPlan.trimUnpooledOutputs(layers)
+    ModelPlan.fuseFirstConvolutionWithPooling(&layers)
     benchStep(kernel: "cnn_train_step", shape: "fashion-cnn b64", layers: layers,
               optimizer: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), threads: threads, unit: "ms")
 }

@@ -24,7 +24,7 @@ public final class Conv2DLayer: Layer {
     /// max pooling drops the rest. The implicit method computes only these and sets the others to 0, and takes
     /// the output gradient there to be 0 (as the pooling's gradient is).
     public var usedOutput: (height: Int, width: Int) { didSet { rebuild() } }
-    private var implicit: ImplicitConvolution?
+    private(set) var implicit: ImplicitConvolution?
     private var columns: UnsafeMutablePointer<Float>?
     private var capacity = 0
 

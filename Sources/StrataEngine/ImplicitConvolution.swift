@@ -124,6 +124,44 @@ final class ImplicitConvolution {
         }
     }
 
+    /// Convolution then a max pooling that tiles its used corner (see ConvPoolLayer): pooled outputs and winners,
+    /// examples split into `parts` parts (at most the number of bands), each with its own band.
+    func poolForward(_ pooled: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>,
+                     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, pool: strata_pool_shape,
+                     bands: UnsafeMutablePointer<Float>, bandSize: Int, parts: Int, batch: Int) {
+        let image = image(x)
+        strata_conv_pack_weight(packedWeight, weight, patch, filters)
+        withGeometry { geometry in
+            withUnsafePointer(to: pool) { pool in
+                Parallel.run(parts) { part in
+                    let first = batch * part / parts, last = batch * (part + 1) / parts
+                    if self.padded { self.pad(first..<last, x) }
+                    strata_conv_pool_forward(
+                        pooled, winners, image, self.packedWeight, bias, first, last, geometry, pool, bands + part * bandSize)
+                }
+            }
+        }
+    }
+
+    /// dw (and db) += the gradients through the fused pooling, parts of whole 16-filter panels.
+    func poolWeightGradient(_ dw: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>?, _ x: UnsafePointer<Float>,
+                            pooledGradient: UnsafePointer<Float>, winners: UnsafePointer<Int32>, pool: strata_pool_shape,
+                            bandOutput: UnsafePointer<Int>, bands: UnsafeMutablePointer<Float>, bandSize: Int, maxParts: Int,
+                            batch: Int, threads: Int) {
+        let image = image(x)
+        withGeometry { geometry in
+            withUnsafePointer(to: pool) { pool in
+                let panels = filters / 16, tilesPerPanel = strata_conv_weight_tiles(geometry) / panels
+                let parts = min(Parallel.parts(panels, threads: threads), maxParts)
+                Parallel.run(parts) { part in
+                    strata_conv_pool_weight_gradient(
+                        dw, db, image, pooledGradient, winners, batch, panels * part / parts * tilesPerPanel,
+                        panels * (part + 1) / parts * tilesPerPanel, geometry, pool, bandOutput, bands + part * bandSize)
+                }
+            }
+        }
+    }
+
     /// dx[batch, H, W, C] from dy and the weights; examples split across threads.
     func inputGradient(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                        batch: Int, threads: Int) {

@@ -9,7 +9,7 @@ public final class MaxPool2DLayer: Layer {
     public let outputShape: [Int]
     public let window: Window
     /// For each output of the batch, the index of its winning input within its example.
-    private var winners: UnsafeMutablePointer<Int32>?
+    private(set) var winners: UnsafeMutablePointer<Int32>?
     private var capacity = 0
 
     public static func outputShape(input: [Int], pool: (Int, Int), strides: (Int, Int), same: Bool) -> [Int]? {

@@ -201,11 +201,13 @@ func temporaryFolder() -> URL {
 }
 
 /// 2x2 pooling over a 5x5 convolution output reads only its top-left 4x4: the plan has the convolution compute
-/// just that, and the outputs and every gradient keep the bits of the full computation.
+/// just that, and the outputs and every gradient keep the bits of the full computation. (A first 1x1 layer keeps
+/// the trimmed one from being fused with its pooling.)
 @Test func convolutionComputesOnlyWhatPoolingReads() throws {
     let text = """
         input: [7, 7, 2]
         layers:
+          - conv2d: {filters: 16, kernel_size: 1}
           - conv2d: {filters: 16, kernel_size: 3, activation: relu}
           - max_pool2d: {pool_size: 2}
           - flatten
@@ -217,13 +219,13 @@ func temporaryFolder() -> URL {
     let (spec, _) = SpecParser.parse(text: text, file: "trim.yaml")
     let plan = ModelPlan(spec: try #require(spec), batchSize: 4, threads: 2)
     plan.initialize(seed: 3)
-    let conv = try #require(plan.network.layers[0] as? Conv2DLayer)
+    let layers = plan.network.layers
+    let conv = try #require(layers[1] as? Conv2DLayer)
     #expect(conv.usedOutput == (4, 4))
-    let full = try #require(Conv2DLayer(name: "conv2d_1", inputShape: [7, 7, 2], filters: 16, kernel: (3, 3)))
+    let full = try #require(Conv2DLayer(name: "conv2d_2", inputShape: [7, 7, 16], filters: 16, kernel: (3, 3)))
     full.weight.value.copy(from: conv.weight.value)
     full.bias!.value.copy(from: conv.bias!.value)
-    let layers = plan.network.layers
-    let literal = Network(layers: [full] + layers[1...], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 2)
+    let literal = Network(layers: [layers[0], full] + layers[2...], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 2)
     var random = SplitMix64(seed: 9)
     for i in 0..<plan.network.input.count { plan.network.input[i] = random.nextUniform() * 2 - 1 }
     literal.input.copy(from: plan.network.input)
@@ -237,4 +239,48 @@ func temporaryFolder() -> URL {
         return network.output.values + network.parameters.flatMap { $0.parameter.gradient.values }
     }
     #expect(gradients(plan.network) == gradients(literal))
+}
+
+/// A first convolution straight into a tiling max pooling (with a relu between, moved after the pooling) runs
+/// fused: outputs, winners' routing and every gradient keep the bits of the separate layers, also on two threads.
+@Test(arguments: [1, 2])
+func firstConvolutionFusedWithPoolingIsExact(threads: Int) throws {
+    let text = """
+        input: [9, 8, 1]
+        layers:
+          - conv2d: {filters: 32, kernel_size: 3, activation: relu}
+          - max_pool2d: {pool_size: 2}
+          - flatten
+          - dense: {units: 3, activation: softmax}
+        loss: sparse_categorical_crossentropy
+        optimizer: sgd
+        data: {train: {inline: {x: [[0]], y: [1]}}}
+        """
+    let (spec, _) = SpecParser.parse(text: text, file: "fuse.yaml")
+    let plan = ModelPlan(spec: try #require(spec), batchSize: 5, threads: threads)
+    plan.initialize(seed: 4)
+    try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA: the plan does not fuse here")
+    let fused = try #require(plan.network.layers[0] as? ConvPoolLayer)
+    #expect(fused.name == "conv2d_1" && plan.parameterNames.prefix(2) == ["conv2d_1.weight", "conv2d_1.bias"])
+    // 7x6 convolution output, 2x2 pooling reads its top-left 6x6.
+    #expect(fused.convolution.usedOutput == (6, 6))
+    let layers = plan.network.layers
+    let separate = Network(layers: [fused.convolution, fused.pooling] + layers[1...], loss: .sparseCategoricalCrossentropy,
+                           maxBatch: 5, threads: threads)
+    var random = SplitMix64(seed: 9)
+    for i in 0..<plan.network.input.count { plan.network.input[i] = random.nextUniform() * 2 - 1 }
+    separate.input.copy(from: plan.network.input)
+    for b in 0..<5 { plan.network.targets[b] = Float(b % 3); separate.targets[b] = Float(b % 3) }
+    func gradients(_ network: Network) -> [Float] {
+        let context = StepContext(training: true, step: 0, seed: 1, workspace: network.workspace)
+        network.zeroGradients()
+        network.forward(batch: 5, context: context)
+        _ = network.computeLoss(batch: 5, gradient: true)
+        network.backward(batch: 5, context: context)
+        return network.output.values + network.parameters.flatMap { $0.parameter.gradient.values }
+    }
+    let fusedGradients = gradients(plan.network), separateGradients = gradients(separate)
+    let identical = fusedGradients == separateGradients
+    #expect(identical, "\(zip(fusedGradients, separateGradients).filter { $0 != $1 }.count) of \(fusedGradients.count) values differ")
+    #expect(fusedGradients.contains { $0 != 0 })
 }

@@ -53,6 +53,7 @@ public final class ModelPlan: @unchecked Sendable {
         }
         ModelPlan.poolBeforeActivations(&layers)
         ModelPlan.trimUnpooledOutputs(layers)
+        ModelPlan.fuseFirstConvolutionWithPooling(&layers)
         network = Network(layers: layers, loss: ModelPlan.engine(spec.loss.value), maxBatch: batchSize, threads: threads)
         let named = network.parameters
         parameterNames = named.map { "\($0.layer).\($0.parameter.name)" }
@@ -88,6 +89,15 @@ public final class ModelPlan: @unchecked Sendable {
                 min(w.inputHeight, (w.outputHeight - 1) * w.strideHeight + w.kernelHeight),
                 min(w.inputWidth, (w.outputWidth - 1) * w.strideWidth + w.kernelWidth))
         }
+    }
+
+    /// A first-layer convolution straight into a max pooling that tiles its output runs as one layer that never
+    /// stores the convolution's output (ConvPoolLayer); same bits, same parameter names.
+    public static func fuseFirstConvolutionWithPooling(_ layers: inout [Layer]) {
+        guard layers.count >= 2, let convolution = layers[0] as? Conv2DLayer, let pooling = layers[1] as? MaxPool2DLayer,
+            let fused = ConvPoolLayer(convolution, pooling)
+        else { return }
+        layers.replaceSubrange(0...1, with: [fused])
     }
 
     /// Fills every parameter from its initializer, in network order, from the seed's initialization stream.

@@ -1,0 +1,75 @@
+import CStrataKernels
+
+/// A conv2d and the max pooling right after it, run as one: the convolution's output is computed a band of
+/// pool-height rows at a time, pooled while it is still in L1, and never stored — for fashion-cnn's first layer
+/// that is a 5.5 MB tensor per batch written and read back twice. Backward rebuilds each band's output gradient
+/// from the pooled gradient and the winners the same way.
+///
+/// Built by the plan only where it pays and is exact: the convolution runs implicit GEMM, it is the network's
+/// first layer (no input gradient is needed), and the pooling's windows tile the convolution's used corner
+/// (stride = pool size, no padding before). Its name and parameters are the convolution's, so checkpoints are
+/// unchanged; outputs and gradients are bit-identical to the two layers run apart (tested).
+public final class ConvPoolLayer: Layer {
+    public let convolution: Conv2DLayer
+    public let pooling: MaxPool2DLayer
+    private let shape: strata_pool_shape
+    /// One band [pool height, used width, F] per part; forward and the weight gradient use at most `maxParts`.
+    private let bands: UnsafeMutablePointer<Float>
+    private let bandSize: Int
+    private static let maxParts = 16
+    /// 0, 1, … over a band's rows: the band is its own output gradient.
+    private let bandOutput: UnsafeMutablePointer<Int>
+
+    /// nil unless the pair can be fused (see the type's documentation; first-layer placement is the plan's call).
+    public init?(_ convolution: Conv2DLayer, _ pooling: MaxPool2DLayer) {
+        let w = pooling.window, filters = convolution.outputShape[2]
+        guard convolution.method == .implicitGEMM, pooling.inputShape == convolution.outputShape,
+            w.strideHeight == w.kernelHeight, w.strideWidth == w.kernelWidth, w.padTop == 0, w.padLeft == 0,
+            convolution.usedOutput == (w.outputHeight * w.kernelHeight, w.outputWidth * w.kernelWidth)
+        else { return nil }
+        self.convolution = convolution
+        self.pooling = pooling
+        shape = strata_pool_shape(
+            out_w: convolution.outputShape[1], pool_h: w.kernelHeight, pool_w: w.kernelWidth, pooled_h: w.outputHeight,
+            pooled_w: w.outputWidth)
+        let run = w.outputWidth * w.kernelWidth
+        bandSize = w.kernelHeight * run * filters
+        bands = .allocate(capacity: bandSize * ConvPoolLayer.maxParts)
+        bandOutput = .allocate(capacity: w.kernelHeight * run)
+        for i in 0..<w.kernelHeight * run { bandOutput[i] = i }
+    }
+
+    deinit {
+        bands.deallocate()
+        bandOutput.deallocate()
+    }
+
+    public var name: String { convolution.name }
+    public var inputShape: [Int] { convolution.inputShape }
+    public var outputShape: [Int] { pooling.outputShape }
+    public var parameters: [Parameter] { convolution.parameters }
+
+    public func prepare(maxBatch: Int) {
+        convolution.prepare(maxBatch: maxBatch)
+        pooling.prepare(maxBatch: maxBatch)
+    }
+
+    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+        let parts = min(Parallel.parts(batch, threads: context.workspace.threads), ConvPoolLayer.maxParts)
+        convolution.implicit!.poolForward(
+            output, winners: pooling.winners!, input, weight: convolution.weight.value.pointer,
+            bias: convolution.bias.map { UnsafePointer($0.value.pointer) }, pool: shape, bands: bands, bandSize: bandSize,
+            parts: parts, batch: batch)
+    }
+
+    public func backward(
+        inputGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
+        precondition(inputGradient == nil, "\(name): a fused convolution and pooling must be the first layer")
+        convolution.implicit!.poolWeightGradient(
+            convolution.weight.gradient.pointer, convolution.bias?.gradient.pointer, input, pooledGradient: outputGradient,
+            winners: pooling.winners!, pool: shape, bandOutput: bandOutput, bands: bands, bandSize: bandSize,
+            maxParts: ConvPoolLayer.maxParts, batch: batch, threads: context.workspace.threads)
+    }
+}
