@@ -309,6 +309,12 @@ static void conv_pool_forward_avx2(float *pooled, int *winners, const float *x, 
                         }
                     }
                 }
+                /* relu after pooling keeps NaN (as strata_relu_forward) and is what backward's mask reads. */
+                if (pool->relu)
+                    for (long c = 0; c < filters; c++) {
+                        float v = out[c];
+                        out[c] = v <= 0.0f ? 0.0f : v;
+                    }
             }
         }
     }
@@ -329,7 +335,7 @@ void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
 static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x, const float *dpooled,
-                                           const int *winners, long batch, long first_tile, long last_tile,
+                                           const float *pooled, const int *winners, long batch, long first_tile, long last_tile,
                                            const strata_conv_geometry *g, const strata_pool_shape *pool,
                                            const long *band_output, float *band) {
     long filters = g->filters, patch = g->patch, run = g->run, band_rows = pool->pool_h * run;
@@ -340,7 +346,7 @@ static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x,
     long c0 = first_tile / tap_panels * TC, c1 = ((last_tile - 1) / tap_panels + 1) * TC;
     for (long b = 0; b < batch; b++) {
         const float *image = x + b * g->image;
-        const float *gradient = dpooled + b * pooled_size;
+        const float *gradient = dpooled + b * pooled_size, *output = pooled + b * pooled_size;
         const int *won = winners + b * pooled_size;
         for (long py = 0; py < pool->pooled_h; py++) {
             /* The band's output gradient: each pooled gradient goes to its window's winner, 0 elsewhere. */
@@ -350,11 +356,19 @@ static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x,
                     long position = ((py * pool->pool_h + ky) * pool->out_w + ox) * filters;
                     float *restrict target = band + (ky * run + ox) * filters;
                     const int *restrict winner = won + o;
-                    const float *restrict source = gradient + o;
-                    /* Both loads unconditional, so the loop vectorizes. */
-                    for (long c = c0; c < c1; c++) {
-                        float value = source[c];
-                        target[c] = winner[c] == (int)(position + c) ? value : 0.0f;
+                    const float *restrict source = gradient + o, *restrict result = output + o;
+                    /* Loads unconditional, so the loops vectorize. With relu, a window whose maximum was not
+                       positive passes nothing back (as relu's gradient would). */
+                    if (pool->relu) {
+                        for (long c = c0; c < c1; c++) {
+                            float value = source[c], y = result[c];
+                            target[c] = winner[c] == (int)(position + c) && y > 0.0f ? value : 0.0f;
+                        }
+                    } else {
+                        for (long c = c0; c < c1; c++) {
+                            float value = source[c];
+                            target[c] = winner[c] == (int)(position + c) ? value : 0.0f;
+                        }
                     }
                 }
             }
@@ -375,13 +389,15 @@ static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x,
 }
 #endif
 
-void strata_conv_pool_weight_gradient(float *dw, float *db, const float *x, const float *dpooled, const int *winners,
-                                      long batch, long first_tile, long last_tile, const strata_conv_geometry *g,
-                                      const strata_pool_shape *pool, const long *band_output, float *band) {
+void strata_conv_pool_weight_gradient(float *dw, float *db, const float *x, const float *dpooled, const float *pooled,
+                                      const int *winners, long batch, long first_tile, long last_tile,
+                                      const strata_conv_geometry *g, const strata_pool_shape *pool,
+                                      const long *band_output, float *band) {
 #if defined(__x86_64__)
-    conv_pool_weight_gradient_avx2(dw, db, x, dpooled, winners, batch, first_tile, last_tile, g, pool, band_output, band);
+    conv_pool_weight_gradient_avx2(dw, db, x, dpooled, pooled, winners, batch, first_tile, last_tile, g, pool, band_output,
+                                   band);
 #else
-    (void)dw; (void)db; (void)x; (void)dpooled; (void)winners; (void)batch; (void)first_tile; (void)last_tile;
+    (void)dw; (void)db; (void)x; (void)dpooled; (void)pooled; (void)winners; (void)batch; (void)first_tile; (void)last_tile;
     (void)g; (void)pool; (void)band_output; (void)band;
 #endif
 }

@@ -1,6 +1,6 @@
 import CStrataKernels
 
-/// A conv2d and the max pooling right after it, run as one: the convolution's output is computed a band of
+/// A conv2d and the max pooling right after it (and a relu after that), run as one: the convolution's output is computed a band of
 /// pool-height rows at a time, pooled while it is still in L1, and never stored — for fashion-cnn's first layer
 /// that is a 5.5 MB tensor per batch written and read back twice. Backward rebuilds each band's output gradient
 /// from the pooled gradient and the winners the same way.
@@ -12,6 +12,9 @@ import CStrataKernels
 public final class ConvPoolLayer: Layer {
     public let convolution: Conv2DLayer
     public let pooling: MaxPool2DLayer
+    /// A relu applied to the pooled values; its gradient mask is read off the layer's own output (y > 0 exactly
+    /// where the pooled value was).
+    public let relu: ActivationLayer?
     private let shape: strata_pool_shape
     /// One band [pool height, used width, F] per part; forward and the weight gradient use at most `maxParts`.
     private let bands: UnsafeMutablePointer<Float>
@@ -21,17 +24,19 @@ public final class ConvPoolLayer: Layer {
     private let bandOutput: UnsafeMutablePointer<Int>
 
     /// nil unless the pair can be fused (see the type's documentation; first-layer placement is the plan's call).
-    public init?(_ convolution: Conv2DLayer, _ pooling: MaxPool2DLayer) {
+    public init?(_ convolution: Conv2DLayer, _ pooling: MaxPool2DLayer, relu: ActivationLayer? = nil) {
         let w = pooling.window, filters = convolution.outputShape[2]
+        if let relu { guard relu.kind == .relu, relu.inputShape == pooling.outputShape else { return nil } }
         guard convolution.method == .implicitGEMM, pooling.inputShape == convolution.outputShape,
             w.strideHeight == w.kernelHeight, w.strideWidth == w.kernelWidth, w.padTop == 0, w.padLeft == 0,
             convolution.usedOutput == (w.outputHeight * w.kernelHeight, w.outputWidth * w.kernelWidth)
         else { return nil }
         self.convolution = convolution
         self.pooling = pooling
+        self.relu = relu
         shape = strata_pool_shape(
             out_w: convolution.outputShape[1], pool_h: w.kernelHeight, pool_w: w.kernelWidth, pooled_h: w.outputHeight,
-            pooled_w: w.outputWidth)
+            pooled_w: w.outputWidth, relu: relu == nil ? 0 : 1)
         let run = w.outputWidth * w.kernelWidth
         bandSize = w.kernelHeight * run * filters
         bands = .allocate(capacity: bandSize * ConvPoolLayer.maxParts)
@@ -69,7 +74,7 @@ public final class ConvPoolLayer: Layer {
         precondition(inputGradient == nil, "\(name): a fused convolution and pooling must be the first layer")
         convolution.implicit!.poolWeightGradient(
             convolution.weight.gradient.pointer, convolution.bias?.gradient.pointer, input, pooledGradient: outputGradient,
-            winners: pooling.winners!, pool: shape, bandOutput: bandOutput, bands: bands, bandSize: bandSize,
+            pooled: output, winners: pooling.winners!, pool: shape, bandOutput: bandOutput, bands: bands, bandSize: bandSize,
             maxParts: ConvPoolLayer.maxParts, batch: batch, threads: context.workspace.threads)
     }
 }

@@ -145,7 +145,8 @@ final class ImplicitConvolution {
 
     /// dw (and db) += the gradients through the fused pooling, parts of whole 16-filter panels.
     func poolWeightGradient(_ dw: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>?, _ x: UnsafePointer<Float>,
-                            pooledGradient: UnsafePointer<Float>, winners: UnsafePointer<Int32>, pool: strata_pool_shape,
+                            pooledGradient: UnsafePointer<Float>, pooled: UnsafePointer<Float>, winners: UnsafePointer<Int32>,
+                            pool: strata_pool_shape,
                             bandOutput: UnsafePointer<Int>, bands: UnsafeMutablePointer<Float>, bandSize: Int, maxParts: Int,
                             batch: Int, threads: Int) {
         let image = image(x)
@@ -155,7 +156,7 @@ final class ImplicitConvolution {
                 let parts = min(Parallel.parts(panels, threads: threads), maxParts)
                 Parallel.run(parts) { part in
                     strata_conv_pool_weight_gradient(
-                        dw, db, image, pooledGradient, winners, batch, panels * part / parts * tilesPerPanel,
+                        dw, db, image, pooledGradient, pooled, winners, batch, panels * part / parts * tilesPerPanel,
                         panels * (part + 1) / parts * tilesPerPanel, geometry, pool, bandOutput, bands + part * bandSize)
                 }
             }

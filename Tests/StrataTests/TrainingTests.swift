@@ -241,14 +241,14 @@ func temporaryFolder() -> URL {
     #expect(gradients(plan.network) == gradients(literal))
 }
 
-/// A first convolution straight into a tiling max pooling (with a relu between, moved after the pooling) runs
-/// fused: outputs, winners' routing and every gradient keep the bits of the separate layers, also on two threads.
-@Test(arguments: [1, 2])
-func firstConvolutionFusedWithPoolingIsExact(threads: Int) throws {
+/// A first convolution straight into a tiling max pooling and the relu moved after it runs fused: outputs,
+/// winners' routing and every gradient keep the bits of the separate layers, also on two threads.
+@Test(arguments: [(1, true), (2, true), (2, false)])
+func firstConvolutionFusedWithPoolingIsExact(threads: Int, relu: Bool) throws {
     let text = """
         input: [9, 8, 1]
         layers:
-          - conv2d: {filters: 32, kernel_size: 3, activation: relu}
+          - conv2d: {filters: 32, kernel_size: 3\(relu ? ", activation: relu" : "")}
           - max_pool2d: {pool_size: 2}
           - flatten
           - dense: {units: 3, activation: softmax}
@@ -265,8 +265,10 @@ func firstConvolutionFusedWithPoolingIsExact(threads: Int) throws {
     // 7x6 convolution output, 2x2 pooling reads its top-left 6x6.
     #expect(fused.convolution.usedOutput == (6, 6))
     let layers = plan.network.layers
-    let separate = Network(layers: [fused.convolution, fused.pooling] + layers[1...], loss: .sparseCategoricalCrossentropy,
-                           maxBatch: 5, threads: threads)
+    #expect((fused.relu != nil) == relu)
+    let separate = Network(
+        layers: [fused.convolution, fused.pooling] + (fused.relu.map { [$0] } ?? []) + layers[1...],
+        loss: .sparseCategoricalCrossentropy, maxBatch: 5, threads: threads)
     var random = SplitMix64(seed: 9)
     for i in 0..<plan.network.input.count { plan.network.input[i] = random.nextUniform() * 2 - 1 }
     separate.input.copy(from: plan.network.input)

@@ -115,20 +115,22 @@ typedef struct strata_pool_shape {
     long out_w;                /* the convolution's output width */
     long pool_h, pool_w;
     long pooled_h, pooled_w;   /* the pooling's output; the convolution's used corner is pooled_h·pool_h rows */
+    int relu;                  /* 1: a relu follows the pooling and is applied with it */
 } strata_pool_shape;
 
-/// Convolution then that pooling for examples first..<last, one band of pool_h output rows at a time in `band`
+/// Convolution then that pooling (and relu) for examples first..<last, one band of pool_h output rows at a time in `band`
 /// ([pool_h, run, F] floats): pooled[b, PH, PW, F] and winners (indices into the example's convolution output).
 void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const float *w, const float *bias,
                               long first_example, long last_example, const strata_conv_geometry *g,
                               const strata_pool_shape *pool, float *band);
 
-/// dw (and db, when given) += the gradients through that pooling and convolution, for weight tiles
+/// dw (and db, when given) += the gradients through that pooling (and relu) and convolution, for weight tiles
 /// first..<last only (whole 16-filter panels; db for their filters). The output gradient is rebuilt band by
-/// band in `band` from the pooled gradient and the winners; band_output is 0, 1, … (the band's own rows).
-/// Sums run over examples and positions in order: the bits of the unfused layers.
-void strata_conv_pool_weight_gradient(float *dw, float *db, const float *x, const float *dpooled, const int *winners,
-                                      long batch, long first_tile, long last_tile, const strata_conv_geometry *g,
-                                      const strata_pool_shape *pool, const long *band_output, float *band);
+/// band in `band` from the pooled gradient, the pooled output and the winners; band_output is 0, 1, … (the
+/// band's own rows). Sums run over examples and positions in order: the bits of the unfused layers.
+void strata_conv_pool_weight_gradient(float *dw, float *db, const float *x, const float *dpooled, const float *pooled,
+                                      const int *winners, long batch, long first_tile, long last_tile,
+                                      const strata_conv_geometry *g, const strata_pool_shape *pool,
+                                      const long *band_output, float *band);
 
 #endif

@@ -91,13 +91,17 @@ public final class ModelPlan: @unchecked Sendable {
         }
     }
 
-    /// A first-layer convolution straight into a max pooling that tiles its output runs as one layer that never
-    /// stores the convolution's output (ConvPoolLayer); same bits, same parameter names.
+    /// A first-layer convolution straight into a max pooling that tiles its output (and a relu after it, where
+    /// poolBeforeActivations put it) runs as one layer that never stores the convolution's output
+    /// (ConvPoolLayer); same bits, same parameter names.
     public static func fuseFirstConvolutionWithPooling(_ layers: inout [Layer]) {
-        guard layers.count >= 2, let convolution = layers[0] as? Conv2DLayer, let pooling = layers[1] as? MaxPool2DLayer,
-            let fused = ConvPoolLayer(convolution, pooling)
+        guard layers.count >= 2, let convolution = layers[0] as? Conv2DLayer, let pooling = layers[1] as? MaxPool2DLayer
         else { return }
-        layers.replaceSubrange(0...1, with: [fused])
+        if layers.count >= 3, let relu = layers[2] as? ActivationLayer, let fused = ConvPoolLayer(convolution, pooling, relu: relu) {
+            layers.replaceSubrange(0...2, with: [fused])
+        } else if let fused = ConvPoolLayer(convolution, pooling) {
+            layers.replaceSubrange(0...1, with: [fused])
+        }
     }
 
     /// Fills every parameter from its initializer, in network order, from the seed's initialization stream.
