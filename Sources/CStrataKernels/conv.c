@@ -29,16 +29,26 @@ enum { TR = 6, TC = 16 };
         av = _mm256_broadcast_ss(a4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41); \
         av = _mm256_broadcast_ss(a5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51); \
     } while (0)
-/* Spills the accumulators to tile[TR][TC]. */
-#define TILE_SPILL(tile)                                                                                   \
+/* Stores the accumulators to six rows of sixteen, or loads them from there. */
+#define TILE_STORE(p0, p1, p2, p3, p4, p5)                                                                 \
     do {                                                                                                   \
-        _mm256_storeu_ps(tile + 0 * TC, c00); _mm256_storeu_ps(tile + 0 * TC + 8, c01);                    \
-        _mm256_storeu_ps(tile + 1 * TC, c10); _mm256_storeu_ps(tile + 1 * TC + 8, c11);                    \
-        _mm256_storeu_ps(tile + 2 * TC, c20); _mm256_storeu_ps(tile + 2 * TC + 8, c21);                    \
-        _mm256_storeu_ps(tile + 3 * TC, c30); _mm256_storeu_ps(tile + 3 * TC + 8, c31);                    \
-        _mm256_storeu_ps(tile + 4 * TC, c40); _mm256_storeu_ps(tile + 4 * TC + 8, c41);                    \
-        _mm256_storeu_ps(tile + 5 * TC, c50); _mm256_storeu_ps(tile + 5 * TC + 8, c51);                    \
+        _mm256_storeu_ps(p0, c00); _mm256_storeu_ps((p0) + 8, c01);                                        \
+        _mm256_storeu_ps(p1, c10); _mm256_storeu_ps((p1) + 8, c11);                                        \
+        _mm256_storeu_ps(p2, c20); _mm256_storeu_ps((p2) + 8, c21);                                        \
+        _mm256_storeu_ps(p3, c30); _mm256_storeu_ps((p3) + 8, c31);                                        \
+        _mm256_storeu_ps(p4, c40); _mm256_storeu_ps((p4) + 8, c41);                                        \
+        _mm256_storeu_ps(p5, c50); _mm256_storeu_ps((p5) + 8, c51);                                        \
     } while (0)
+#define TILE_LOAD(p0, p1, p2, p3, p4, p5)                                                                  \
+    do {                                                                                                   \
+        c00 = _mm256_loadu_ps(p0); c01 = _mm256_loadu_ps((p0) + 8);                                        \
+        c10 = _mm256_loadu_ps(p1); c11 = _mm256_loadu_ps((p1) + 8);                                        \
+        c20 = _mm256_loadu_ps(p2); c21 = _mm256_loadu_ps((p2) + 8);                                        \
+        c30 = _mm256_loadu_ps(p3); c31 = _mm256_loadu_ps((p3) + 8);                                        \
+        c40 = _mm256_loadu_ps(p4); c41 = _mm256_loadu_ps((p4) + 8);                                        \
+        c50 = _mm256_loadu_ps(p5); c51 = _mm256_loadu_ps((p5) + 8);                                        \
+    } while (0)
+#define TILE_SPILL(tile) TILE_STORE(tile, tile + TC, tile + 2 * TC, tile + 3 * TC, tile + 4 * TC, tile + 5 * TC)
 
 /* outputs[r][j] = bias[j] + Σp x[rows[r] + offset[p]] · w[p·ldw + j] for six output positions and sixteen
    filters, stored straight from registers. */
@@ -55,13 +65,8 @@ static void forward_tile(float *const outputs[TR], const float *const rows[TR], 
         __m256 b0 = _mm256_loadu_ps(w), b1 = _mm256_loadu_ps(w + 8);
         TILE_STEP(r0 + o, r1 + o, r2 + o, r3 + o, r4 + o, r5 + o, b0, b1);
     }
-    /* In reverse, so a short tile's repeated rows (which share the last output) leave the right values. */
-    _mm256_storeu_ps(outputs[5], c50); _mm256_storeu_ps(outputs[5] + 8, c51);
-    _mm256_storeu_ps(outputs[4], c40); _mm256_storeu_ps(outputs[4] + 8, c41);
-    _mm256_storeu_ps(outputs[3], c30); _mm256_storeu_ps(outputs[3] + 8, c31);
-    _mm256_storeu_ps(outputs[2], c20); _mm256_storeu_ps(outputs[2] + 8, c21);
-    _mm256_storeu_ps(outputs[1], c10); _mm256_storeu_ps(outputs[1] + 8, c11);
-    _mm256_storeu_ps(outputs[0], c00); _mm256_storeu_ps(outputs[0] + 8, c01);
+    /* A short tile's repeated rows compute the same values into the same output. */
+    TILE_STORE(outputs[0], outputs[1], outputs[2], outputs[3], outputs[4], outputs[5]);
 }
 
 /* dw[p0+i][j] += Σ over positions of window[offset[i]] · dy[position·ldy + j]: six taps of the window against
@@ -76,12 +81,7 @@ static void weight_tile(float *dw, long lddw, int taps, const float *x, const lo
     /* Rows past a short panel's last tap read that tap's gradient again and are never stored. */
     float *d[TR];
     for (int i = 0; i < TR; i++) d[i] = dw + (i < taps ? i : taps - 1) * lddw;
-    c00 = _mm256_loadu_ps(d[0]); c01 = _mm256_loadu_ps(d[0] + 8);
-    c10 = _mm256_loadu_ps(d[1]); c11 = _mm256_loadu_ps(d[1] + 8);
-    c20 = _mm256_loadu_ps(d[2]); c21 = _mm256_loadu_ps(d[2] + 8);
-    c30 = _mm256_loadu_ps(d[3]); c31 = _mm256_loadu_ps(d[3] + 8);
-    c40 = _mm256_loadu_ps(d[4]); c41 = _mm256_loadu_ps(d[4] + 8);
-    c50 = _mm256_loadu_ps(d[5]); c51 = _mm256_loadu_ps(d[5] + 8);
+    TILE_LOAD(d[0], d[1], d[2], d[3], d[4], d[5]);
     long o0 = offset[0], o1 = offset[1], o2 = offset[2], o3 = offset[3], o4 = offset[4], o5 = offset[5];
     for (long s = 0; s < runs; s++) {
         const float *window = x + row_base[s * run], *gradient = dy + row_output[s * run] * ldy;
@@ -91,12 +91,7 @@ static void weight_tile(float *dw, long lddw, int taps, const float *x, const lo
         }
     }
     if (taps == TR) {
-        _mm256_storeu_ps(d[0], c00); _mm256_storeu_ps(d[0] + 8, c01);
-        _mm256_storeu_ps(d[1], c10); _mm256_storeu_ps(d[1] + 8, c11);
-        _mm256_storeu_ps(d[2], c20); _mm256_storeu_ps(d[2] + 8, c21);
-        _mm256_storeu_ps(d[3], c30); _mm256_storeu_ps(d[3] + 8, c31);
-        _mm256_storeu_ps(d[4], c40); _mm256_storeu_ps(d[4] + 8, c41);
-        _mm256_storeu_ps(d[5], c50); _mm256_storeu_ps(d[5] + 8, c51);
+        TILE_STORE(d[0], d[1], d[2], d[3], d[4], d[5]);
         return;
     }
     TILE_SPILL(tile);

@@ -158,38 +158,19 @@ func temporaryFolder() -> URL {
 }
 
 @Test func poolingBeforeAMonotonicActivationIsExact() throws {
-    let text = """
-        input: [6, 6, 2]
-        layers:
+    let plan = try planned(input: [6, 6, 2], """
           - conv2d: {filters: 3, kernel_size: 3, activation: relu}
           - max_pool2d: {pool_size: 2}
           - flatten
           - dense: {units: 2, activation: softmax}
-        loss: sparse_categorical_crossentropy
-        optimizer: sgd
-        data: {train: {inline: {x: [[0]], y: [1]}}}
-        """
-    let (spec, _) = SpecParser.parse(text: text, file: "reorder.yaml")
-    let plan = ModelPlan(spec: try #require(spec), batchSize: 4, threads: 1)
+        """, batch: 4, threads: 1, seed: 3)
     #expect(plan.network.layers.map { String(describing: type(of: $0)) } == ["Conv2DLayer", "MaxPool2DLayer", "ActivationLayer", "FlattenLayer", "DenseLayer", "ActivationLayer"])
-    plan.initialize(seed: 3)
     // The same layers in the spec's order, sharing the weights.
     let conv = plan.network.layers[0] as! Conv2DLayer, dense = plan.network.layers[4] as! DenseLayer
     let literal = Network(layers: [conv, ActivationLayer(name: "relu", kind: .relu, shape: [4, 4, 3]), plan.network.layers[1],
                                    plan.network.layers[3], dense, plan.network.layers[5]], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 1)
-    var random = SplitMix64(seed: 9)
-    for i in 0..<plan.network.input.count { plan.network.input[i] = random.nextUniform() * 2 - 1 }
-    literal.input.copy(from: plan.network.input)
-    for b in 0..<4 { plan.network.targets[b] = Float(b % 2); literal.targets[b] = Float(b % 2) }
-    func gradients(_ network: Network) -> [Float] {
-        let context = StepContext(training: true, step: 0, seed: 1, workspace: network.workspace)
-        network.zeroGradients()
-        network.forward(batch: 4, context: context)
-        _ = network.computeLoss(batch: 4, gradient: true)
-        network.backward(batch: 4, context: context)
-        return network.output.values + network.parameters.flatMap { $0.parameter.gradient.values }
-    }
-    #expect(gradients(plan.network) == gradients(literal))
+    sameBatch(plan.network, literal, classes: 2)
+    #expect(stepResults(plan.network) == stepResults(literal))
 }
 
 @Test func evalUsesTheSeedTrainingUsed() throws {
@@ -204,21 +185,13 @@ func temporaryFolder() -> URL {
 /// just that, and the outputs and every gradient keep the bits of the full computation. (A first 1x1 layer keeps
 /// the trimmed one from being fused with its pooling.)
 @Test func convolutionComputesOnlyWhatPoolingReads() throws {
-    let text = """
-        input: [7, 7, 2]
-        layers:
+    let plan = try planned(input: [7, 7, 2], """
           - conv2d: {filters: 16, kernel_size: 1}
           - conv2d: {filters: 16, kernel_size: 3, activation: relu}
           - max_pool2d: {pool_size: 2}
           - flatten
           - dense: {units: 2, activation: softmax}
-        loss: sparse_categorical_crossentropy
-        optimizer: sgd
-        data: {train: {inline: {x: [[0]], y: [1]}}}
-        """
-    let (spec, _) = SpecParser.parse(text: text, file: "trim.yaml")
-    let plan = ModelPlan(spec: try #require(spec), batchSize: 4, threads: 2)
-    plan.initialize(seed: 3)
+        """, batch: 4, threads: 2, seed: 3)
     let layers = plan.network.layers
     let conv = try #require(layers[1] as? Conv2DLayer)
     #expect(conv.usedOutput == (4, 4))
@@ -226,39 +199,20 @@ func temporaryFolder() -> URL {
     full.weight.value.copy(from: conv.weight.value)
     full.bias!.value.copy(from: conv.bias!.value)
     let literal = Network(layers: [layers[0], full] + layers[2...], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 2)
-    var random = SplitMix64(seed: 9)
-    for i in 0..<plan.network.input.count { plan.network.input[i] = random.nextUniform() * 2 - 1 }
-    literal.input.copy(from: plan.network.input)
-    for b in 0..<4 { plan.network.targets[b] = Float(b % 2); literal.targets[b] = Float(b % 2) }
-    func gradients(_ network: Network) -> [Float] {
-        let context = StepContext(training: true, step: 0, seed: 1, workspace: network.workspace)
-        network.zeroGradients()
-        network.forward(batch: 4, context: context)
-        _ = network.computeLoss(batch: 4, gradient: true)
-        network.backward(batch: 4, context: context)
-        return network.output.values + network.parameters.flatMap { $0.parameter.gradient.values }
-    }
-    #expect(gradients(plan.network) == gradients(literal))
+    sameBatch(plan.network, literal, classes: 2)
+    #expect(stepResults(plan.network) == stepResults(literal))
 }
 
 /// A first convolution straight into a tiling max pooling and the relu moved after it runs fused: outputs,
 /// winners' routing and every gradient keep the bits of the separate layers, also on two threads.
 @Test(arguments: [(1, true), (2, true), (2, false)])
 func firstConvolutionFusedWithPoolingIsExact(threads: Int, relu: Bool) throws {
-    let text = """
-        input: [9, 8, 1]
-        layers:
+    let plan = try planned(input: [9, 8, 1], """
           - conv2d: {filters: 32, kernel_size: 3\(relu ? ", activation: relu" : "")}
           - max_pool2d: {pool_size: 2}
           - flatten
           - dense: {units: 3, activation: softmax}
-        loss: sparse_categorical_crossentropy
-        optimizer: sgd
-        data: {train: {inline: {x: [[0]], y: [1]}}}
-        """
-    let (spec, _) = SpecParser.parse(text: text, file: "fuse.yaml")
-    let plan = ModelPlan(spec: try #require(spec), batchSize: 5, threads: threads)
-    plan.initialize(seed: 4)
+        """, batch: 5, threads: threads, seed: 4)
     try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA: the plan does not fuse here")
     let fused = try #require(plan.network.layers[0] as? ConvPoolLayer)
     #expect(fused.name == "conv2d_1" && plan.parameterNames.prefix(2) == ["conv2d_1.weight", "conv2d_1.bias"])
@@ -269,20 +223,43 @@ func firstConvolutionFusedWithPoolingIsExact(threads: Int, relu: Bool) throws {
     let separate = Network(
         layers: [fused.convolution, fused.pooling] + (fused.relu.map { [$0] } ?? []) + layers[1...],
         loss: .sparseCategoricalCrossentropy, maxBatch: 5, threads: threads)
-    var random = SplitMix64(seed: 9)
-    for i in 0..<plan.network.input.count { plan.network.input[i] = random.nextUniform() * 2 - 1 }
-    separate.input.copy(from: plan.network.input)
-    for b in 0..<5 { plan.network.targets[b] = Float(b % 3); separate.targets[b] = Float(b % 3) }
-    func gradients(_ network: Network) -> [Float] {
-        let context = StepContext(training: true, step: 0, seed: 1, workspace: network.workspace)
-        network.zeroGradients()
-        network.forward(batch: 5, context: context)
-        _ = network.computeLoss(batch: 5, gradient: true)
-        network.backward(batch: 5, context: context)
-        return network.output.values + network.parameters.flatMap { $0.parameter.gradient.values }
-    }
-    let fusedGradients = gradients(plan.network), separateGradients = gradients(separate)
+    sameBatch(plan.network, separate, classes: 3)
+    let fusedGradients = stepResults(plan.network), separateGradients = stepResults(separate)
     let identical = fusedGradients == separateGradients
     #expect(identical, "\(zip(fusedGradients, separateGradients).filter { $0 != $1 }.count) of \(fusedGradients.count) values differ")
     #expect(fusedGradients.contains { $0 != 0 })
+}
+
+/// Random inputs in [-1, 1) and cycling class targets in `network`, copied into `other`: the same batch for both.
+private func sameBatch(_ network: Network, _ other: Network, classes: Int) {
+    var random = SplitMix64(seed: 9)
+    for i in 0..<network.input.count { network.input[i] = random.nextUniform() * 2 - 1 }
+    other.input.copy(from: network.input)
+    for b in 0..<network.maxBatch { network.targets[b] = Float(b % classes); other.targets[b] = Float(b % classes) }
+}
+
+/// The outputs and every parameter gradient after one training step on the network's whole batch.
+private func stepResults(_ network: Network) -> [Float] {
+    let context = StepContext(training: true, step: 0, seed: 1, workspace: network.workspace)
+    network.zeroGradients()
+    network.forward(batch: network.maxBatch, context: context)
+    _ = network.computeLoss(batch: network.maxBatch, gradient: true)
+    network.backward(batch: network.maxBatch, context: context)
+    return network.output.values + network.parameters.flatMap { $0.parameter.gradient.values }
+}
+
+/// The plan of a classifier with these layers (YAML list items) over `input`, its weights seeded.
+private func planned(input: [Int], _ layers: String, batch: Int, threads: Int, seed: UInt64) throws -> ModelPlan {
+    let text = """
+        input: \(input)
+        layers:
+        \(layers)
+        loss: sparse_categorical_crossentropy
+        optimizer: sgd
+        data: {train: {inline: {x: [[0]], y: [1]}}}
+        """
+    let (spec, diagnostics) = SpecParser.parse(text: text, file: "plan.yaml")
+    let plan = ModelPlan(spec: try #require(spec, "\(diagnostics)"), batchSize: batch, threads: threads)
+    plan.initialize(seed: seed)
+    return plan
 }
