@@ -78,8 +78,13 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
         return;
     }
     pthread_mutex_lock(&submit_lock);
-    /* At most one worker per processor beyond this thread: more tasks than that are claimed in turn. */
-    long processors = sysconf(_SC_NPROCESSORS_ONLN);
+    /* At most one worker per processor beyond this thread: more tasks than that are claimed in turn. (glibc
+       reads a file for the processor count, so it is asked once.) */
+    static long processors;
+    if (processors == 0) {
+        processors = sysconf(_SC_NPROCESSORS_ONLN);
+        if (processors < 1) processors = 1;
+    }
     long wanted = tasks - 1 < processors - 1 ? tasks - 1 : processors - 1;
     ensure_workers(wanted > 0 ? (int)wanted : 1);
     int helpers = worker_count;

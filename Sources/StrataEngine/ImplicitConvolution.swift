@@ -129,6 +129,7 @@ final class ImplicitConvolution {
     func poolForward(_ pooled: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>,
                      weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, pool: strata_pool_shape,
                      bands: UnsafeMutablePointer<Float>, bandSize: Int, parts: Int, batch: Int) {
+        precondition(!padded || batch * imageSize <= capacity, "conv2d: prepare(maxBatch:) was not called for batch \(batch)")
         let image = image(x)
         strata_conv_pack_weight(packedWeight, weight, patch, filters)
         withGeometry { geometry in
