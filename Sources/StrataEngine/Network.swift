@@ -1,3 +1,5 @@
+import CStrataKernels
+
 /// A sequential network with every buffer sized once for `maxBatch`: activations, their gradients, and each
 /// layer's scratch. A training step (`zeroGradients`, `forward`, `loss`, `backward`, optimizer) allocates nothing.
 ///
@@ -134,19 +136,24 @@ public final class Network: @unchecked Sendable {
 extension Network {
     /// Copies examples into the input and target buffers: row r of the batch is example `order[start + r]` (or
     /// `start + r` without an order) of `features` [examples, inputs] and `targets` [examples, targetWidth].
-    /// Rows are split across the pool: shuffled rows of a large set come from memory, and two threads wait on
-    /// two streams of misses instead of one.
+    /// Shuffled rows of a large set come from memory: the rows are split across the pool, and the next batch's
+    /// rows (up to `total` examples) are asked for ahead, to arrive while this batch computes.
     public func loadBatch(
-        features: UnsafePointer<Float>, targets: UnsafePointer<Float>, order: UnsafePointer<Int>?, start: Int, count: Int
+        features: UnsafePointer<Float>, targets: UnsafePointer<Float>, order: UnsafePointer<Int>?, start: Int, count: Int,
+        total: Int
     ) {
         let f = input.count / maxBatch, t = targetWidth
-        let parts = count * f >= 1 << 16 ? min(workspace.threads, count) : 1
+        let parts = count * f >= 1 << 12 ? min(workspace.threads, count) : 1
         Parallel.run(parts) { part in
             for row in (count * part / parts)..<(count * (part + 1) / parts) {
                 let example = order.map { $0[start + row] } ?? start + row
                 (self.input.pointer + row * f).update(from: features + example * f, count: f)
                 for j in 0..<t { self.targets.pointer[row * t + j] = targets[example * t + j] }
             }
+        }
+        guard let order else { return }
+        for position in (start + count)..<min(start + 2 * count, total) {
+            strata_prefetch(features + order[position] * f, f * MemoryLayout<Float>.stride)
         }
     }
 }

@@ -133,4 +133,7 @@ void strata_conv_pool_weight_gradient(float *dw, float *db, const float *x, cons
                                       const strata_conv_geometry *g, const strata_pool_shape *pool,
                                       const long *band_output, float *band);
 
+/// Asks the memory system for `bytes` from `start` ahead of use (one prefetch per 64-byte line).
+void strata_prefetch(const void *start, long bytes);
+
 #endif

@@ -17,7 +17,8 @@ extension ModelPlan {
         dataset.features.withUnsafeBufferPointer { features in
             dataset.targets.withUnsafeBufferPointer { targets in
                 network.loadBatch(
-                    features: features.baseAddress!, targets: targets.baseAddress!, order: order?.baseAddress, start: start, count: count)
+                    features: features.baseAddress!, targets: targets.baseAddress!, order: order?.baseAddress, start: start, count: count,
+                    total: dataset.count)
             }
         }
     }
