@@ -20,3 +20,8 @@ void strata_flush_denormals(void) {
     _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
 #endif
 }
+
+void strata_prefetch(const void *start, long bytes) {
+    const char *p = (const char *)start;
+    for (long offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 2);
+}

@@ -18,8 +18,3 @@ void strata_relu_backward(float *restrict dx, const float *restrict dy, const fl
         dx[i] = v > 0.0f ? g : 0.0f;
     }
 }
-
-void strata_prefetch(const void *start, long bytes) {
-    const char *p = (const char *)start;
-    for (long offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 2);
-}

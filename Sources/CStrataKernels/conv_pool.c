@@ -1,0 +1,145 @@
+#include "conv_tiles.h"
+
+/* Convolution fused with a max pooling whose windows tile its output (stride = pool size, no padding before).
+   The convolution's output exists only one band of pool_h rows at a time, in `band` [pool_h][run][F] floats
+   (run = the used output width): computed, pooled, and dropped while it is still in L1. */
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void conv_pool_forward_avx2(float *pooled, int *winners, const float *x, const float *w, const float *bias,
+                                   long first_example, long last_example, const strata_conv_geometry *g,
+                                   const strata_pool_shape *pool, float *band) {
+    long filters = g->filters, run = g->run, band_rows = pool->pool_h * run;
+    long pooled_size = pool->pooled_h * pool->pooled_w * filters;
+    for (long b = first_example; b < last_example; b++) {
+        const float *image = x + b * g->image;
+        for (long py = 0; py < pool->pooled_h; py++) {
+            long q0 = py * band_rows;
+            for (long l0 = 0; l0 < band_rows; l0 += TR) {
+                long count = band_rows - l0 < TR ? band_rows - l0 : TR;
+                const float *rows[TR];
+                float *outputs[TR];
+                for (long i = 0; i < TR; i++) {
+                    long l = l0 + (i < count ? i : count - 1);
+                    rows[i] = image + g->row_base[q0 + l];
+                    outputs[i] = band + l * filters;
+                }
+                for (long f0 = 0; f0 < filters; f0 += TC) {
+                    float *panel[TR];
+                    for (long i = 0; i < TR; i++) panel[i] = outputs[i] + f0;
+                    forward_tile(panel, rows, g->patch_offset, g->patch, w + f0 * g->patch, TC, bias ? bias + f0 : NULL);
+                }
+            }
+            /* Each window's first maximum in scan order wins, as in strata_maxpool_forward; the winner is
+               recorded as an index into the example's convolution output [OH, OW, F]. */
+            for (long px = 0; px < pool->pooled_w; px++) {
+                float *restrict out = pooled + b * pooled_size + (py * pool->pooled_w + px) * filters;
+                int *restrict won = winners + b * pooled_size + (py * pool->pooled_w + px) * filters;
+                for (long ky = 0; ky < pool->pool_h; ky++) {
+                    for (long kx = 0; kx < pool->pool_w; kx++) {
+                        const float *restrict source = band + (ky * run + px * pool->pool_w + kx) * filters;
+                        long position = ((py * pool->pool_h + ky) * pool->out_w + px * pool->pool_w + kx) * filters;
+                        if (ky == 0 && kx == 0) {
+                            for (long c = 0; c < filters; c++) { out[c] = source[c]; won[c] = (int)(position + c); }
+                        } else {
+                            for (long c = 0; c < filters; c++) {
+                                float v = source[c], best = out[c];
+                                int index = won[c], better = v > best;
+                                out[c] = better ? v : best;
+                                won[c] = better ? (int)(position + c) : index;
+                            }
+                        }
+                    }
+                }
+                /* relu after pooling keeps NaN (as strata_relu_forward) and is what backward's mask reads. */
+                if (pool->relu)
+                    for (long c = 0; c < filters; c++) {
+                        float v = out[c];
+                        out[c] = v <= 0.0f ? 0.0f : v;
+                    }
+            }
+        }
+    }
+}
+#endif
+
+void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const float *w, const float *bias,
+                              long first_example, long last_example, const strata_conv_geometry *g,
+                              const strata_pool_shape *pool, float *band) {
+#if defined(__x86_64__)
+    conv_pool_forward_avx2(pooled, winners, x, w, bias, first_example, last_example, g, pool, band);
+#else
+    (void)pooled; (void)winners; (void)x; (void)w; (void)bias; (void)first_example; (void)last_example; (void)g;
+    (void)pool; (void)band;
+#endif
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x, const float *dpooled,
+                                           const float *pooled, const int *winners, long batch, long first_tile, long last_tile,
+                                           const strata_conv_geometry *g, const strata_pool_shape *pool,
+                                           const long *band_output, float *band) {
+    long filters = g->filters, patch = g->patch, run = g->run, band_rows = pool->pool_h * run;
+    long tap_panels = (patch + TR - 1) / TR;
+    long pooled_size = pool->pooled_h * pool->pooled_w * filters;
+    if (first_tile >= last_tile) return;
+    /* This part's filter columns: its tiles cover whole 16-filter panels. */
+    long c0 = first_tile / tap_panels * TC, c1 = ((last_tile - 1) / tap_panels + 1) * TC;
+    for (long b = 0; b < batch; b++) {
+        const float *image = x + b * g->image;
+        const float *gradient = dpooled + b * pooled_size, *output = pooled + b * pooled_size;
+        const int *won = winners + b * pooled_size;
+        for (long py = 0; py < pool->pooled_h; py++) {
+            /* The band's output gradient: each pooled gradient goes to its window's winner, 0 elsewhere. */
+            for (long ky = 0; ky < pool->pool_h; ky++) {
+                for (long ox = 0; ox < run; ox++) {
+                    long o = (py * pool->pooled_w + ox / pool->pool_w) * filters;
+                    long position = ((py * pool->pool_h + ky) * pool->out_w + ox) * filters;
+                    float *restrict target = band + (ky * run + ox) * filters;
+                    const int *restrict winner = won + o;
+                    const float *restrict source = gradient + o, *restrict result = output + o;
+                    /* Loads unconditional, so the loops vectorize. With relu, a window whose maximum was not
+                       positive passes nothing back (as relu's gradient would). */
+                    if (pool->relu) {
+                        for (long c = c0; c < c1; c++) {
+                            float value = source[c], y = result[c];
+                            target[c] = winner[c] == (int)(position + c) && y > 0.0f ? value : 0.0f;
+                        }
+                    } else {
+                        for (long c = c0; c < c1; c++) {
+                            float value = source[c];
+                            target[c] = winner[c] == (int)(position + c) ? value : 0.0f;
+                        }
+                    }
+                }
+            }
+            if (db) {
+                for (long l = 0; l < band_rows; l++)
+                    for (long c = c0; c < c1; c++) db[c] += band[l * filters + c];
+            }
+            for (long t = first_tile; t < last_tile; t++) {
+                long f0 = t / tap_panels * TC, p0 = t % tap_panels * TR;
+                int taps = patch - p0 < TR ? (int)(patch - p0) : TR;
+                long offset[TR];
+                for (int i = 0; i < TR; i++) offset[i] = g->patch_offset[p0 + (i < taps ? i : taps - 1)];
+                weight_tile(dw + p0 * filters + f0, filters, taps, image, g->row_base + py * band_rows, band_output,
+                            pool->pool_h, run, g->window_step, offset, band + f0, filters);
+            }
+        }
+    }
+}
+#endif
+
+void strata_conv_pool_weight_gradient(float *dw, float *db, const float *x, const float *dpooled, const float *pooled,
+                                      const int *winners, long batch, long first_tile, long last_tile,
+                                      const strata_conv_geometry *g, const strata_pool_shape *pool,
+                                      const long *band_output, float *band) {
+#if defined(__x86_64__)
+    conv_pool_weight_gradient_avx2(dw, db, x, dpooled, pooled, winners, batch, first_tile, last_tile, g, pool, band_output,
+                                   band);
+#else
+    (void)dw; (void)db; (void)x; (void)dpooled; (void)pooled; (void)winners; (void)batch; (void)first_tile; (void)last_tile;
+    (void)g; (void)pool; (void)band_output; (void)band;
+#endif
+}
