@@ -114,9 +114,9 @@ func preparedNetwork(_ layers: [Layer], threads: Int, optimizer kind: StrataEngi
     return (network, optimizer)
 }
 
-/// One training step — zero gradients, forward, loss, backward, update — 30 times after a warm-up, with each
-/// layer's forward plus backward timed; reports medians (in `unit`: "ms" or "us") and heap allocations per step
-/// (the plan promises none).
+/// One training step — forward, loss, backward, update (which clears the gradients) — 30 times after a warm-up,
+/// with each layer's forward plus backward timed; reports medians (in `unit`: "ms" or "us") and heap allocations
+/// per step (the plan promises none).
 func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: StrataEngine.OptimizerKind, threads: Int, unit: String) {
     let batch = 64, steps = 30
     let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: kind)
@@ -125,11 +125,11 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
     for i in 0..<layers.count { forward[i].reserveCapacity(steps); backward[i].reserveCapacity(steps) }
     totals.reserveCapacity(steps)
     var allocations: UInt = 0
+    network.zeroGradients()  // as the trainer does; each optimizer step then clears them for the next
     for step in 0...steps {
         let before = strata_allocation_count()
         let context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
         let start = now()
-        network.zeroGradients()
         for (i, layer) in layers.enumerated() {
             let t = now()
             layer.forward(output: network.activations[i + 1].pointer, input: network.activations[i].pointer, batch: batch, context: context)

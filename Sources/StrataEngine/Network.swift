@@ -1,7 +1,8 @@
 import CStrataKernels
 
 /// A sequential network with every buffer sized once for `maxBatch`: activations, their gradients, and each
-/// layer's scratch. A training step (`zeroGradients`, `forward`, `loss`, `backward`, optimizer) allocates nothing.
+/// layer's scratch. A training step (`forward`, `loss`, `backward`, the optimizer's update, which clears the
+/// gradients for the next step) allocates nothing.
 ///
 /// When the loss is a cross-entropy and the last layer is its matching activation (softmax, or sigmoid for
 /// binary_crossentropy), the two are fused: the loss is computed from the logits and backward starts below the

@@ -52,7 +52,8 @@ public final class Optimizer: @unchecked Sendable {
         slots = parameters.map { p in names.map { _ in Tensor(shape: p.value.shape) } }
     }
 
-    /// One update of every parameter with learning rate `rate`.
+    /// One update of every parameter with learning rate `rate`, then each gradient cleared for the next step:
+    /// the step's one clearing, done while the gradient is still in cache from the update that read it.
     public func step(learningRate rate: Float) {
         iterations += 1
         for (index, parameter) in parameters.enumerated() {
@@ -61,6 +62,7 @@ public final class Optimizer: @unchecked Sendable {
             Parallel.run(parts) { part in
                 let first = count * part / parts, last = count * (part + 1) / parts
                 self.update(index, from: first, count: last - first, rate: rate)
+                (parameter.gradient.pointer + first).update(repeating: 0, count: last - first)
             }
         }
     }

@@ -47,6 +47,8 @@ private func parameter(_ w: [Float], gradient g: [Float]) -> Parameter {
     let plain = parameter([1], gradient: [1])
     let sgd = Optimizer(kind: .sgd(momentum: 0.9, nesterov: false, weightDecay: 0), parameters: [plain])
     sgd.step(learningRate: 0.1)  // v = −0.1, w = 0.9
+    #expect(plain.gradient[0] == 0, "a step clears the gradient it used, for the next backward")
+    plain.gradient[0] = 1
     sgd.step(learningRate: 0.1)  // v = −0.19, w = 0.71
     #expect(abs(plain.value[0] - 0.71) < 1e-6)
     let nesterov = parameter([1], gradient: [1])
@@ -94,6 +96,7 @@ private func parameter(_ w: [Float], gradient g: [Float]) -> Parameter {
     let q = parameter([1], gradient: [2])
     let withMomentum = Optimizer(kind: .rmsprop(rho: 0.9, momentum: 0.5, epsilon: 1e-7), parameters: [q])
     withMomentum.step(learningRate: 0.01)
+    q.gradient[0] = 2
     withMomentum.step(learningRate: 0.01)
     let inc1 = 0.02 / (0.4 + 1e-7).squareRoot(), v2 = 0.9 * 0.4 + 0.1 * 4.0
     let inc2 = 0.02 / (v2 + 1e-7).squareRoot()

@@ -145,6 +145,8 @@ public final class Trainer {
         defer { if options.catchInterrupt { strata_release_interrupt() } }
         var savedAny = false
 
+        // Gradients start cleared; after that each optimizer step clears them for the next.
+        network.zeroGradients()
         epochLoop: while state.epoch < epochs {
             let epoch = state.epoch + 1
             let started = Date()
@@ -165,7 +167,6 @@ public final class Trainer {
                     let count = min(batchSize, train.count - start)
                     plan.load(train, order: order, start: start, count: count)
                     let context = StepContext(training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
-                    network.zeroGradients()
                     network.forward(batch: count, context: context)
                     let loss = network.computeLoss(batch: count, gradient: true)
                     guard loss.isFinite else {
