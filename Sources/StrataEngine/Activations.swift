@@ -106,8 +106,8 @@ public final class ActivationLayer: Layer {
     private func rows(_ batch: Int, _ context: StepContext, _ body: (Int, Int) -> Void) {
         let parts = batch * inputSize >= 1 << 16 ? Parallel.parts(batch, threads: context.workspace.threads) : 1
         Parallel.run(parts) { part in
-            let first = batch * part / parts, last = batch * (part + 1) / parts
-            body(first * self.inputSize, (last - first) * self.inputSize)
+            let examples = Parallel.share(part, of: parts, batch)
+            body(examples.lowerBound * self.inputSize, examples.count * self.inputSize)
         }
     }
 

@@ -86,8 +86,9 @@ public final class Conv2DLayer: Layer {
         precondition(batch * positions * patch <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
         let columns = columns!
         let filters = outputShape[2]
-        Parallel.run(min(batch, context.workspace.threads)) { part in
-            for b in self.range(part, of: min(batch, context.workspace.threads), batch) {
+        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        Parallel.run(parts) { part in
+            for b in Parallel.share(part, of: parts, batch) {
                 Im2Col.gather(columns + b * self.positions * self.patch, input + b * self.inputSize, self.window, channels: self.inputShape[2])
             }
         }
@@ -123,17 +124,12 @@ public final class Conv2DLayer: Layer {
         GEMM.multiply(
             columns, ldc: patch, outputGradient, lda: filters, .none, weight.value.pointer, ldb: filters, .transposed,
             m: rows, n: patch, k: filters, accumulate: false, workspace: context.workspace)
-        let parts = min(batch, context.workspace.threads)
+        let parts = Parallel.parts(batch, threads: context.workspace.threads)
         Parallel.run(parts) { part in
-            for b in self.range(part, of: parts, batch) {
+            for b in Parallel.share(part, of: parts, batch) {
                 Im2Col.scatter(inputGradient + b * self.inputSize, columns + b * self.positions * self.patch, self.window, channels: self.inputShape[2])
             }
         }
-    }
-
-    /// Fixed split of the batch: examples are independent, so any split gives the same bits.
-    private func range(_ part: Int, of parts: Int, _ count: Int) -> Range<Int> {
-        (count * part / parts)..<(count * (part + 1) / parts)
     }
 }
 

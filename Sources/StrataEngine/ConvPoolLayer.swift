@@ -16,6 +16,8 @@ public final class ConvPoolLayer: Layer {
     /// where the pooled value was).
     public let relu: ActivationLayer?
     private let shape: strata_pool_shape
+    /// The convolution's implicit-GEMM kernels, fixed at fusion (the fused layer prepares them itself).
+    private let implicit: ImplicitConvolution
     /// One band [pool height, used width, F] per part; forward and the weight gradient use at most `maxParts`.
     private let bands: UnsafeMutablePointer<Float>
     private let bandSize: Int
@@ -27,10 +29,10 @@ public final class ConvPoolLayer: Layer {
     public init?(_ convolution: Conv2DLayer, _ pooling: MaxPool2DLayer, relu: ActivationLayer? = nil) {
         let w = pooling.window, filters = convolution.outputShape[2]
         if let relu { guard relu.kind == .relu, relu.inputShape == pooling.outputShape else { return nil } }
-        guard convolution.method == .implicitGEMM, pooling.inputShape == convolution.outputShape,
-            w.strideHeight == w.kernelHeight, w.strideWidth == w.kernelWidth, w.padTop == 0, w.padLeft == 0,
+        guard let implicit = convolution.implicit, pooling.inputShape == convolution.outputShape, w.tilesInput,
             convolution.usedOutput == (w.outputHeight * w.kernelHeight, w.outputWidth * w.kernelWidth)
         else { return nil }
+        self.implicit = implicit
         self.convolution = convolution
         self.pooling = pooling
         self.relu = relu
@@ -55,13 +57,13 @@ public final class ConvPoolLayer: Layer {
     public var parameters: [Parameter] { convolution.parameters }
 
     public func prepare(maxBatch: Int) {
-        convolution.prepare(maxBatch: maxBatch)
+        implicit.prepare(maxBatch: maxBatch)
         pooling.prepare(maxBatch: maxBatch)
     }
 
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
         let parts = min(Parallel.parts(batch, threads: context.workspace.threads), ConvPoolLayer.maxParts)
-        convolution.implicit!.poolForward(
+        implicit.poolForward(
             output, winners: pooling.winners!, input, weight: convolution.weight.value.pointer,
             bias: convolution.bias.map { UnsafePointer($0.value.pointer) }, pool: shape, bands: bands, bandSize: bandSize,
             parts: parts, batch: batch)
@@ -72,7 +74,7 @@ public final class ConvPoolLayer: Layer {
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
         precondition(inputGradient == nil, "\(name): a fused convolution and pooling must be the first layer")
-        convolution.implicit!.poolWeightGradient(
+        implicit.poolWeightGradient(
             convolution.weight.gradient.pointer, convolution.bias?.gradient.pointer, input, pooledGradient: outputGradient,
             pooled: output, winners: pooling.winners!, pool: shape, bandOutput: bandOutput, bands: bands, bandSize: bandSize,
             maxParts: ConvPoolLayer.maxParts, batch: batch, threads: context.workspace.threads)

@@ -60,7 +60,7 @@ public enum BiasKernels {
     public static func add(_ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1) {
         let parts = rows * width >= parallelThreshold ? min(threads, rows) : 1
         Parallel.run(parts) { part in
-            for r in (rows * part / parts)..<(rows * (part + 1) / parts) {
+            for r in Parallel.share(part, of: parts, rows) {
                 let row = y + r * width
                 for j in 0..<width { row[j] += b[j] }
             }

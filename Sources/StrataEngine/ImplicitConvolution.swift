@@ -32,8 +32,7 @@ final class ImplicitConvolution {
         self.filters = filters
         self.used = (min(used.height, w.outputHeight), min(used.width, w.outputWidth))
         // The extent the windows reach, which also drops trailing rows a stride never visits.
-        imageHeight = (w.outputHeight - 1) * w.strideHeight + w.kernelHeight
-        imageWidth = (w.outputWidth - 1) * w.strideWidth + w.kernelWidth
+        (imageHeight, imageWidth) = w.reach
         padded = w.padTop > 0 || w.padLeft > 0 || imageHeight > w.inputHeight || imageWidth > w.inputWidth
         let rowWidth = padded ? imageWidth : w.inputWidth
         rowBase = .allocate(capacity: self.used.height * self.used.width)
@@ -100,10 +99,10 @@ final class ImplicitConvolution {
         strata_conv_pack_weight(packedWeight, weight, patch, filters)
         withGeometry { geometry in
             Parallel.run(parts) { part in
-                let first = batch * part / parts, last = batch * (part + 1) / parts
-                if self.padded { self.pad(first..<last, x) }
-                strata_conv_forward(y, image, self.packedWeight, bias, first, last, geometry)
-                self.clearUnused(first..<last, y)
+                let examples = Parallel.share(part, of: parts, batch)
+                if self.padded { self.pad(examples, x) }
+                strata_conv_forward(y, image, self.packedWeight, bias, examples.lowerBound, examples.upperBound, geometry)
+                self.clearUnused(examples, y)
             }
         }
     }
@@ -113,13 +112,10 @@ final class ImplicitConvolution {
                         batch: Int, threads: Int) {
         let image = image(x)
         withGeometry { geometry in
-            // Parts of whole 16-filter panels (tiles run panel by panel), so the tiles sharing a panel's gradient
-            // column read it from cache in turn.
-            let panels = filters / 16, tilesPerPanel = strata_conv_weight_tiles(geometry) / panels
-            let parts = Parallel.parts(panels, threads: threads)
+            let parts = weightParts(threads: threads, atMost: .max)
             Parallel.run(parts) { part in
-                strata_conv_weight_gradient(
-                    dw, image, dy, batch, panels * part / parts * tilesPerPanel, panels * (part + 1) / parts * tilesPerPanel, geometry)
+                let tiles = weightTiles(part, of: parts, geometry)
+                strata_conv_weight_gradient(dw, image, dy, batch, tiles.lowerBound, tiles.upperBound, geometry)
             }
         }
     }
@@ -135,10 +131,11 @@ final class ImplicitConvolution {
         withGeometry { geometry in
             withUnsafePointer(to: pool) { pool in
                 Parallel.run(parts) { part in
-                    let first = batch * part / parts, last = batch * (part + 1) / parts
-                    if self.padded { self.pad(first..<last, x) }
+                    let examples = Parallel.share(part, of: parts, batch)
+                    if self.padded { self.pad(examples, x) }
                     strata_conv_pool_forward(
-                        pooled, winners, image, self.packedWeight, bias, first, last, geometry, pool, bands + part * bandSize)
+                        pooled, winners, image, self.packedWeight, bias, examples.lowerBound, examples.upperBound, geometry, pool,
+                        bands + part * bandSize)
                 }
             }
         }
@@ -153,12 +150,12 @@ final class ImplicitConvolution {
         let image = image(x)
         withGeometry { geometry in
             withUnsafePointer(to: pool) { pool in
-                let panels = filters / 16, tilesPerPanel = strata_conv_weight_tiles(geometry) / panels
-                let parts = min(Parallel.parts(panels, threads: threads), maxParts)
+                let parts = weightParts(threads: threads, atMost: maxParts)
                 Parallel.run(parts) { part in
+                    let tiles = weightTiles(part, of: parts, geometry)
                     strata_conv_pool_weight_gradient(
-                        dw, db, image, pooledGradient, pooled, winners, batch, panels * part / parts * tilesPerPanel,
-                        panels * (part + 1) / parts * tilesPerPanel, geometry, pool, bandOutput, bands + part * bandSize)
+                        dw, db, image, pooledGradient, pooled, winners, batch, tiles.lowerBound, tiles.upperBound, geometry, pool,
+                        bandOutput, bands + part * bandSize)
                 }
             }
         }
@@ -172,11 +169,23 @@ final class ImplicitConvolution {
         let parts = Parallel.parts(batch, threads: threads)
         withGeometry { geometry in
             Parallel.run(parts) { part in
-                let first = batch * part / parts, last = batch * (part + 1) / parts
-                strata_conv_input_gradient(target, dy, self.transposedWeight, first, last, geometry)
-                if self.padded { self.unpad(first..<last, dx) }
+                let examples = Parallel.share(part, of: parts, batch)
+                strata_conv_input_gradient(target, dy, self.transposedWeight, examples.lowerBound, examples.upperBound, geometry)
+                if self.padded { self.unpad(examples, dx) }
             }
         }
+    }
+
+    /// The weight gradient is cut into parts of whole 16-filter panels (tiles run panel by panel), so the tiles
+    /// sharing a panel's gradient columns read them from cache in turn.
+    private func weightParts(threads: Int, atMost limit: Int) -> Int {
+        min(Parallel.parts(filters / 16, threads: threads), limit)
+    }
+
+    private func weightTiles(_ part: Int, of parts: Int, _ geometry: UnsafePointer<strata_conv_geometry>) -> Range<Int> {
+        let tilesPerPanel = strata_conv_weight_tiles(geometry) / (filters / 16)
+        let panels = Parallel.share(part, of: parts, filters / 16)
+        return (panels.lowerBound * tilesPerPanel)..<(panels.upperBound * tilesPerPanel)
     }
 
     /// Sets the outputs right of and below the used corner to 0.
@@ -194,32 +203,28 @@ final class ImplicitConvolution {
 
     /// Copies examples of x into the zero-bordered images.
     private func pad(_ examples: Range<Int>, _ x: UnsafePointer<Float>) {
-        let w = window, rowFloats = w.inputWidth * channels
         for b in examples {
-            let image = paddedInput! + b * imageSize
+            let image = paddedInput! + b * imageSize, source = x + b * inputSize
             image.update(repeating: 0, count: imageSize)
-            for iy in 0..<w.inputHeight {
-                let py = iy + w.padTop
-                guard py < imageHeight else { break }
-                let columns = min(w.inputWidth, imageWidth - w.padLeft) * channels
-                (image + (py * imageWidth + w.padLeft) * channels).update(from: x + b * inputSize + iy * rowFloats, count: columns)
-            }
+            forEachInteriorRow { input, inImage, count in (image + inImage).update(from: source + input, count: count) }
         }
     }
 
     /// Copies the interior of the padded input gradients into dx; inputs no window reached get 0.
     private func unpad(_ examples: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
-        let w = window, rowFloats = w.inputWidth * channels
         for b in examples {
-            let target = dx + b * inputSize
+            let target = dx + b * inputSize, image = paddedGradient! + b * imageSize
             target.update(repeating: 0, count: inputSize)
-            let image = paddedGradient! + b * imageSize
-            for iy in 0..<w.inputHeight {
-                let py = iy + w.padTop
-                guard py < imageHeight else { break }
-                let columns = min(w.inputWidth, imageWidth - w.padLeft) * channels
-                (target + iy * rowFloats).update(from: image + (py * imageWidth + w.padLeft) * channels, count: columns)
-            }
+            forEachInteriorRow { input, inImage, count in (target + input).update(from: image + inImage, count: count) }
+        }
+    }
+
+    /// Each input row's part inside the padded image: body(offset in the example's input, offset in its image,
+    /// floats).
+    private func forEachInteriorRow(_ body: (Int, Int, Int) -> Void) {
+        let w = window, count = min(w.inputWidth, imageWidth - w.padLeft) * channels
+        for iy in 0..<max(0, min(w.inputHeight, imageHeight - w.padTop)) {
+            body(iy * w.inputWidth * channels, ((iy + w.padTop) * imageWidth + w.padLeft) * channels, count)
         }
     }
 }

@@ -44,7 +44,7 @@ public final class MaxPool2DLayer: Layer {
         let c = inputShape[2]
         let parts = Parallel.parts(batch, threads: context.workspace.threads)
         Parallel.run(parts) { part in
-            for b in (batch * part / parts)..<(batch * (part + 1) / parts) {
+            for b in Parallel.share(part, of: parts, batch) {
                 let x = input + b * self.inputSize
                 let y = output + b * self.outputSize
                 let won = winners + b * self.outputSize
@@ -67,10 +67,10 @@ public final class MaxPool2DLayer: Layer {
     ) {
         guard let inputGradient, let winners else { return }
         let w = window
-        let tiled = w.strideHeight == w.kernelHeight && w.strideWidth == w.kernelWidth && w.padTop == 0 && w.padLeft == 0
+        let tiled = w.tilesInput
         let parts = Parallel.parts(batch, threads: context.workspace.threads)
         Parallel.run(parts) { part in
-            for b in (batch * part / parts)..<(batch * (part + 1) / parts) {
+            for b in Parallel.share(part, of: parts, batch) {
                 let dx = inputGradient + b * self.inputSize
                 if tiled {
                     strata_maxpool_tiled_backward(

@@ -146,7 +146,7 @@ extension Network {
         let f = input.count / maxBatch, t = targetWidth
         let parts = count * f >= 1 << 12 ? min(workspace.threads, count) : 1
         Parallel.run(parts) { part in
-            for row in (count * part / parts)..<(count * (part + 1) / parts) {
+            for row in Parallel.share(part, of: parts, count) {
                 let example = order.map { $0[start + row] } ?? start + row
                 (self.input.pointer + row * f).update(from: features + example * f, count: f)
                 for j in 0..<t { self.targets.pointer[row * t + j] = targets[example * t + j] }

@@ -60,9 +60,9 @@ public final class Optimizer: @unchecked Sendable {
             let count = parameter.value.count
             let parts = count >= 1 << 16 ? threads : 1
             Parallel.run(parts) { part in
-                let first = count * part / parts, last = count * (part + 1) / parts
-                self.update(index, from: first, count: last - first, rate: rate)
-                (parameter.gradient.pointer + first).update(repeating: 0, count: last - first)
+                let share = Parallel.share(part, of: parts, count)
+                self.update(index, from: share.lowerBound, count: share.count, rate: rate)
+                (parameter.gradient.pointer + share.lowerBound).update(repeating: 0, count: share.count)
             }
         }
     }

@@ -10,6 +10,11 @@ enum Parallel {
         threads > 1 ? min(count, threads * 4) : min(count, 1)
     }
 
+    /// Share `part` of 0..<count cut into `parts` nearly equal ranges: fixed by the three numbers alone.
+    static func share(_ part: Int, of parts: Int, _ count: Int) -> Range<Int> {
+        (count * part / parts)..<(count * (part + 1) / parts)
+    }
+
     static func run(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 {
             if count == 1 { body(0) }

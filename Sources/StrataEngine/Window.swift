@@ -7,6 +7,17 @@ public struct Window: Sendable, Equatable {
     /// Rows and columns of zero padding before the input (same padding puts any odd extra after it).
     public var padTop, padLeft: Int
 
+    /// Rows and columns from the top-left of the (padded) input that some window covers; trailing ones a stride
+    /// skips are left out.
+    public var reach: (height: Int, width: Int) {
+        ((outputHeight - 1) * strideHeight + kernelHeight, (outputWidth - 1) * strideWidth + kernelWidth)
+    }
+
+    /// Windows side by side without overlap or padding before (stride = size): each input in at most one.
+    public var tilesInput: Bool {
+        strideHeight == kernelHeight && strideWidth == kernelWidth && padTop == 0 && padLeft == 0
+    }
+
     /// nil when a valid window does not fit in the input.
     public init?(input: (Int, Int), kernel: (Int, Int), strides: (Int, Int), same: Bool) {
         (inputHeight, inputWidth) = input

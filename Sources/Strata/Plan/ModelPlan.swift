@@ -85,9 +85,7 @@ public final class ModelPlan: @unchecked Sendable {
             guard let next = layers[(i + 1)...].first(where: { !($0 is ActivationLayer) }) as? MaxPool2DLayer else { continue }
             let w = next.window
             guard w.padTop == 0, w.padLeft == 0 else { continue }
-            convolution.usedOutput = (
-                min(w.inputHeight, (w.outputHeight - 1) * w.strideHeight + w.kernelHeight),
-                min(w.inputWidth, (w.outputWidth - 1) * w.strideWidth + w.kernelWidth))
+            convolution.usedOutput = (min(w.inputHeight, w.reach.height), min(w.inputWidth, w.reach.width))
         }
     }
 
