@@ -179,25 +179,38 @@ static void tile(int use_avx2, long kc, const float *pa, const float *pb, float 
     }
 }
 
-void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k,
-                  const float *a, long lda, const float *b, long ldb,
-                  int accumulate, float *c, long ldc,
-                  float *pack_a_buf, float *pack_b_buf) {
+/* Depth blocks of equal size (784 = 4 x 196, not 3 x 256 + 16); they depend on k alone, so every caller's
+   partition sums each element the same way. */
+static long depth_step(long k) {
+    long k_blocks = (k + KC - 1) / KC;
+    return (k + k_blocks - 1) / k_blocks;
+}
+
+/* Where block (j0, p0) of op(B) starts when packed whole: the column blocks one after another, each holding
+   its depth blocks, each of those its NR-wide panels. */
+static long packed_b_offset(long k, long j0, long p0, long nc) {
+    return j0 * k + p0 * ((nc + NR - 1) / NR * NR);
+}
+
+/* The blocked product; B comes from `packed_b` (op(B) packed whole) when given, else it is packed block by
+   block into pack_b_buf. Either way every tile sees the same panels, so the bits are the same. */
+static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, long k,
+                        const float *a, long lda, const float *b, long ldb, const float *packed_b,
+                        int accumulate, float *c, long ldc, float *pack_a_buf, float *pack_b_buf) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         if (!accumulate) for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
         return;
     }
-    /* Depth blocks of equal size (784 = 4 x 196, not 3 x 256 + 16); they depend on k alone, so every
-       caller's partition sums each element the same way. */
-    long k_blocks = (k + KC - 1) / KC;
-    long k_step = (k + k_blocks - 1) / k_blocks;
+    long k_step = depth_step(k);
     for (long j0 = 0; j0 < n; j0 += NC) {
         long nc = n - j0 < NC ? n - j0 : NC;
         for (long p0 = 0; p0 < k; p0 += k_step) {
             long kc = k - p0 < k_step ? k - p0 : k_step;
             int acc = accumulate || p0 > 0;
-            pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buf);
+            const float *panels = pack_b_buf;
+            if (packed_b) panels = packed_b + packed_b_offset(k, j0, p0, nc);
+            else pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buf);
             for (long i0 = 0; i0 < m; i0 += MC) {
                 long mc = m - i0 < MC ? m - i0 : MC;
                 pack_a(use_avx2, trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
@@ -205,13 +218,45 @@ void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k
                     long cols = nc - jr < NR ? nc - jr : NR;
                     for (long ir = 0; ir < mc; ir += MR) {
                         long rows = mc - ir < MR ? mc - ir : MR;
-                        tile(use_avx2, kc, pack_a_buf + ir * kc, pack_b_buf + jr * kc,
+                        tile(use_avx2, kc, pack_a_buf + ir * kc, panels + jr * kc,
                              c + (i0 + ir) * ldc + j0 + jr, ldc, rows, cols, acc);
                     }
                 }
             }
         }
     }
+}
+
+void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k,
+                  const float *a, long lda, const float *b, long ldb,
+                  int accumulate, float *c, long ldc,
+                  float *pack_a_buf, float *pack_b_buf) {
+    gemm_blocks(use_avx2, trans_a, trans_b, m, n, k, a, lda, b, ldb, 0, accumulate, c, ldc, pack_a_buf, pack_b_buf);
+}
+
+long strata_sgemm_packed_b_count(long n, long k) {
+    return (n + NR - 1) / NR * NR * (k > 0 ? k : 0);
+}
+
+void strata_sgemm_pack_b(int trans_b, long n, long k, const float *b, long ldb, float *out) {
+    if (n <= 0 || k <= 0) return;
+    long k_step = depth_step(k);
+    for (long j0 = 0; j0 < n; j0 += NC) {
+        long nc = n - j0 < NC ? n - j0 : NC;
+        for (long p0 = 0; p0 < k; p0 += k_step) {
+            long kc = k - p0 < k_step ? k - p0 : k_step;
+            pack_b(trans_b, b, ldb, p0, j0, kc, nc, out + packed_b_offset(k, j0, p0, nc));
+        }
+    }
+}
+
+void strata_sgemm_prepacked(int use_avx2, int trans_a, long m, long n, long k, const float *a, long lda,
+                            const float *packed_b, int accumulate, float *c, long ldc, float *pack_a_buf) {
+    gemm_blocks(use_avx2, trans_a, 0, m, n, k, a, lda, 0, 0, packed_b, accumulate, c, ldc, pack_a_buf, 0);
+}
+
+long strata_claim(long *counter) {
+    return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
 typedef struct {

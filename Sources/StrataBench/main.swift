@@ -114,11 +114,11 @@ func preparedNetwork(_ layers: [Layer], threads: Int, optimizer kind: StrataEngi
     return (network, optimizer)
 }
 
-/// One training step — forward, loss, backward, update (which clears the gradients) — 30 times after a warm-up,
-/// with each layer's forward plus backward timed; reports medians (in `unit`: "ms" or "us") and heap allocations
-/// per step (the plan promises none).
+/// One training step — forward, loss, backward with the updates layers apply, the other updates (which clear
+/// their gradients) — 30 times after a warm-up, with each layer's forward plus backward timed; reports medians
+/// (in `unit`: "ms" or "us") and heap allocations per step (the plan promises none).
 func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: StrataEngine.OptimizerKind, threads: Int, unit: String) {
-    let batch = 64, steps = 30
+    let batch = 64, steps = Int(ProcessInfo.processInfo.environment["STRATA_BENCH_STEPS"] ?? "") ?? 30
     let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: kind)
     var forward = [[Double]](repeating: [], count: layers.count), backward = forward
     var totals: [Double] = []
@@ -128,7 +128,7 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
     network.zeroGradients()  // as the trainer does; each optimizer step then clears them for the next
     for step in 0...steps {
         let before = strata_allocation_count()
-        let context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
+        var context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
         let start = now()
         for (i, layer) in layers.enumerated() {
             let t = now()
@@ -136,6 +136,9 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
             forward[i].append(now() - t)
         }
         _ = network.computeLoss(batch: batch, gradient: true)
+        // As the trainer steps: dense layers apply their weight updates during backward.
+        optimizer.beginStep(learningRate: 0.001)
+        context.optimizer = optimizer
         // The last layer's activation is fused into the loss, as in training.
         for i in stride(from: layers.count - 2, through: 0, by: -1) {
             let t = now()
@@ -144,7 +147,7 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
                 input: network.activations[i].pointer, output: network.activations[i + 1].pointer, batch: batch, context: context)
             backward[i].append(now() - t)
         }
-        optimizer.step(learningRate: 0.001)
+        optimizer.finishStep()
         totals.append(now() - start)
         if step == 0 {  // warm-up: first touches of buffers
             totals.removeAll(keepingCapacity: true)

@@ -33,21 +33,74 @@ public final class DenseLayer: Layer {
         if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch, width: units) }
     }
 
+    /// dy packed once per step for the weight gradient's row blocks (`applyWeightGradient`); sized by `prepare`.
+    private var packedOutputGradient = Tensor(shape: [0])
+    private var preparedBatch = 0
+
+    public func prepare(maxBatch: Int) {
+        packedOutputGradient = Tensor(shape: [strata_sgemm_packed_b_count(outputShape[0], maxBatch)])
+        preparedBatch = maxBatch
+    }
+
     public func backward(
         inputGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>,
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
         let (inputs, units) = (inputShape[0], outputShape[0])
-        // dW[inputs, units] += xᵀ · dy
-        GEMM.multiply(
-            weight.gradient.pointer, ldc: units, input, lda: inputs, .transposed, outputGradient, ldb: units, .none,
-            m: inputs, n: units, k: batch, accumulate: true, workspace: context.workspace)
-        if let bias { BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: batch, width: units) }
-        // dx[batch, inputs] = dy · Wᵀ
+        // dx[batch, inputs] = dy · Wᵀ, first: a fused update below changes W.
         if let inputGradient {
             GEMM.multiply(
                 inputGradient, ldc: inputs, outputGradient, lda: units, .none, weight.value.pointer, ldb: units,
                 .transposed, m: batch, n: inputs, k: units, accumulate: false, workspace: context.workspace)
+        }
+        if let bias { BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: batch, width: units) }
+        if let optimizer = context.optimizer, let index = optimizer.index(of: weight), batch <= preparedBatch,
+            Int(STRATA_GEMM_MR) * units <= context.workspace.scratchFloats
+        {
+            applyWeightGradient(optimizer, index, input: input, outputGradient: outputGradient, batch: batch, workspace: context.workspace)
+            optimizer.markApplied(index)
+        } else {
+            // dW[inputs, units] += xᵀ · dy
+            GEMM.multiply(
+                weight.gradient.pointer, ldc: units, input, lda: inputs, .transposed, outputGradient, ldb: units, .none,
+                m: inputs, n: units, k: batch, accumulate: true, workspace: context.workspace)
+        }
+    }
+
+    /// Floats of weight gradient per block: a block is still in cache when its update reads it, and a layer
+    /// the size of fashion-mlp's first has enough blocks to share between threads.
+    static let gradientBlockFloats = 12288
+
+    /// dW = xᵀ · dy computed block of rows by block of rows, each block handed to the optimizer while it is in
+    /// L1, so the weight gradient is never stored: a large layer's step otherwise writes it, reads it back and
+    /// clears it, three passes through memory. Every block is summed as `GEMM.multiply` sums it (dy packed
+    /// once, the same tiles and depth order). Its sums never come out as -0 (they start from +0), so writing
+    /// them, rather than adding them to a cleared gradient, changes no bit of the update.
+    private func applyWeightGradient(
+        _ optimizer: Optimizer, _ index: Int, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+        batch: Int, workspace: GEMMWorkspace
+    ) {
+        let (inputs, units) = (inputShape[0], outputShape[0])
+        let packed = packedOutputGradient.pointer
+        strata_sgemm_pack_b(0, units, batch, outputGradient, units, packed)
+        let tileRows = Int(STRATA_GEMM_MR)
+        let blockRows = max(tileRows, min(Self.gradientBlockFloats, workspace.scratchFloats) / units / tileRows * tileRows)
+        let blocks = (inputs + blockRows - 1) / blockRows
+        let tasks = max(1, min(workspace.threads, blocks, inputs * units * batch / GEMM.multiplyAddsPerThread))
+        let useAVX2: Int32 = CPU.hasAVX2FMA ? 1 : 0
+        var nextBlock = 0
+        withUnsafeMutablePointer(to: &nextBlock) { nextBlock in
+            // One task per thread, each with its own scratch, taking blocks in turn: a block's result does not
+            // depend on who computes it.
+            Parallel.run(tasks) { task in
+                // Each task's scratch: the block's gradient, and the packing of its rows of xᵀ.
+                guard let scratch = workspace.packB[task], let packA = workspace.packA[task] else { return }
+                while case let block = strata_claim(nextBlock), block < blocks {
+                    let first = block * blockRows, rows = min(blockRows, inputs - first)
+                    strata_sgemm_prepacked(useAVX2, 1, rows, units, batch, input + first, inputs, packed, 0, scratch, units, packA)
+                    optimizer.apply(index, elements: first * units..<(first + rows) * units, gradient: scratch)
+                }
+            }
         }
     }
 }

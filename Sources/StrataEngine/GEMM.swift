@@ -22,6 +22,8 @@ public final class GEMMWorkspace: @unchecked Sendable {
     }
 
     public var threads: Int { packA.count }
+    /// Floats in each thread's B buffer, which kernels outside GEMM may borrow as scratch between products.
+    public var scratchFloats: Int { Int(STRATA_GEMM_KC) * Int(STRATA_GEMM_NC) }
 }
 
 public enum GEMM {

@@ -21,12 +21,16 @@ public struct StepContext {
     public var step: UInt64
     public var seed: UInt64
     public var workspace: GEMMWorkspace
+    /// The optimizer whose step is under way (`beginStep` called), when layers may apply its updates to their
+    /// parameters themselves as each piece of a gradient is computed; nil to leave every gradient in its tensor.
+    public var optimizer: Optimizer?
 
-    public init(training: Bool, step: UInt64, seed: UInt64, workspace: GEMMWorkspace) {
+    public init(training: Bool, step: UInt64, seed: UInt64, workspace: GEMMWorkspace, optimizer: Optimizer? = nil) {
         self.training = training
         self.step = step
         self.seed = seed
         self.workspace = workspace
+        self.optimizer = optimizer
     }
 }
 

@@ -73,7 +73,8 @@ public enum Losses {
     }
 
     /// As `softmaxCrossEntropy` with targets given as class indices [batch]; an index outside 0..<classes
-    /// contributes nothing (the data loader rejects such labels before training).
+    /// contributes nothing (the data loader rejects such labels before training). The loss of an example is
+    /// −log p of its class (within 1e-7 of log-sum-exp − z while p ≥ 1e-30), else log-sum-exp − z.
     public static func sparseSoftmaxCrossEntropy(
         gradient: UnsafeMutablePointer<Float>?, logits z: UnsafePointer<Float>, probabilities p: UnsafePointer<Float>,
         targets: UnsafePointer<Float>, batch: Int, classes: Int
@@ -84,7 +85,11 @@ public enum Losses {
             let row = b * classes
             let label = Int(targets[b])
             let valid = label >= 0 && label < classes
-            if valid { total += logSumExp(z + row, classes) - Double(z[row + label]) }
+            if valid {
+                // The softmax has done the exponentials: no exp per class here, on the step's serial path.
+                let q = p[row + label]
+                total += q >= 1e-30 ? -log(Double(q)) : logSumExp(z + row, classes) - Double(z[row + label])
+            }
             if let gradient {
                 for j in 0..<classes { gradient[row + j] = scale * (p[row + j] - (valid && j == label ? 1 : 0)) }
             }

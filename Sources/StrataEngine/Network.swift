@@ -146,15 +146,18 @@ extension Network {
         let f = input.count / maxBatch, t = targetWidth
         let parts = count * f >= 1 << 12 ? min(workspace.threads, count) : 1
         Parallel.run(parts) { part in
-            for row in Parallel.share(part, of: parts, count) {
+            let rows = Parallel.share(part, of: parts, count)
+            for row in rows {
                 let example = order.map { $0[start + row] } ?? start + row
                 (self.input.pointer + row * f).update(from: features + example * f, count: f)
                 for j in 0..<t { self.targets.pointer[row * t + j] = targets[example * t + j] }
             }
-        }
-        guard let order else { return }
-        for position in (start + count)..<min(start + 2 * count, total) {
-            strata_prefetch(features + order[position] * f, f * MemoryLayout<Float>.stride)
+            // Each part asks for its share of the next batch's rows, so no thread waits while one does it all.
+            guard let order else { return }
+            let next = start + count
+            for position in min(next + rows.lowerBound, total)..<min(next + rows.upperBound, total) {
+                strata_prefetch(features + order[position] * f, f * MemoryLayout<Float>.stride)
+            }
         }
     }
 }

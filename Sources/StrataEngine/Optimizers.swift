@@ -38,6 +38,9 @@ public final class Optimizer: @unchecked Sendable {
     public var iterations: Int = 0
     /// Large parameters are updated in this many element ranges at once (elementwise, so bits never change).
     public var threads = 1
+    /// The learning rate of the step under way, and which parameters layers have updated themselves in it.
+    private var stepRate: Float = 0
+    private var applied: [Bool]
 
     public init(kind: OptimizerKind, parameters: [Parameter]) {
         self.kind = kind
@@ -50,27 +53,59 @@ public final class Optimizer: @unchecked Sendable {
         }
         slotNames = names
         slots = parameters.map { p in names.map { _ in Tensor(shape: p.value.shape) } }
+        applied = Array(repeating: false, count: parameters.count)
     }
 
-    /// One update of every parameter with learning rate `rate`, then each gradient cleared for the next step:
-    /// the step's one clearing, done while the gradient is still in cache from the update that read it.
+    /// One update of every parameter with learning rate `rate`, then each gradient cleared for the next step.
     public func step(learningRate rate: Float) {
+        beginStep(learningRate: rate)
+        finishStep()
+    }
+
+    /// Starts a step whose updates layers may apply themselves, piece by piece, as they compute a gradient
+    /// (`apply`): a gradient used at once never travels to memory and back. `finishStep` updates the rest.
+    public func beginStep(learningRate rate: Float) {
         iterations += 1
-        for (index, parameter) in parameters.enumerated() {
+        stepRate = rate
+        for index in applied.indices { applied[index] = false }
+    }
+
+    /// Updates every parameter no layer applied this step, from its gradient, then clears the gradient:
+    /// the step's one clearing, done while the gradient is still in cache from the update that read it.
+    public func finishStep() {
+        let rate = stepRate
+        for (index, parameter) in parameters.enumerated() where !applied[index] {
             let count = parameter.value.count
             let parts = count >= 1 << 16 ? threads : 1
             Parallel.run(parts) { part in
                 let share = Parallel.share(part, of: parts, count)
-                self.update(index, from: share.lowerBound, count: share.count, rate: rate)
-                (parameter.gradient.pointer + share.lowerBound).update(repeating: 0, count: share.count)
+                let gradient = parameter.gradient.pointer + share.lowerBound
+                self.update(index, from: share.lowerBound, count: share.count, gradient: gradient, rate: rate)
+                gradient.update(repeating: 0, count: share.count)
             }
         }
     }
 
-    /// One parameter's elements first..<first + count.
-    private func update(_ index: Int, from first: Int, count: Int, rate: Float) {
-        let parameter = parameters[index]
-        let w = parameter.value.pointer + first, g = parameter.gradient.pointer + first
+    /// The index under which a layer applies updates to `parameter` itself, or nil if this optimizer does not
+    /// update it.
+    public func index(of parameter: Parameter) -> Int? {
+        parameters.firstIndex { $0 === parameter }
+    }
+
+    /// Updates elements `elements` of parameter `index` in this step from their gradient, `gradient[0..<count]`.
+    /// Pieces may be applied concurrently from any thread; each element is updated exactly as `finishStep`
+    /// would. The layer then calls `markApplied`, so `finishStep` skips the parameter.
+    public func apply(_ index: Int, elements: Range<Int>, gradient: UnsafePointer<Float>) {
+        update(index, from: elements.lowerBound, count: elements.count, gradient: gradient, rate: stepRate)
+    }
+
+    public func markApplied(_ index: Int) {
+        applied[index] = true
+    }
+
+    /// One parameter's elements first..<first + count, from their gradient g[0..<count].
+    private func update(_ index: Int, from first: Int, count: Int, gradient g: UnsafePointer<Float>, rate: Float) {
+        let w = parameters[index].value.pointer + first
         // The slots' pointers, without building an array on the step path.
         let slots = self.slots[index]
         let s0 = slots.isEmpty ? w : slots[0].pointer + first

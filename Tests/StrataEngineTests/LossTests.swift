@@ -103,3 +103,20 @@ private func withSoftmax(
     classes.add(outputs: probabilities.pointer, targets: labels.pointer, batch: 2, width: 3, targetWidth: 1, loss: 0)
     #expect(classes.value(.accuracy) == 0.5)
 }
+
+/// The sparse loss reads −log p off the softmax: it must agree with the one-hot loss (log-sum-exp − z), and a
+/// class whose probability underflows must still give a finite loss, not a false NaN stop.
+@Test func sparseSoftmaxCrossEntropyMatchesOneHotValue() {
+    let logits: [Float] = [0.5, -1, 2, 0.1, 0.3, -0.7, 95, -5, 0]
+    let loss = { (targets: [Float], sparse: Bool) -> Double in
+        let z = Tensor(shape: [3, 3], values: logits), y = Tensor(shape: [targets.count], values: targets)
+        let p = Tensor(shape: [3, 3])
+        ActivationKernels.forward(p.pointer, z.pointer, count: 9, width: 3, kind: .softmax)
+        return sparse
+            ? Losses.sparseSoftmaxCrossEntropy(gradient: nil, logits: z.pointer, probabilities: p.pointer, targets: y.pointer, batch: 3, classes: 3)
+            : Losses.softmaxCrossEntropy(gradient: nil, logits: z.pointer, probabilities: p.pointer, targets: y.pointer, batch: 3, classes: 3)
+    }
+    let sparse = loss([2, 0, 1], true), oneHot = loss([0, 0, 1, 1, 0, 0, 0, 1, 0], false)
+    #expect(sparse.isFinite && sparse > 100, "the third example's p underflows to 0: \(sparse)")
+    #expect(abs(sparse - oneHot) <= 1e-6 * oneHot)
+}

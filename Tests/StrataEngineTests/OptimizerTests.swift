@@ -135,3 +135,57 @@ private func parameter(_ w: [Float], gradient g: [Float]) -> Parameter {
     #expect(abs(std - (2.0 / 144).squareRoot()) < 0.01)
     #expect(Initialization.fans([3, 3, 16, 32]) == (144, 288))
 }
+
+/// Two identical networks trained three steps, one applying its dense weights' updates during backward (as the
+/// trainer does), one leaving every gradient to `Optimizer.step`: weights and slots must agree bit for bit.
+@Test(arguments: [
+    OptimizerKind.sgd(momentum: 0.9, nesterov: false, weightDecay: 0),
+    .sgd(momentum: 0.8, nesterov: true, weightDecay: 0.01),
+    .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0.004),
+    .rmsprop(rho: 0.9, momentum: 0.5, epsilon: 1e-7),
+])
+func updatesAppliedDuringBackwardMatchTheOptimizerStep(kind: OptimizerKind) {
+    // 400 inputs by 40 units: the first layer's gradient comes in more than one block.
+    func network() -> (Network, Optimizer) {
+        let layers: [Layer] = [
+            DenseLayer(name: "dense_1", inputs: 400, units: 40), ActivationLayer(name: "relu", kind: .relu, shape: [40]),
+            DenseLayer(name: "dense_2", inputs: 40, units: 5), ActivationLayer(name: "softmax", kind: .softmax, shape: [5]),
+        ]
+        let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: 13, threads: 2)
+        var random = SplitMix64(seed: 5)
+        for (_, p) in network.parameters { Initialization.fill(p.value, p.initializer, random: &random) }
+        for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
+        for b in 0..<13 { network.targets[b] = Float(b % 5) }
+        network.zeroGradients()
+        return (network, Optimizer(kind: kind, parameters: network.parameters.map(\.parameter)))
+    }
+    let (fused, fusedOptimizer) = network(), (plain, plainOptimizer) = network()
+    #expect(DenseLayer.gradientBlockFloats < 400 * 40)
+    for step in 0..<3 {
+        let rate = Float(0.05) / Float(step + 1)
+        var context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: fused.workspace)
+        fused.forward(batch: 12, context: context)
+        _ = fused.computeLoss(batch: 12, gradient: true)
+        fusedOptimizer.beginStep(learningRate: rate)
+        context.optimizer = fusedOptimizer
+        fused.backward(batch: 12, context: context)
+        for (layer, parameter) in fused.parameters where parameter.name == "weight" {
+            #expect(parameter.gradient.values.allSatisfy { $0 == 0 }, "\(layer): updated without storing its gradient")
+        }
+        fusedOptimizer.finishStep()
+
+        let plainContext = StepContext(training: true, step: UInt64(step), seed: 1, workspace: plain.workspace)
+        plain.forward(batch: 12, context: plainContext)
+        _ = plain.computeLoss(batch: 12, gradient: true)
+        plain.backward(batch: 12, context: plainContext)
+        plainOptimizer.step(learningRate: rate)
+    }
+    for (a, b) in zip(fused.parameters, plain.parameters) {
+        #expect(a.parameter.value.values.map(\.bitPattern) == b.parameter.value.values.map(\.bitPattern), "\(a.layer)")
+        #expect(a.parameter.gradient.values.allSatisfy { $0 == 0 }, "\(a.layer): gradient cleared for the next step")
+    }
+    for (a, b) in zip(fusedOptimizer.slots.joined(), plainOptimizer.slots.joined()) {
+        #expect(a.values.map(\.bitPattern) == b.values.map(\.bitPattern))
+    }
+    #expect(fusedOptimizer.iterations == plainOptimizer.iterations)
+}

@@ -29,6 +29,20 @@ void strata_sgemm(int use_avx2, int trans_a, int trans_b, long m, long n, long k
                   int accumulate, float *c, long ldc,
                   float *pack_a, float *pack_b);
 
+/// How many floats strata_sgemm_pack_b writes for op(B)[k,n].
+long strata_sgemm_packed_b_count(long n, long k);
+
+/// Packs all of op(B)[k,n] (B[k,n], or the transpose of B stored [n,k] when trans_b) once, for products that
+/// share it: strata_sgemm_prepacked over any rows of op(A) then gives the bits strata_sgemm would.
+void strata_sgemm_pack_b(int trans_b, long n, long k, const float *b, long ldb, float *out);
+
+/// C[m,n] (+)= op(A)[m,k] · B with B packed by strata_sgemm_pack_b; pack_a holds MC*KC floats.
+void strata_sgemm_prepacked(int use_avx2, int trans_a, long m, long n, long k, const float *a, long lda,
+                            const float *packed_b, int accumulate, float *c, long ldc, float *pack_a);
+
+/// Returns *counter and adds one, atomically: threads of one parallel region take work items in turn.
+long strata_claim(long *counter);
+
 
 
 /// Runs `iterations` rounds of 12 independent 8-wide FMAs (the most a core can issue) and returns a value

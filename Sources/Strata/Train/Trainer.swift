@@ -166,7 +166,7 @@ public final class Trainer {
                     let start = batchIndex * batchSize
                     let count = min(batchSize, train.count - start)
                     plan.load(train, order: order, start: start, count: count)
-                    let context = StepContext(training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
+                    var context = StepContext(training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
                     network.forward(batch: count, context: context)
                     let loss = network.computeLoss(batch: count, gradient: true)
                     guard loss.isFinite else {
@@ -174,9 +174,12 @@ public final class Trainer {
                             epoch: epoch, batch: batchIndex + 1, layer: network.firstNonFiniteLayer(batch: count),
                             checkpoint: savedAny || options.resume != nil ? checkpointPath : nil)
                     }
-                    network.backward(batch: count, context: context)
+                    // Layers may apply the update to a weight as they compute its gradient; the optimizer does the rest.
                     rate = schedule.learningRate(base: baseRate, step: plan.optimizer.iterations)
-                    plan.optimizer.step(learningRate: Float(rate))
+                    plan.optimizer.beginStep(learningRate: Float(rate))
+                    context.optimizer = plan.optimizer
+                    network.backward(batch: count, context: context)
+                    plan.optimizer.finishStep()
                     afterStep?(plan)
                     metrics.add(
                         outputs: network.output.pointer, targets: network.targets.pointer, batch: count, width: network.outputWidth,
