@@ -22,11 +22,17 @@ static void *job_context;
 static long job_tasks;
 static atomic_long next_task;
 
+/* Set while this thread runs a task: a task that asks for a parallel region of its own runs it inline (the
+   pool takes one job at a time), in task order, so its results are the same. */
+static _Thread_local int inside_task;
+
 /* Tasks are claimed one at a time by whichever thread is free: what a task computes is fixed by its index, so
    results do not depend on who runs it, and a thread slowed by the machine takes fewer tasks. */
 static void run_tasks(void) {
     long t;
+    inside_task = 1;
     while ((t = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed)) < job_tasks) job_function(job_context, t);
+    inside_task = 0;
 }
 
 static inline void pause_cpu(void) {
@@ -73,8 +79,8 @@ static void ensure_workers(int wanted) {
 }
 
 void strata_parallel_run(long tasks, void (*function)(void *, long), void *context) {
-    if (tasks <= 1) {
-        if (tasks == 1) function(context, 0);
+    if (tasks <= 1 || inside_task) {
+        for (long t = 0; t < tasks; t++) function(context, t);
         return;
     }
     pthread_mutex_lock(&submit_lock);

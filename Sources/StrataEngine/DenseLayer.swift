@@ -106,12 +106,9 @@ public final class DenseLayer: Layer {
 }
 
 public enum BiasKernels {
-    /// Below this many values a second thread costs more than it saves.
-    static let parallelThreshold = 1 << 16
-
     /// y[rows, width] += b[width] on every row; large outputs are split by rows across `threads`.
     public static func add(_ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1) {
-        let parts = rows * width >= parallelThreshold ? min(threads, rows) : 1
+        let parts = rows * width >= Parallel.serialElements ? min(threads, rows) : 1
         Parallel.run(parts) { part in
             for r in Parallel.share(part, of: parts, rows) {
                 let row = y + r * width
@@ -123,7 +120,7 @@ public enum BiasKernels {
     /// db[width] += Σ_rows dy[rows, width], rows summed in order. Large inputs are split by columns, so each
     /// sum still runs over every row in order and any thread count gives the same bits.
     public static func reduce(_ db: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1) {
-        let parts = rows * width >= parallelThreshold ? min(threads, width) : 1
+        let parts = rows * width >= Parallel.serialElements ? min(threads, width) : 1
         Parallel.run(parts) { part in
             // Whole 8-column groups per part where possible, so each part runs vector loops.
             let groups = (width + 7) / 8

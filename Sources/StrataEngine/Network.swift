@@ -12,11 +12,17 @@ public final class Network: @unchecked Sendable {
     public let loss: LossKind
     public let maxBatch: Int
     /// activations[0] is the input batch; activations[i + 1] is layer i's output. Flatten shares its input's buffer.
-    public let activations: [Tensor]
+    public private(set) var activations: [Tensor]
     /// gradients[i] is dL/d(activations[i]); the input's is not needed.
     public let gradients: [Tensor?]
     public let workspace: GEMMWorkspace
-    public let targets: Tensor
+    public private(set) var targets: Tensor
+    /// A second input and target buffer: the next batch is gathered into them while this one computes
+    /// (`loadBatch(…, spare: true)`, then `useSpareBatch`).
+    private var spareInput: Tensor
+    private var spareTargets: Tensor
+    /// Where the light tail begins (see `trainingStep`).
+    public let tailStart: Int
     /// Whether the last layer's activation is fused into the loss.
     public let fused: Bool
 
@@ -47,6 +53,9 @@ public final class Network: @unchecked Sendable {
         self.gradients = gradients
         let outputWidth = layers.last!.outputSize
         targets = Tensor(shape: [maxBatch, loss.targetWidth(outputWidth: outputWidth)])
+        spareInput = Tensor(shape: activations[0].shape)
+        spareTargets = Tensor(shape: targets.shape)
+        tailStart = Network.tailStart(layers, maxBatch: maxBatch)
         if layers.count >= 2, let last = layers.last as? ActivationLayer {
             switch (loss, last.kind) {
             case (.categoricalCrossentropy, .softmax), (.sparseCategoricalCrossentropy, .softmax), (.binaryCrossentropy, .sigmoid):
@@ -75,9 +84,13 @@ public final class Network: @unchecked Sendable {
 
     /// Runs every layer on the first `batch` rows of `input`.
     public func forward(batch: Int, context: StepContext) {
+        forward(batch: batch, context: context, layers: layers.indices)
+    }
+
+    private func forward(batch: Int, context: StepContext, layers range: Range<Int>) {
         precondition(batch <= maxBatch)
-        for (i, layer) in layers.enumerated() {
-            layer.forward(output: activations[i + 1].pointer, input: activations[i].pointer, batch: batch, context: context)
+        for i in range {
+            layers[i].forward(output: activations[i + 1].pointer, input: activations[i].pointer, batch: batch, context: context)
         }
     }
 
@@ -113,14 +126,68 @@ public final class Network: @unchecked Sendable {
 
     /// Backward through every layer from the loss gradient; parameter gradients accumulate.
     public func backward(batch: Int, context: StepContext) {
-        let top = fused ? layers.count - 2 : layers.count - 1
-        guard top >= 0 else { return }
-        for i in stride(from: top, through: 0, by: -1) {
+        backward(batch: batch, context: context, layers: 0..<layers.count)
+    }
+
+    /// Backward through the layers of `range`, from its top down; those below the fused activation only.
+    private func backward(batch: Int, context: StepContext, layers range: Range<Int>) {
+        let top = min(range.upperBound, fused ? layers.count - 1 : layers.count) - 1
+        guard top >= range.lowerBound else { return }
+        for i in stride(from: top, through: range.lowerBound, by: -1) {
             let inputGradient = i == 0 ? nil : gradients[i]!.pointer
             layers[i].backward(
                 inputGradient: inputGradient, outputGradient: gradients[i + 1]!.pointer, input: activations[i].pointer,
                 output: activations[i + 1].pointer, batch: batch, context: context)
         }
+    }
+
+    /// One training step: forward, loss, and — when `begin(loss)` returns the optimizer, its step begun — backward,
+    /// during which layers may apply the optimizer's updates. The light tail (the layers from `tailStart` on, the
+    /// loss and their backward) runs on one thread and would leave the others idle, so they run `alongside`'s
+    /// parts meanwhile (the trainer gathers the next batch in them), and the tail's thread joins in when done.
+    /// Returns the loss; the caller finishes the step.
+    public func trainingStep(
+        batch: Int, context: StepContext, alongside parts: Int, _ alongside: (Int) -> Void, begin: (Double) -> Optimizer?
+    ) -> Double {
+        forward(batch: batch, context: context, layers: 0..<tailStart)
+        var context = context
+        var loss = Double.nan
+        var proceed = false
+        Parallel.alongside(threads: workspace.threads, {
+            forward(batch: batch, context: context, layers: tailStart..<layers.count)
+            loss = computeLoss(batch: batch, gradient: true)
+            guard let optimizer = begin(loss) else { return }
+            context.optimizer = optimizer
+            proceed = true
+            backward(batch: batch, context: context, layers: tailStart..<layers.count)
+        }, parts: parts, alongside)
+        if proceed { backward(batch: batch, context: context, layers: 0..<tailStart) }
+        return loss
+    }
+
+    /// Where the light tail begins: every layer from there on does less work than one thread's share of a
+    /// parallel region (a small dense layer, an elementwise pass over few values, a flatten).
+    static func tailStart(_ layers: [Layer], maxBatch: Int) -> Int {
+        func isLight(_ layer: Layer) -> Bool {
+            switch layer {
+            case let dense as DenseLayer: return dense.inputSize * dense.outputSize * maxBatch < GEMM.multiplyAddsPerThread
+            case is FlattenLayer: return true
+            case is ActivationLayer, is DropoutLayer: return layer.outputSize * maxBatch < Parallel.serialElements
+            default: return false
+            }
+        }
+        var start = layers.count
+        while start > 0, isLight(layers[start - 1]) { start -= 1 }
+        return start
+    }
+
+    /// Makes the batch gathered into the spare buffers the current one; the current buffers become the spare.
+    public func useSpareBatch() {
+        let input = activations[0]
+        // A flatten right after the input shares its buffer.
+        for i in activations.indices where activations[i] === input { activations[i] = spareInput }
+        spareInput = input
+        swap(&targets, &spareTargets)
     }
 
     /// The first layer whose output holds a NaN or infinity in the first `batch` rows, for diagnosing divergence.
@@ -143,21 +210,40 @@ extension Network {
         features: UnsafePointer<Float>, targets: UnsafePointer<Float>, order: UnsafePointer<Int>?, start: Int, count: Int,
         total: Int
     ) {
-        let f = input.count / maxBatch, t = targetWidth
+        let f = input.count / maxBatch
         let parts = count * f >= 1 << 12 ? min(workspace.threads, count) : 1
         Parallel.run(parts) { part in
             let rows = Parallel.share(part, of: parts, count)
-            for row in rows {
-                let example = order.map { $0[start + row] } ?? start + row
-                (self.input.pointer + row * f).update(from: features + example * f, count: f)
-                for j in 0..<t { self.targets.pointer[row * t + j] = targets[example * t + j] }
-            }
+            copyRows(rows, into: input, self.targets, features: features, targets: targets, order: order, start: start)
             // Each part asks for its share of the next batch's rows, so no thread waits while one does it all.
             guard let order else { return }
             let next = start + count
             for position in min(next + rows.lowerBound, total)..<min(next + rows.upperBound, total) {
                 strata_prefetch(features + order[position] * f, f * MemoryLayout<Float>.stride)
             }
+        }
+    }
+
+    /// As `loadBatch` for part `part` of `parts` of the rows, into the spare buffers (for `useSpareBatch`): a part
+    /// of the next batch, gathered while this one computes.
+    public func loadSpareRows(
+        part: Int, of parts: Int, features: UnsafePointer<Float>, targets: UnsafePointer<Float>, order: UnsafePointer<Int>?,
+        start: Int, count: Int
+    ) {
+        copyRows(
+            Parallel.share(part, of: parts, count), into: spareInput, spareTargets, features: features, targets: targets,
+            order: order, start: start)
+    }
+
+    private func copyRows(
+        _ rows: Range<Int>, into inputs: Tensor, _ targetRows: Tensor, features: UnsafePointer<Float>,
+        targets: UnsafePointer<Float>, order: UnsafePointer<Int>?, start: Int
+    ) {
+        let f = input.count / maxBatch, t = targetWidth
+        for row in rows {
+            let example = order.map { $0[start + row] } ?? start + row
+            (inputs.pointer + row * f).update(from: features + example * f, count: f)
+            for j in 0..<t { targetRows.pointer[row * t + j] = targets[example * t + j] }
         }
     }
 }

@@ -76,7 +76,7 @@ public final class Optimizer: @unchecked Sendable {
         let rate = stepRate
         for (index, parameter) in parameters.enumerated() where !applied[index] {
             let count = parameter.value.count
-            let parts = count >= 1 << 16 ? threads : 1
+            let parts = count >= Parallel.serialElements ? threads : 1
             Parallel.run(parts) { part in
                 let share = Parallel.share(part, of: parts, count)
                 let gradient = parameter.gradient.pointer + share.lowerBound

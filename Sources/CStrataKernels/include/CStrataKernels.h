@@ -51,7 +51,8 @@ float strata_fma_peak_probe(long iterations);
 
 /// Runs function(context, t) for t in 0..<tasks on this thread and kept-warm workers (one per other processor),
 /// each task claimed by whichever thread is free, and returns when all are done. Callers give each task a fixed,
-/// disjoint part of the work, so results never depend on which thread ran it.
+/// disjoint part of the work, so results never depend on which thread ran it. Called from inside a task, it runs
+/// the tasks inline, in order.
 void strata_parallel_run(long tasks, void (*function)(void *, long), void *context);
 
 /// strata_sgemm over `threads` tasks of the pool: the rows are split when op(A) is the taller operand,

@@ -23,6 +23,17 @@ extension ModelPlan {
         }
     }
 
+    /// Part `part` of `parts` of that copy, into the network's spare buffers (`Network.loadSpareRows`).
+    func loadSpare(_ dataset: Dataset, order: UnsafeBufferPointer<Int>?, start: Int, count: Int, part: Int, of parts: Int) {
+        dataset.features.withUnsafeBufferPointer { features in
+            dataset.targets.withUnsafeBufferPointer { targets in
+                network.loadSpareRows(
+                    part: part, of: parts, features: features.baseAddress!, targets: targets.baseAddress!, order: order?.baseAddress,
+                    start: start, count: count)
+            }
+        }
+    }
+
     /// Forward passes in evaluation mode (dropout off) over the whole dataset, in order.
     public func evaluate(_ dataset: Dataset, classCount: Int?) -> Evaluation {
         var metrics = MetricAccumulator()

@@ -162,28 +162,36 @@ public final class Trainer {
             var lastReport = -1.0
             let firstBatch = state.batch
             try order.withUnsafeBufferPointer { order in
+                let rows = { (batchIndex: Int) in min(batchIndex * batchSize, train.count)..<min((batchIndex + 1) * batchSize, train.count) }
+                // The next batch's rows in parts of about 8: shared between whichever threads are free.
+                let gatherParts = max(1, batchSize / 8)
+                if firstBatch < batches { plan.load(train, order: order, start: rows(firstBatch).lowerBound, count: rows(firstBatch).count) }
                 for batchIndex in firstBatch..<batches {
-                    let start = batchIndex * batchSize
-                    let count = min(batchSize, train.count - start)
-                    plan.load(train, order: order, start: start, count: count)
-                    var context = StepContext(training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
-                    network.forward(batch: count, context: context)
-                    let loss = network.computeLoss(batch: count, gradient: true)
+                    let count = rows(batchIndex).count
+                    let context = StepContext(training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
+                    let hasNext = batchIndex + 1 < batches
+                    // The next batch is gathered while this one's light tail runs; layers may apply the update to
+                    // a weight as they compute its gradient, and the optimizer does the rest.
+                    let next = rows(batchIndex + 1)
+                    let loss = network.trainingStep(batch: count, context: context, alongside: hasNext ? gatherParts : 0, { part in
+                        plan.loadSpare(train, order: order, start: next.lowerBound, count: next.count, part: part, of: gatherParts)
+                    }, begin: { loss in
+                        guard loss.isFinite else { return nil }
+                        metrics.add(
+                            outputs: network.output.pointer, targets: network.targets.pointer, batch: count, width: network.outputWidth,
+                            targetWidth: network.targetWidth, loss: loss)
+                        rate = schedule.learningRate(base: baseRate, step: plan.optimizer.iterations)
+                        plan.optimizer.beginStep(learningRate: Float(rate))
+                        return plan.optimizer
+                    })
                     guard loss.isFinite else {
                         throw TrainingError.diverged(
                             epoch: epoch, batch: batchIndex + 1, layer: network.firstNonFiniteLayer(batch: count),
                             checkpoint: savedAny || options.resume != nil ? checkpointPath : nil)
                     }
-                    // Layers may apply the update to a weight as they compute its gradient; the optimizer does the rest.
-                    rate = schedule.learningRate(base: baseRate, step: plan.optimizer.iterations)
-                    plan.optimizer.beginStep(learningRate: Float(rate))
-                    context.optimizer = plan.optimizer
-                    network.backward(batch: count, context: context)
                     plan.optimizer.finishStep()
+                    if hasNext { network.useSpareBatch() }
                     afterStep?(plan)
-                    metrics.add(
-                        outputs: network.output.pointer, targets: network.targets.pointer, batch: count, width: network.outputWidth,
-                        targetWidth: network.targetWidth, loss: loss)
                     state.batch = batchIndex + 1
                     if let observer, observer.wantsBatchUpdates {
                         // Throttled here, so the reporting costs nothing on most steps.
