@@ -193,6 +193,7 @@ for threads in wanted("cnn") ? [1, 2] : [] {
     ]
     ModelPlan.poolBeforeActivations(&layers)
     ModelPlan.trimUnpooledOutputs(layers)
+    ModelPlan.markSparseGradients(layers)
     ModelPlan.fuseFirstConvolutionWithPooling(&layers)
     benchStep(kernel: "cnn_train_step", shape: "fashion-cnn b64", layers: layers,
               optimizer: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), threads: threads, unit: "ms")
@@ -200,14 +201,21 @@ for threads in wanted("cnn") ? [1, 2] : [] {
 
 /// A conv2d layer's step in three parts, for each method: forward, weight and bias gradients (backward without
 /// an input gradient), and the input gradient (the rest of a full backward).
-func benchConvParts(input: [Int], filters: Int, method: ConvolutionMethod, threads: Int, used: (Int, Int)? = nil) {
+/// With `sparse`, dy is as a 2x2 max pooling and a relu pass it back (one position per window, half of those,
+/// 1/8 nonzero in all) and the layer sums only its nonzero values.
+func benchConvParts(input: [Int], filters: Int, method: ConvolutionMethod, threads: Int, used: (Int, Int)? = nil, sparse: Bool = false) {
     let batch = 64
     guard let layer = Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: (3, 3)) else { return }
     layer.method = method
     if let used { layer.usedOutput = used }
+    layer.sparseOutputGradient = sparse
     layer.prepare(maxBatch: batch)
     let x = Tensor(shape: [batch] + input, value: 0.5), y = Tensor(shape: [batch] + layer.outputShape)
     let dy = Tensor(shape: y.shape, value: 0.01), dx = Tensor(shape: x.shape)
+    if sparse {
+        var random = SplitMix64(seed: 4)
+        for i in 0..<dy.count where random.nextInt(below: 8) != 0 { dy[i] = 0 }
+    }
     let context = StepContext(training: true, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
     let forward = medianSeconds { layer.forward(output: y.pointer, input: x.pointer, batch: batch, context: context) }
     let weights = medianSeconds {
@@ -218,7 +226,8 @@ func benchConvParts(input: [Int], filters: Int, method: ConvolutionMethod, threa
     }
     emit([
         ("kernel", "conv2d_parts"),
-        ("shape", "\(input.map(String.init).joined(separator: "x"))->\(filters) k3 b\(batch)" + (used.map { " used \($0.0)x\($0.1)" } ?? "")),
+        ("shape", "\(input.map(String.init).joined(separator: "x"))->\(filters) k3 b\(batch)" + (used.map { " used \($0.0)x\($0.1)" } ?? "")
+            + (sparse ? " dy 1/8 nonzero" : "")),
         ("method", method == .implicitGEMM ? "implicit" : "im2col"), ("threads", threads), ("forward_ms", forward * 1000),
         ("weight_gradient_ms", weights * 1000), ("input_gradient_ms", max(0, full - weights) * 1000),
     ])
@@ -229,6 +238,9 @@ for threads in wanted("parts") ? [1, 2] : [] {
         benchConvParts(input: [28, 28, 1], filters: 32, method: method, threads: threads)
         benchConvParts(input: [13, 13, 32], filters: 64, method: method, threads: threads)
     }
-    // As fashion-cnn's plan runs conv2d_2: only the 10x10 outputs its 2x2 pooling reads.
-    if CPU.hasAVX2FMA { benchConvParts(input: [13, 13, 32], filters: 64, method: .implicitGEMM, threads: threads, used: (10, 10)) }
+    // As fashion-cnn's plan runs conv2d_2: only the 10x10 outputs its 2x2 pooling reads, summing only the nonzero
+    // values of the gradient its pooling and relu pass back (against all of them).
+    for sparse in CPU.hasAVX2FMA ? [false, true] : [] {
+        benchConvParts(input: [13, 13, 32], filters: 64, method: .implicitGEMM, threads: threads, used: (10, 10), sparse: sparse)
+    }
 }

@@ -24,6 +24,9 @@ public final class Conv2DLayer: Layer {
     /// max pooling drops the rest. The implicit method computes only these and sets the others to 0, and takes
     /// the output gradient there to be 0 (as the pooling's gradient is).
     public var usedOutput: (height: Int, width: Int) { didSet { rebuild() } }
+    /// Set by the plan when a max pooling follows: the output gradient is then nonzero at one position per pooling
+    /// window at most, and the implicit method's backward visits only those values (the same bits).
+    public var sparseOutputGradient = false { didSet { implicit?.useSparseGradient(sparseOutputGradient) } }
     private(set) var implicit: ImplicitConvolution?
     private var columns: UnsafeMutablePointer<Float>?
     private var capacity = 0
@@ -56,6 +59,7 @@ public final class Conv2DLayer: Layer {
     private func rebuild() {
         implicit = method == .implicitGEMM
             ? ImplicitConvolution(window: window, channels: inputShape[2], filters: outputShape[2], used: usedOutput) : nil
+        implicit?.useSparseGradient(sparseOutputGradient)
     }
 
     deinit { columns?.deallocate() }

@@ -25,6 +25,14 @@ final class ImplicitConvolution {
     private var paddedInput: UnsafeMutablePointer<Float>?
     private var paddedGradient: UnsafeMutablePointer<Float>?
     private var capacity = 0
+    /// Whether backward sums only the nonzero values of dy (`useSparseGradient`), and its scratch: the weight
+    /// gradient and the weights as [F][patch], and each part's lists of nonzero values.
+    private(set) var sparse = false
+    private let transposedGradient: UnsafeMutablePointer<Float>
+    private let filterRows: UnsafeMutablePointer<Float>
+    private var sparseScratch: UnsafeMutableRawPointer?
+    private var sparseScratchBytes = 0
+    static let maxSparseParts = 16
 
     init(window w: Window, channels: Int, filters: Int, used: (height: Int, width: Int)) {
         window = w
@@ -54,7 +62,20 @@ final class ImplicitConvolution {
         }
         packedWeight = .allocate(capacity: patch * filters)
         transposedWeight = .allocate(capacity: (patch + 15) / 16 * 16 * filters)
+        transposedGradient = .allocate(capacity: patch * filters)
+        filterRows = .allocate(capacity: patch * filters)
     }
+
+    /// Asks for the backward kernels that skip zeros in dy, for an output gradient that is mostly 0 (under a max
+    /// pooling); the same bits either way. Takes effect where the kernels can run the geometry.
+    func useSparseGradient(_ wanted: Bool) {
+        sparse = wanted && withGeometry { strata_conv_sparse_available($0) != 0 }
+        guard sparse, sparseScratch == nil else { return }
+        sparseScratchBytes = withGeometry { strata_conv_sparse_scratch_bytes($0) }
+        sparseScratch = .allocate(byteCount: sparseScratchBytes * Self.maxSparseParts, alignment: 64)
+    }
+
+    private func sparseScratch(_ part: Int) -> UnsafeMutableRawPointer { sparseScratch! + part * sparseScratchBytes }
 
     deinit {
         rowBase.deallocate()
@@ -62,6 +83,9 @@ final class ImplicitConvolution {
         patchOffset.deallocate()
         packedWeight.deallocate()
         transposedWeight.deallocate()
+        transposedGradient.deallocate()
+        filterRows.deallocate()
+        sparseScratch?.deallocate()
         paddedInput?.deallocate()
         paddedGradient?.deallocate()
     }
@@ -112,8 +136,15 @@ final class ImplicitConvolution {
                         batch: Int, threads: Int) {
         let image = image(x)
         withGeometry { geometry in
-            let parts = weightParts(threads: threads, atMost: .max)
+            let parts = weightParts(threads: threads, atMost: Self.maxSparseParts)
             Parallel.run(parts) { part in
+                if self.sparse {
+                    let panels = Parallel.share(part, of: parts, self.filters / 16)
+                    strata_conv_sparse_weight_gradient(
+                        dw, self.transposedGradient, image, dy, batch, panels.lowerBound * 16, panels.upperBound * 16, geometry,
+                        self.sparseScratch(part))
+                    return
+                }
                 let tiles = weightTiles(part, of: parts, geometry)
                 strata_conv_weight_gradient(dw, image, dy, batch, tiles.lowerBound, tiles.upperBound, geometry)
             }
@@ -164,13 +195,24 @@ final class ImplicitConvolution {
     /// dx[batch, H, W, C] from dy and the weights; examples split across threads.
     func inputGradient(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                        batch: Int, threads: Int) {
-        strata_conv_pack_transposed_weight(transposedWeight, weight, patch, filters)
+        // The sparse kernel adds in the tile kernel's order only when each 16-tap panel lies in one pixel.
+        let sparse = self.sparse && channels % 16 == 0
+        if sparse {
+            strata_conv_transpose_weight(filterRows, weight, patch, filters)
+        } else {
+            strata_conv_pack_transposed_weight(transposedWeight, weight, patch, filters)
+        }
         let target = padded ? paddedGradient! : dx
-        let parts = Parallel.parts(batch, threads: threads)
+        let parts = min(Parallel.parts(batch, threads: threads), Self.maxSparseParts)
         withGeometry { geometry in
             Parallel.run(parts) { part in
                 let examples = Parallel.share(part, of: parts, batch)
-                strata_conv_input_gradient(target, dy, self.transposedWeight, examples.lowerBound, examples.upperBound, geometry)
+                if sparse {
+                    strata_conv_sparse_input_gradient(
+                        target, dy, self.filterRows, examples.lowerBound, examples.upperBound, geometry, self.sparseScratch(part))
+                } else {
+                    strata_conv_input_gradient(target, dy, self.transposedWeight, examples.lowerBound, examples.upperBound, geometry)
+                }
                 if self.padded { self.unpad(examples, dx) }
             }
         }

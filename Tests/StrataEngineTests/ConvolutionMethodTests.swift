@@ -7,8 +7,8 @@ private struct ConvRun {
     var output: [Float], weightGradient: [Float], biasGradient: [Float], inputGradient: [Float]
 
     /// `gradientRegion` limits the output gradient to the top-left rows and columns (0 elsewhere), as a pooling
-    /// that reads only those passes it back.
-    init(_ layer: Conv2DLayer, batch: Int, threads: Int, gradientRegion: (Int, Int)? = nil) {
+    /// that reads only those passes it back; `density` is the share of its values left nonzero.
+    init(_ layer: Conv2DLayer, batch: Int, threads: Int, gradientRegion: (Int, Int)? = nil, density: Float = 1) {
         var random = SplitMix64(seed: 21)
         for p in layer.parameters {
             for i in 0..<p.value.count { p.value[i] = random.nextUniform() - 0.5 }
@@ -21,7 +21,8 @@ private struct ConvRun {
         for i in 0..<dy.count {
             let position = i / filters % (height * width)
             let inside = gradientRegion.map { position / width < $0.0 && position % width < $0.1 } ?? true
-            dy[i] = inside ? random.nextUniform() - 0.5 : 0
+            let kept = random.nextUniform() < density
+            dy[i] = inside && kept ? random.nextUniform() - 0.5 : 0
         }
         layer.prepare(maxBatch: batch)
         let context = StepContext(training: true, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
@@ -86,4 +87,36 @@ func implicitConvolutionMatchesIm2col(input: [Int], filters: Int, kernel: (Int, 
     }
     #expect(corner.weightGradient == reference.weightGradient && corner.biasGradient == reference.biasGradient)
     #expect(corner.inputGradient == reference.inputGradient)
+}
+
+/// The backward kernels that sum only the nonzero values of a sparse output gradient give the bits of the tile
+/// kernels, on the same shapes, a used corner, and one or two threads (the input gradient falls back to the tile
+/// kernel where the channels are not a multiple of 16).
+@Test(arguments: [
+    ([7, 6, 1], 16, (3, 3), (1, 1), false), ([7, 6, 3], 32, (3, 2), (2, 2), true), ([5, 5, 8], 16, (3, 3), (1, 1), true),
+    ([6, 7, 16], 48, (2, 3), (2, 1), false), ([4, 4, 32], 16, (4, 4), (1, 1), false), ([9, 9, 32], 16, (3, 3), (1, 1), true),
+])
+func sparseBackwardMatchesTheTileKernelsBitForBit(input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool) throws {
+    try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA, so the implicit path cannot run here")
+    func layer(sparse: Bool, used: (Int, Int)?) throws -> Conv2DLayer {
+        let layer = try #require(Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: kernel, strides: strides, same: same))
+        if let used { layer.usedOutput = used }
+        layer.sparseOutputGradient = sparse
+        return layer
+    }
+    let shape = try layer(sparse: false, used: nil).outputShape
+    let corner = (max(1, shape[0] - 1), max(1, shape[1] - 1))
+    for (used, threads) in [(nil, 1), (corner, 1), (corner, 2)] as [((Int, Int)?, Int)] {
+        let dense = ConvRun(try layer(sparse: false, used: used), batch: 3, threads: threads, gradientRegion: used, density: 0.3)
+        let sparse = ConvRun(try layer(sparse: true, used: used), batch: 3, threads: threads, gradientRegion: used, density: 0.3)
+        #expect(firstDifference(sparse.weightGradient, dense.weightGradient) == nil, "dw, used \(String(describing: used))")
+        #expect(firstDifference(sparse.inputGradient, dense.inputGradient) == nil, "dx, used \(String(describing: used))")
+        #expect(sparse.biasGradient == dense.biasGradient)
+    }
+}
+
+/// The first index where two arrays differ in any bit, and the two values there.
+private func firstDifference(_ a: [Float], _ b: [Float]) -> (index: Int, Float, Float)? {
+    guard a.count == b.count else { return (min(a.count, b.count), .nan, .nan) }
+    return zip(a, b).enumerated().first { $0.element.0.bitPattern != $0.element.1.bitPattern }.map { ($0.offset, $0.element.0, $0.element.1) }
 }

@@ -182,8 +182,9 @@ func temporaryFolder() -> URL {
 }
 
 /// 2x2 pooling over a 5x5 convolution output reads only its top-left 4x4: the plan has the convolution compute
-/// just that, and the outputs and every gradient keep the bits of the full computation. (A first 1x1 layer keeps
-/// the trimmed one from being fused with its pooling.)
+/// just that, and sum only the nonzero values of the gradient the pooling passes back; the outputs and every
+/// gradient keep the bits of the full, dense computation. (A first 1x1 layer keeps the trimmed one from being
+/// fused with its pooling.)
 @Test func convolutionComputesOnlyWhatPoolingReads() throws {
     let plan = try planned(input: [7, 7, 2], """
           - conv2d: {filters: 16, kernel_size: 1}
@@ -194,7 +195,8 @@ func temporaryFolder() -> URL {
         """, batch: 4, threads: 2, seed: 3)
     let layers = plan.network.layers
     let conv = try #require(layers[1] as? Conv2DLayer)
-    #expect(conv.usedOutput == (4, 4))
+    #expect(conv.usedOutput == (4, 4) && conv.sparseOutputGradient)
+    #expect(try #require(layers[0] as? Conv2DLayer).sparseOutputGradient == false, "no pooling follows the first")
     let full = try #require(Conv2DLayer(name: "conv2d_2", inputShape: [7, 7, 16], filters: 16, kernel: (3, 3)))
     full.weight.value.copy(from: conv.weight.value)
     full.bias!.value.copy(from: conv.bias!.value)

@@ -104,6 +104,28 @@ long strata_conv_weight_tiles(const strata_conv_geometry *g);
 void strata_conv_weight_gradient(float *dw, const float *x, const float *dy, long batch,
                                  long first_tile, long last_tile, const strata_conv_geometry *g);
 
+/// 1 when the sparse backward kernels below can run this geometry (AVX2 and FMA, a window of at most 256 runs of
+/// consecutive taps).
+int strata_conv_sparse_available(const strata_conv_geometry *g);
+
+/// Bytes of scratch each part of the two kernels below needs.
+long strata_conv_sparse_scratch_bytes(const strata_conv_geometry *g);
+
+/// As strata_conv_weight_gradient for filters first..<last (whole cache lines of dw: multiples of 16), summing
+/// only the nonzero values of dy: the same bits, faster when most of dy is 0. dwt is [F][patch] scratch shared
+/// by the parts (each uses its filters' rows), scratch this part's own.
+void strata_conv_sparse_weight_gradient(float *dw, float *dwt, const float *x, const float *dy, long batch,
+                                        long first_filter, long last_filter, const strata_conv_geometry *g, void *scratch);
+
+/// wt[F, patch] = w[patch, F]ᵀ.
+void strata_conv_transpose_weight(float *wt, const float *w, long patch, long filters);
+
+/// As strata_conv_input_gradient, summing only the nonzero values of dy; wt from strata_conv_transpose_weight,
+/// scratch this part's own. The same bits when the channel count is a multiple of 16 (each 16-tap panel of the
+/// tile kernel then lies in one pixel).
+void strata_conv_sparse_input_gradient(float *dx, const float *dy, const float *wt, long first_example, long last_example,
+                                       const strata_conv_geometry *g, void *scratch);
+
 /// dx[b] = Σ over active positions of dy[b, position] · wᵀ spread back over each window, for examples first..<last;
 /// wt packed by strata_conv_pack_transposed_weight.
 void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, long first_example, long last_example,

@@ -53,6 +53,7 @@ public final class ModelPlan: @unchecked Sendable {
         }
         ModelPlan.poolBeforeActivations(&layers)
         ModelPlan.trimUnpooledOutputs(layers)
+        ModelPlan.markSparseGradients(layers)
         ModelPlan.fuseFirstConvolutionWithPooling(&layers)
         network = Network(layers: layers, loss: ModelPlan.engine(spec.loss.value), maxBatch: batchSize, threads: threads)
         let named = network.parameters
@@ -86,6 +87,18 @@ public final class ModelPlan: @unchecked Sendable {
             let w = next.window
             guard w.padTop == 0, w.padLeft == 0 else { continue }
             convolution.usedOutput = (min(w.inputHeight, w.reach.height), min(w.inputWidth, w.reach.width))
+        }
+    }
+
+    /// A max pooling passes a gradient back to one input per window: under one whose outputs are at most a quarter
+    /// of its inputs, a convolution feeding it (directly or through activations) gets an output gradient that is
+    /// at least three quarters zeros, and its backward visits only the rest (the same bits).
+    public static func markSparseGradients(_ layers: [Layer]) {
+        for (i, layer) in layers.enumerated() {
+            guard let convolution = layer as? Conv2DLayer else { continue }
+            guard let next = layers[(i + 1)...].first(where: { !($0 is ActivationLayer) }) as? MaxPool2DLayer else { continue }
+            let w = next.window
+            convolution.sparseOutputGradient = 4 * w.outputHeight * w.outputWidth <= w.inputHeight * w.inputWidth
         }
     }
 
