@@ -46,21 +46,26 @@ static void segments(float *target, long n, const float *const *rows, const floa
     }
 }
 
-/* The nonzero values of row[0..n) and their indices, in order; returns how many. */
+/* The nonzero values of row[0..n) and their indices, in order; returns how many. 64 values at a time go into
+   one bit mask first, so the loop over the found ones mispredicts once per 64, not once per 8. */
 __attribute__((target("avx2,fma")))
 static long nonzeros(const float *row, long n, float *values, long *indices) {
-    long count = 0, j = 0;
-    for (; j + 8 <= n; j += 8) {
-        unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + j), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+    long count = 0;
+    for (long j0 = 0; j0 < n; j0 += 64) {
+        long m = n - j0 < 64 ? n - j0 : 64, j = 0;
+        unsigned long long mask = 0;
+        for (; j + 8 <= m; j += 8) {
+            __m256 v = _mm256_loadu_ps(row + j0 + j);
+            mask |= (unsigned long long)(unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)) << j;
+        }
+        for (; j < m; j++) mask |= (unsigned long long)(row[j0 + j] != 0.0f) << j;
         while (mask) {
-            int bit = __builtin_ctz(mask);
+            long index = j0 + __builtin_ctzll(mask);
             mask &= mask - 1;
-            values[count] = row[j + bit];
-            indices[count++] = j + bit;
+            values[count] = row[index];
+            indices[count++] = index;
         }
     }
-    for (; j < n; j++)
-        if (row[j] != 0.0f) { values[count] = row[j]; indices[count++] = j; }
     return count;
 }
 

@@ -136,7 +136,8 @@ final class ImplicitConvolution {
                         batch: Int, threads: Int) {
         let image = image(x)
         withGeometry { geometry in
-            let parts = weightParts(threads: threads, atMost: Self.maxSparseParts)
+            // Sparse parts each read every window: one per thread.
+            let parts = sparse ? min(threads, filters / 16, Self.maxSparseParts) : weightParts(threads: threads, atMost: .max)
             Parallel.run(parts) { part in
                 if self.sparse {
                     let panels = Parallel.share(part, of: parts, self.filters / 16)
