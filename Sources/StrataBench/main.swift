@@ -5,6 +5,7 @@ import Strata
 import StrataEngine
 
 /// `strata-bench`: engine throughput, one JSON object per line. Each figure is the median of several runs.
+/// STRATA_BENCH_STEPS sets how many training steps `mlp` and `cnn` time (30), e.g. longer for a profiler.
 
 func now() -> Double {
     var t = timespec()
@@ -115,8 +116,9 @@ func preparedNetwork(_ layers: [Layer], threads: Int, optimizer kind: StrataEngi
 }
 
 /// One training step — forward, loss, backward with the updates layers apply, the other updates (which clear
-/// their gradients) — 30 times after a warm-up, with each layer's forward plus backward timed; reports medians
-/// (in `unit`: "ms" or "us") and heap allocations per step (the plan promises none).
+/// their gradients) — 30 times after a warm-up, with each layer's forward plus backward timed; then 30 steps as
+/// the trainer takes them, gathering the next batch alongside. Reports medians (in `unit`: "ms" or "us") and
+/// heap allocations per step (the plan promises none).
 func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: StrataEngine.OptimizerKind, threads: Int, unit: String) {
     let batch = 64, steps = Int(ProcessInfo.processInfo.environment["STRATA_BENCH_STEPS"] ?? "") ?? 30
     let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: kind)
@@ -156,11 +158,48 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
             allocations += strata_allocation_count() - before
         }
     }
+    // The step as the trainer takes it: the same work, with the next batch's rows (shuffled, from a set of
+    // 4096 examples) gathered alongside the light tail.
+    let examples = 4096, features = network.input.count / batch
+    let dataset = (0..<examples * features).map { Float($0 % 251) / 251 }, labels = (0..<examples).map { Float($0 % 10) }
+    var order = Array(0..<examples)
+    var random = SplitMix64(seed: 6)
+    random.shuffle(&order)
+    var overlapped: [Double] = []
+    overlapped.reserveCapacity(steps)
+    var overlappedAllocations: UInt = 0
+    dataset.withUnsafeBufferPointer { x in
+        labels.withUnsafeBufferPointer { y in
+            order.withUnsafeBufferPointer { order in
+                for step in 0...steps {
+                    let before = strata_allocation_count()
+                    let context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
+                    let next = (step + 1) * batch % (examples - batch)
+                    let start = now()
+                    _ = network.trainingStep(batch: batch, context: context, alongside: 8, { part in
+                        network.loadSpareRows(
+                            part: part, of: 8, features: x.baseAddress!, targets: y.baseAddress!, order: order.baseAddress, start: next, count: batch)
+                    }, begin: { _ in
+                        optimizer.beginStep(learningRate: 0.001)
+                        return optimizer
+                    })
+                    optimizer.finishStep()
+                    network.useSpareBatch()
+                    if step > 0 {
+                        overlapped.append(now() - start)
+                        overlappedAllocations += strata_allocation_count() - before
+                    }
+                }
+            }
+        }
+    }
     func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
     let scale = unit == "us" ? 1e6 : 1e3
     var fields: [(String, Any)] = [
         ("kernel", kernel), ("shape", shape), ("threads", threads), ("\(unit)_per_step", median(totals) * scale),
         ("allocations_per_step", Double(allocations) / Double(steps)),
+        ("with_gather_\(unit)_per_step", median(overlapped) * scale),
+        ("with_gather_allocations_per_step", Double(overlappedAllocations) / Double(steps)),
     ]
     for (i, layer) in layers.enumerated() where !forward[i].isEmpty {
         fields.append(("\(layer.name)_\(unit)", (median(forward[i]) + median(backward[i])) * scale))

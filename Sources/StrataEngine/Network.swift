@@ -1,8 +1,9 @@
 import CStrataKernels
 
 /// A sequential network with every buffer sized once for `maxBatch`: activations, their gradients, and each
-/// layer's scratch. A training step (`forward`, `loss`, `backward`, the optimizer's update, which clears the
-/// gradients for the next step) allocates nothing.
+/// layer's scratch. A training step (`forward`, `computeLoss`, `backward` and the optimizer's update, which clears
+/// the gradients for the next step; or `trainingStep`, which overlaps them with gathering the next batch)
+/// allocates nothing.
 ///
 /// When the loss is a cross-entropy and the last layer is its matching activation (softmax, or sigmoid for
 /// binary_crossentropy), the two are fused: the loss is computed from the logits and backward starts below the
@@ -18,7 +19,7 @@ public final class Network: @unchecked Sendable {
     public let workspace: GEMMWorkspace
     public private(set) var targets: Tensor
     /// A second input and target buffer: the next batch is gathered into them while this one computes
-    /// (`loadBatch(…, spare: true)`, then `useSpareBatch`).
+    /// (`loadSpareRows`, then `useSpareBatch`).
     private var spareInput: Tensor
     private var spareTargets: Tensor
     /// Where the light tail begins (see `trainingStep`).
