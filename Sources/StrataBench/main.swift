@@ -178,7 +178,8 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
                     let start = now()
                     _ = network.trainingStep(batch: batch, context: context, alongside: 8, { part in
                         network.loadSpareRows(
-                            part: part, of: 8, features: x.baseAddress!, targets: y.baseAddress!, order: order.baseAddress, start: next, count: batch)
+                            part: part, of: 8, features: x.baseAddress!, targets: y.baseAddress!, order: order.baseAddress, start: next,
+                            count: batch)
                     }, begin: { _ in
                         optimizer.beginStep(learningRate: 0.001)
                         return optimizer

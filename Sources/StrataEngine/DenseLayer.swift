@@ -72,7 +72,7 @@ public final class DenseLayer: Layer {
     static let gradientBlockFloats = 12288
 
     /// dW = xᵀ · dy computed block of rows by block of rows, each block handed to the optimizer while it is in
-    /// L1, so the weight gradient is never stored: a large layer's step otherwise writes it, reads it back and
+    /// cache, so the weight gradient is never stored: a large layer's step otherwise writes it, reads it back and
     /// clears it, three passes through memory. Every block is summed as `GEMM.multiply` sums it (dy packed
     /// once, the same tiles and depth order). Its sums never come out as -0 (they start from +0), so writing
     /// them, rather than adding them to a cleared gradient, changes no bit of the update.

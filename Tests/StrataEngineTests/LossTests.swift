@@ -112,9 +112,10 @@ private func withSoftmax(
         let z = Tensor(shape: [3, 3], values: logits), y = Tensor(shape: [targets.count], values: targets)
         let p = Tensor(shape: [3, 3])
         ActivationKernels.forward(p.pointer, z.pointer, count: 9, width: 3, kind: .softmax)
+        let (logits, probabilities, labels) = (z.pointer, p.pointer, y.pointer)
         return sparse
-            ? Losses.sparseSoftmaxCrossEntropy(gradient: nil, logits: z.pointer, probabilities: p.pointer, targets: y.pointer, batch: 3, classes: 3)
-            : Losses.softmaxCrossEntropy(gradient: nil, logits: z.pointer, probabilities: p.pointer, targets: y.pointer, batch: 3, classes: 3)
+            ? Losses.sparseSoftmaxCrossEntropy(gradient: nil, logits: logits, probabilities: probabilities, targets: labels, batch: 3, classes: 3)
+            : Losses.softmaxCrossEntropy(gradient: nil, logits: logits, probabilities: probabilities, targets: labels, batch: 3, classes: 3)
     }
     let sparse = loss([2, 0, 1], true), oneHot = loss([0, 0, 1, 1, 0, 0, 0, 1, 0], false)
     #expect(sparse.isFinite && sparse > 100, "the third example's p underflows to 0: \(sparse)")

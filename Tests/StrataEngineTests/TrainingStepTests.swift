@@ -45,8 +45,9 @@ func stepsWithTheNextBatchGatheredAlongsideMatchPlainSteps(threads: Int) {
     let overlapped = classifier(threads: threads), plain = classifier(threads: threads)
     #expect(overlapped.tailStart == 1)
     let order = [Int]((0..<40).reversed())
-    let overlappedOptimizer = Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), parameters: overlapped.parameters.map(\.parameter))
-    let plainOptimizer = Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), parameters: plain.parameters.map(\.parameter))
+    let adam = OptimizerKind.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0)
+    let overlappedOptimizer = Optimizer(kind: adam, parameters: overlapped.parameters.map(\.parameter))
+    let plainOptimizer = Optimizer(kind: adam, parameters: plain.parameters.map(\.parameter))
     features.withUnsafeBufferPointer { x in
         targets.withUnsafeBufferPointer { y in
             order.withUnsafeBufferPointer { order in

@@ -162,10 +162,13 @@ public final class Trainer {
             var lastReport = -1.0
             let firstBatch = state.batch
             try order.withUnsafeBufferPointer { order in
-                let rows = { (batchIndex: Int) in min(batchIndex * batchSize, train.count)..<min((batchIndex + 1) * batchSize, train.count) }
+                let rows = { (batchIndex: Int) in
+                    min(batchIndex * batchSize, train.count)..<min((batchIndex + 1) * batchSize, train.count)
+                }
                 // The next batch's rows in parts of about 8: shared between whichever threads are free.
                 let gatherParts = max(1, batchSize / 8)
-                if firstBatch < batches { plan.load(train, order: order, start: rows(firstBatch).lowerBound, count: rows(firstBatch).count) }
+                let first = rows(firstBatch)
+                if !first.isEmpty { plan.load(train, order: order, start: first.lowerBound, count: first.count) }
                 for batchIndex in firstBatch..<batches {
                     let count = rows(batchIndex).count
                     let context = StepContext(training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
