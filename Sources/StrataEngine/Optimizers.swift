@@ -1,3 +1,4 @@
+import CStrataKernels
 import Foundation
 
 public enum OptimizerKind: Sendable, Equatable {
@@ -122,11 +123,8 @@ public final class Optimizer: @unchecked Sendable {
                         w[i] += momentum * v[i] - rate * g[i]
                     }
                 } else if momentum > 0 {
-                    let v = s0
-                    for i in 0..<count {
-                        v[i] = momentum * v[i] - rate * g[i]
-                        w[i] += v[i]
-                    }
+                    // The common case, in C with AVX where the CPU has it: the same roundings.
+                    strata_sgd_momentum_update(CPU.hasAVX2FMA ? 1 : 0, w, s0, g, count, momentum, rate)
                 } else {
                     for i in 0..<count { w[i] -= rate * g[i] }
                 }

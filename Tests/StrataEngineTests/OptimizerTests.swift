@@ -1,3 +1,4 @@
+import CStrataKernels
 import Foundation
 import Testing
 
@@ -188,4 +189,25 @@ func updatesAppliedDuringBackwardMatchTheOptimizerStep(kind: OptimizerKind) {
         #expect(a.values.map(\.bitPattern) == b.values.map(\.bitPattern))
     }
     #expect(fusedOptimizer.iterations == plainOptimizer.iterations)
+}
+
+/// The C loop for SGD with momentum rounds as the plain Swift expression does (no fused multiply-add), with AVX
+/// and without, over a length that leaves a scalar tail.
+@Test func sgdMomentumKernelRoundsAsTheReferenceLoop() {
+    var random = SplitMix64(seed: 12)
+    let count = 1003
+    let w0 = (0..<count).map { _ in random.nextUniform() * 2 - 1 }, v0 = (0..<count).map { _ in random.nextUniform() - 0.5 }
+    let g = (0..<count).map { _ in random.nextUniform() * 4 - 2 }
+    let (momentum, rate): (Float, Float) = (0.9, 0.0370001)
+    var expectedW = w0, expectedV = v0
+    for i in 0..<count {
+        expectedV[i] = momentum * expectedV[i] - rate * g[i]
+        expectedW[i] += expectedV[i]
+    }
+    for avx in CPU.hasAVX2FMA ? [Int32(0), 1] : [0] {
+        var w = w0, v = v0
+        strata_sgd_momentum_update(avx, &w, &v, g, count, momentum, rate)
+        #expect(w.map(\.bitPattern) == expectedW.map(\.bitPattern), "avx \(avx)")
+        #expect(v.map(\.bitPattern) == expectedV.map(\.bitPattern), "avx \(avx)")
+    }
 }

@@ -135,6 +135,11 @@ void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, lon
 /// of the columns gives the same bits), the sums kept in registers.
 void strata_bias_reduce(float *db, const float *dy, long rows, long width, long first, long last);
 
+/// SGD with momentum over count values: v = momentum·v − rate·g, then w += v, each product and sum rounded on its
+/// own (no fused multiply-add), as the Swift reference loop does; use_avx2 only where the CPU has AVX2.
+void strata_sgd_momentum_update(int use_avx2, float *restrict w, float *restrict v, const float *restrict g, long count,
+                                float momentum, float rate);
+
 /// y = max(x, 0) elementwise, NaN kept; y and x must not overlap.
 void strata_relu_forward(float *restrict y, const float *restrict x, long count);
 
