@@ -25,6 +25,7 @@ extension ModelPlan {
 
     /// Part `part` of `parts` of that copy, into the network's spare buffers (`Network.loadSpareRows`).
     func loadSpare(_ dataset: Dataset, order: UnsafeBufferPointer<Int>?, start: Int, count: Int, part: Int, of parts: Int) {
+        guard count > 0 else { return }
         dataset.features.withUnsafeBufferPointer { features in
             dataset.targets.withUnsafeBufferPointer { targets in
                 network.loadSpareRows(
