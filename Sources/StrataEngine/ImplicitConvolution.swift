@@ -25,13 +25,9 @@ final class ImplicitConvolution {
     private var paddedInput: UnsafeMutablePointer<Float>?
     private var paddedGradient: UnsafeMutablePointer<Float>?
     private var capacity = 0
-    /// Whether backward sums only the nonzero values of dy (`useSparseGradient`), and its scratch: the weight
-    /// gradient and the weights as [F][patch], and each part's lists of nonzero values.
-    private(set) var sparse = false
-    private let transposedGradient: UnsafeMutablePointer<Float>
-    private let filterRows: UnsafeMutablePointer<Float>
-    private var sparseScratch: UnsafeMutableRawPointer?
-    private var sparseScratchBytes = 0
+    /// The buffers of the backward that sums only the nonzero values of dy, present while it is in use
+    /// (`useSparseGradient`).
+    private var sparse: SparseBuffers?
     static let maxSparseParts = 16
 
     init(window w: Window, channels: Int, filters: Int, used: (height: Int, width: Int)) {
@@ -62,20 +58,19 @@ final class ImplicitConvolution {
         }
         packedWeight = .allocate(capacity: patch * filters)
         transposedWeight = .allocate(capacity: (patch + 15) / 16 * 16 * filters)
-        transposedGradient = .allocate(capacity: patch * filters)
-        filterRows = .allocate(capacity: patch * filters)
     }
 
     /// Asks for the backward kernels that skip zeros in dy, for an output gradient that is mostly 0 (under a max
     /// pooling); the same bits either way. Takes effect where the kernels can run the geometry.
     func useSparseGradient(_ wanted: Bool) {
-        sparse = wanted && withGeometry { strata_conv_sparse_available($0) != 0 }
-        guard sparse, sparseScratch == nil else { return }
-        sparseScratchBytes = withGeometry { strata_conv_sparse_scratch_bytes($0) }
-        sparseScratch = .allocate(byteCount: sparseScratchBytes * Self.maxSparseParts, alignment: 64)
+        guard wanted, withGeometry({ strata_conv_sparse_available($0) != 0 }) else {
+            sparse = nil
+            return
+        }
+        if sparse == nil {
+            sparse = SparseBuffers(patch: patch, filters: filters, partBytes: withGeometry(strata_conv_sparse_scratch_bytes))
+        }
     }
-
-    private func sparseScratch(_ part: Int) -> UnsafeMutableRawPointer { sparseScratch! + part * sparseScratchBytes }
 
     deinit {
         rowBase.deallocate()
@@ -83,9 +78,6 @@ final class ImplicitConvolution {
         patchOffset.deallocate()
         packedWeight.deallocate()
         transposedWeight.deallocate()
-        transposedGradient.deallocate()
-        filterRows.deallocate()
-        sparseScratch?.deallocate()
         paddedInput?.deallocate()
         paddedGradient?.deallocate()
     }
@@ -137,13 +129,13 @@ final class ImplicitConvolution {
         let image = image(x)
         withGeometry { geometry in
             // Sparse parts each read every window: one per thread.
-            let parts = sparse ? min(threads, filters / 16, Self.maxSparseParts) : weightParts(threads: threads, atMost: .max)
+            let parts = sparse != nil ? min(threads, filters / 16, Self.maxSparseParts) : weightParts(threads: threads, atMost: .max)
             Parallel.run(parts) { part in
-                if self.sparse {
+                if let sparse = self.sparse {
                     let panels = Parallel.share(part, of: parts, self.filters / 16)
                     strata_conv_sparse_weight_gradient(
-                        dw, self.transposedGradient, image, dy, batch, panels.lowerBound * 16, panels.upperBound * 16, geometry,
-                        self.sparseScratch(part))
+                        dw, sparse.transposedGradient, image, dy, batch, panels.lowerBound * 16, panels.upperBound * 16, geometry,
+                        sparse.scratch(part))
                     return
                 }
                 let tiles = weightTiles(part, of: parts, geometry)
@@ -197,20 +189,21 @@ final class ImplicitConvolution {
     func inputGradient(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                        batch: Int, threads: Int) {
         // The sparse kernel adds in the tile kernel's order only when each 16-tap panel lies in one pixel.
-        let sparse = self.sparse && channels % 16 == 0
-        if sparse {
-            strata_conv_transpose_weight(filterRows, weight, patch, filters)
+        let sparse = channels % 16 == 0 ? self.sparse : nil
+        if let sparse {
+            strata_conv_transpose_weight(sparse.filterRows, weight, patch, filters)
         } else {
             strata_conv_pack_transposed_weight(transposedWeight, weight, patch, filters)
         }
         let target = padded ? paddedGradient! : dx
+        // At most as many parts as the sparse kernel has scratch for.
         let parts = min(Parallel.parts(batch, threads: threads), Self.maxSparseParts)
         withGeometry { geometry in
             Parallel.run(parts) { part in
                 let examples = Parallel.share(part, of: parts, batch)
-                if sparse {
+                if let sparse {
                     strata_conv_sparse_input_gradient(
-                        target, dy, self.filterRows, examples.lowerBound, examples.upperBound, geometry, self.sparseScratch(part))
+                        target, dy, sparse.filterRows, examples.lowerBound, examples.upperBound, geometry, sparse.scratch(part))
                 } else {
                     strata_conv_input_gradient(target, dy, self.transposedWeight, examples.lowerBound, examples.upperBound, geometry)
                 }
@@ -270,4 +263,28 @@ final class ImplicitConvolution {
             body(iy * w.inputWidth * channels, ((iy + w.padTop) * imageWidth + w.padLeft) * channels, count)
         }
     }
+}
+
+/// The sparse backward's buffers: the weight gradient and the weights as [F][patch] rows, and each part's lists
+/// of nonzero values.
+private final class SparseBuffers {
+    let transposedGradient: UnsafeMutablePointer<Float>
+    let filterRows: UnsafeMutablePointer<Float>
+    private let lists: UnsafeMutableRawPointer
+    private let partBytes: Int
+
+    init(patch: Int, filters: Int, partBytes: Int) {
+        transposedGradient = .allocate(capacity: patch * filters)
+        filterRows = .allocate(capacity: patch * filters)
+        lists = .allocate(byteCount: partBytes * ImplicitConvolution.maxSparseParts, alignment: 64)
+        self.partBytes = partBytes
+    }
+
+    deinit {
+        transposedGradient.deallocate()
+        filterRows.deallocate()
+        lists.deallocate()
+    }
+
+    func scratch(_ part: Int) -> UnsafeMutableRawPointer { lists + part * partBytes }
 }
