@@ -263,10 +263,6 @@ void strata_sgemm_prepacked(int use_avx2, int trans_a, long m, long n, long k, c
     gemm_blocks(use_avx2, trans_a, 0, m, n, k, a, lda, 0, 0, packed_b, accumulate, c, ldc, pack_a_buf, 0);
 }
 
-long strata_claim(long *counter) {
-    return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
-}
-
 typedef struct {
     int use_avx2, trans_a, trans_b, accumulate, split_rows, tasks;
     long m, n, k, lda, ldb, ldc;

@@ -78,6 +78,10 @@ static void ensure_workers(int wanted) {
     pthread_mutex_unlock(&lock);
 }
 
+long strata_claim(long *counter) {
+    return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
 void strata_parallel_run(long tasks, void (*function)(void *, long), void *context) {
     if (tasks <= 1 || inside_task) {
         for (long t = 0; t < tasks; t++) function(context, t);

@@ -7,7 +7,7 @@ private let classesEncoding = LabelEncoding(format: .classes, oneHot: false, cla
 
 private func write(_ text: String, _ name: String) -> String {
     let path = temporaryFolder().appendingPathComponent(name).path
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     return path
 }
 

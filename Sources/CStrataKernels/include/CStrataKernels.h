@@ -40,11 +40,6 @@ void strata_sgemm_pack_b(int trans_b, long n, long k, const float *b, long ldb, 
 void strata_sgemm_prepacked(int use_avx2, int trans_a, long m, long n, long k, const float *a, long lda,
                             const float *packed_b, int accumulate, float *c, long ldc, float *pack_a);
 
-/// Returns *counter and adds one, atomically: threads of one parallel region take work items in turn.
-long strata_claim(long *counter);
-
-
-
 /// Runs `iterations` rounds of 12 independent 8-wide FMAs (the most a core can issue) and returns a value
 /// that depends on all of them, so the work is not optimized away. Used to measure this core's FMA peak.
 float strata_fma_peak_probe(long iterations);
@@ -54,6 +49,9 @@ float strata_fma_peak_probe(long iterations);
 /// disjoint part of the work, so results never depend on which thread ran it. Called from inside a task, it runs
 /// the tasks inline, in order.
 void strata_parallel_run(long tasks, void (*function)(void *, long), void *context);
+
+/// Returns *counter and adds one, atomically: threads of one parallel region take work items in turn.
+long strata_claim(long *counter);
 
 /// strata_sgemm over `threads` tasks of the pool: the rows are split when op(A) is the taller operand,
 /// otherwise the columns, in whole micro-tiles. Identical bits for any thread count.

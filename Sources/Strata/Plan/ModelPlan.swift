@@ -81,12 +81,20 @@ public final class ModelPlan: @unchecked Sendable {
     /// never reads them, and passes back a gradient of 0 there: a convolution feeding it, directly or through
     /// elementwise activations, need not compute them. Exact: the skipped terms are all products with 0.
     public static func trimUnpooledOutputs(_ layers: [Layer]) {
-        for (i, layer) in layers.enumerated() {
-            guard let convolution = layer as? Conv2DLayer else { continue }
-            guard let next = layers[(i + 1)...].first(where: { !($0 is ActivationLayer) }) as? MaxPool2DLayer else { continue }
-            let w = next.window
+        for (convolution, pooling) in convolutionsUnderPooling(layers) {
+            let w = pooling.window
             guard w.padTop == 0, w.padLeft == 0 else { continue }
             convolution.usedOutput = (min(w.inputHeight, w.reach.height), min(w.inputWidth, w.reach.width))
+        }
+    }
+
+    /// Each convolution whose output reaches a max pooling directly or through elementwise activations only.
+    static func convolutionsUnderPooling(_ layers: [Layer]) -> [(Conv2DLayer, MaxPool2DLayer)] {
+        layers.indices.compactMap { i in
+            guard let convolution = layers[i] as? Conv2DLayer,
+                let pooling = layers[(i + 1)...].first(where: { !($0 is ActivationLayer) }) as? MaxPool2DLayer
+            else { return nil }
+            return (convolution, pooling)
         }
     }
 
@@ -94,10 +102,8 @@ public final class ModelPlan: @unchecked Sendable {
     /// of its inputs, a convolution feeding it (directly or through activations) gets an output gradient that is
     /// at least three quarters zeros, and its backward visits only the rest (the same bits).
     public static func markSparseGradients(_ layers: [Layer]) {
-        for (i, layer) in layers.enumerated() {
-            guard let convolution = layer as? Conv2DLayer else { continue }
-            guard let next = layers[(i + 1)...].first(where: { !($0 is ActivationLayer) }) as? MaxPool2DLayer else { continue }
-            let w = next.window
+        for (convolution, pooling) in convolutionsUnderPooling(layers) {
+            let w = pooling.window
             convolution.sparseOutputGradient = 4 * w.outputHeight * w.outputWidth <= w.inputHeight * w.inputWidth
         }
     }
