@@ -73,7 +73,7 @@ struct Train: ParsableCommand {
             if let test = result.test, !quiet {
                 var parts = ["loss: \(String(format: "%.4f", test.loss))"]
                 for metric in checked.spec.metrics {
-                    parts.append("\(metric.value.rawValue): \(String(format: "%.4f", test.metrics.value(of: metric.value)))")
+                    parts.append("\(metric.value.rawValue): \(String(format: "%.4f", test.metrics.value(metric.value)))")
                 }
                 print("Test - " + parts.joined(separator: " - "))
             }

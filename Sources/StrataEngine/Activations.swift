@@ -1,16 +1,57 @@
 import CStrataKernels
 import Foundation
 
-public enum ActivationKind: Sendable, Equatable {
-    case linear, relu, sigmoid, tanh, softmax
+public enum ActivationKind: Sendable, Equatable, CustomStringConvertible {
+    case linear, relu, sigmoid, tanh, softmax, softplus, gelu, silu
     case leakyRelu(alpha: Float)
+    case elu(alpha: Float)
+
+    /// Every kind by its spec name, with its parameters at Keras' defaults (`swish` is silu's other name).
+    public static let byName: [(name: String, kind: ActivationKind)] = [
+        ("linear", .linear), ("relu", .relu), ("leaky_relu", .leakyRelu(alpha: 0.2)), ("elu", .elu(alpha: 1)),
+        ("sigmoid", .sigmoid), ("tanh", .tanh), ("softmax", .softmax), ("softplus", .softplus), ("gelu", .gelu),
+        ("silu", .silu), ("swish", .silu),
+    ]
+
+    public var name: String {
+        switch self {
+        case .linear: "linear"
+        case .relu: "relu"
+        case .leakyRelu: "leaky_relu"
+        case .elu: "elu"
+        case .sigmoid: "sigmoid"
+        case .tanh: "tanh"
+        case .softmax: "softmax"
+        case .softplus: "softplus"
+        case .gelu: "gelu"
+        case .silu: "silu"
+        }
+    }
+
+    /// The parameter a kind takes in a spec (`{leaky_relu: {alpha: 0.1}}`), with its value.
+    public var alpha: Float? {
+        switch self {
+        case .leakyRelu(let alpha), .elu(let alpha): alpha
+        default: nil
+        }
+    }
+
+    public func with(alpha: Float) -> ActivationKind {
+        switch self {
+        case .leakyRelu: .leakyRelu(alpha: alpha)
+        case .elu: .elu(alpha: alpha)
+        default: self
+        }
+    }
+
+    public var description: String { alpha.map { "\(name)(alpha=\($0))" } ?? name }
 
     /// Elementwise and never decreasing, so it commutes with max pooling.
     public var isMonotonic: Bool {
         switch self {
-        case .softmax: false
-        case .leakyRelu(let alpha): alpha >= 0
-        default: true
+        case .softmax, .gelu, .silu: false
+        case .leakyRelu(let alpha), .elu(let alpha): alpha >= 0
+        case .linear, .relu, .sigmoid, .tanh, .softplus: true
         }
     }
 }
@@ -37,6 +78,14 @@ public enum ActivationKernels {
             for row in stride(from: 0, to: count, by: width) {
                 softmaxRow(y + row, x + row, width: width)
             }
+        case .elu(let alpha):
+            for i in 0..<count { y[i] = x[i] > 0 ? x[i] : alpha * expm1(x[i]) }
+        case .softplus:
+            for i in 0..<count { y[i] = softplus(x[i]) }
+        case .gelu:
+            for i in 0..<count { y[i] = 0.5 * x[i] * (1 + erf(x[i] * Float(0.5).squareRoot())) }
+        case .silu:
+            for i in 0..<count { y[i] = x[i] * sigmoid(x[i]) }
         }
     }
 
@@ -62,8 +111,29 @@ public enum ActivationKernels {
                 for j in 0..<width { dot += dy[row + j] * y[row + j] }
                 for j in 0..<width { dx[row + j] = y[row + j] * (dy[row + j] - dot) }
             }
+        case .elu(let alpha):
+            // For x ≤ 0, y = α(eˣ − 1), so f'(x) = y + α.
+            for i in 0..<count { dx[i] = x[i] > 0 ? dy[i] : dy[i] * (y[i] + alpha) }
+        case .softplus:
+            for i in 0..<count { dx[i] = dy[i] * sigmoid(x[i]) }
+        case .gelu:
+            // f'(x) = Φ(x) + x·φ(x), Φ and φ the standard normal's distribution and density.
+            let inverseRoot2 = Float(0.5).squareRoot(), inverseRoot2Pi = 1 / Float(2 * Float.pi).squareRoot()
+            for i in 0..<count {
+                let cdf = 0.5 * (1 + erf(x[i] * inverseRoot2))
+                dx[i] = dy[i] * (cdf + x[i] * inverseRoot2Pi * exp(-0.5 * x[i] * x[i]))
+            }
+        case .silu:
+            for i in 0..<count {
+                let s = sigmoid(x[i])
+                dx[i] = dy[i] * s * (1 + x[i] * (1 - s))
+            }
         }
     }
+
+    /// log(1 + eˣ) without overflow for large x.
+    @inline(__always)
+    static func softplus(_ x: Float) -> Float { max(x, 0) + log1p(exp(-abs(x))) }
 
     /// Numerically stable: subtracts the row maximum before exponentiating.
     @inline(__always)

@@ -5,7 +5,26 @@ import Foundation
 public enum InitializerKind: Sendable, Equatable {
     case glorotUniform, heNormal, heUniform, zeros, ones
     case constant(Float)
-    case values([Float])
+    /// Explicit values, row-major in the tensor's layout; `shape` as written (a 1-D list may fill a column).
+    case values([Float], shape: [Int])
+
+    /// Every kind by its spec name; `constant` and `values` carry what the spec gives them.
+    public static let names = ["glorot_uniform", "he_normal", "he_uniform", "zeros", "ones", "constant", "values"]
+    public static let plain: [String: InitializerKind] = [
+        "glorot_uniform": .glorotUniform, "he_normal": .heNormal, "he_uniform": .heUniform, "zeros": .zeros, "ones": .ones,
+    ]
+
+    public var name: String {
+        switch self {
+        case .glorotUniform: "glorot_uniform"
+        case .heNormal: "he_normal"
+        case .heUniform: "he_uniform"
+        case .zeros: "zeros"
+        case .ones: "ones"
+        case .constant: "constant"
+        case .values: "values"
+        }
+    }
 }
 
 public enum Initialization {
@@ -27,7 +46,7 @@ public enum Initialization {
         case .zeros: tensor.fill(0)
         case .ones: tensor.fill(1)
         case .constant(let value): tensor.fill(value)
-        case .values(let values):
+        case .values(let values, _):
             precondition(values.count == tensor.count, "\(values.count) values for \(tensor.shape)")
             for i in 0..<tensor.count { tensor[i] = values[i] }
         case .glorotUniform:

@@ -5,12 +5,56 @@ public final class Parameter: @unchecked Sendable {
     public let value: Tensor
     public let gradient: Tensor
     public let initializer: InitializerKind
+    /// A penalty on the values added to the loss, whose gradient the optimizer adds to this one's.
+    public var regularizer: Regularizer?
 
-    public init(name: String, shape: [Int], initializer: InitializerKind) {
+    public init(name: String, shape: [Int], initializer: InitializerKind, regularizer: Regularizer? = nil) {
         self.name = name
         value = Tensor(shape: shape)
         gradient = Tensor(shape: shape)
         self.initializer = initializer
+        self.regularizer = regularizer
+    }
+}
+
+/// Keras' weight penalties: l1·Σ|w| + l2·Σw², added to the loss of every batch.
+public struct Regularizer: Sendable, Equatable {
+    public var l1: Float
+    public var l2: Float
+
+    public init(l1: Float = 0, l2: Float = 0) {
+        self.l1 = l1
+        self.l2 = l2
+    }
+
+    /// The penalty of `w[count]`, summed in order in Double.
+    public func penalty(_ w: UnsafePointer<Float>, count: Int) -> Double {
+        var absolute = 0.0, squares = 0.0
+        for i in 0..<count {
+            absolute += Double(abs(w[i]))
+            squares += Double(w[i] * w[i])
+        }
+        return Double(l1) * absolute + Double(l2) * squares
+    }
+
+    /// g += l1·sign(w) + 2·l2·w, elementwise.
+    public func addGradient(_ g: UnsafeMutablePointer<Float>, weights w: UnsafePointer<Float>, count: Int) {
+        if l1 > 0 { for i in 0..<count { g[i] += w[i] > 0 ? l1 : w[i] < 0 ? -l1 : 0 } }
+        if l2 > 0 { for i in 0..<count { g[i] += 2 * l2 * w[i] } }
+    }
+}
+
+/// A tensor a layer keeps that training does not differentiate (a batch normalization's moving statistics):
+/// saved in checkpoints beside the parameters, restored on resume, reset to `initial` on initialization.
+public final class StateTensor: @unchecked Sendable {
+    public let name: String
+    public let value: Tensor
+    public let initial: Float
+
+    public init(name: String, shape: [Int], initial: Float) {
+        self.name = name
+        value = Tensor(shape: shape, value: initial)
+        self.initial = initial
     }
 }
 
@@ -41,6 +85,8 @@ public protocol Layer: AnyObject {
     var inputShape: [Int] { get }
     var outputShape: [Int] { get }
     var parameters: [Parameter] { get }
+    /// Non-trainable state, updated by forward while training.
+    var state: [StateTensor] { get }
 
     func prepare(maxBatch: Int)
 
@@ -56,6 +102,7 @@ public protocol Layer: AnyObject {
 
 extension Layer {
     public var parameters: [Parameter] { [] }
+    public var state: [StateTensor] { [] }
     public func prepare(maxBatch: Int) {}
     public var inputSize: Int { inputShape.reduce(1, *) }
     public var outputSize: Int { outputShape.reduce(1, *) }

@@ -1,10 +1,22 @@
 import Foundation
 
-public enum LossKind: String, Sendable {
+public enum LossKind: String, Sendable, CaseIterable {
     case mse, mae
     case binaryCrossentropy = "binary_crossentropy"
     case categoricalCrossentropy = "categorical_crossentropy"
     case sparseCategoricalCrossentropy = "sparse_categorical_crossentropy"
+
+    public var isClassification: Bool { outputActivation != nil }
+
+    /// The activation a cross-entropy is computed through: the model must end in it, and the network fuses the
+    /// two (the loss from the logits, backward from p − y). The checker and the network both ask this.
+    public var outputActivation: ActivationKind? {
+        switch self {
+        case .mse, .mae: nil
+        case .binaryCrossentropy: .sigmoid
+        case .categoricalCrossentropy, .sparseCategoricalCrossentropy: .softmax
+        }
+    }
 
     /// Values per example the targets hold: class indices take one.
     public func targetWidth(outputWidth: Int) -> Int { self == .sparseCategoricalCrossentropy ? 1 : outputWidth }

@@ -24,8 +24,10 @@ public final class Network: @unchecked Sendable {
     private var spareTargets: Tensor
     /// Where the light tail begins (see `trainingStep`).
     public let tailStart: Int
-    /// Whether the last layer's activation is fused into the loss.
+    /// Whether the last layer's activation is fused into the loss: always for a cross-entropy.
     public let fused: Bool
+    /// The parameters with a regularizer, listed once so the step's penalty allocates nothing.
+    private let regularized: [Parameter]
 
     public init(layers: [Layer], loss: LossKind, maxBatch: Int, threads: Int = CPU.coreCount) {
         precondition(!layers.isEmpty && maxBatch > 0)
@@ -57,13 +59,13 @@ public final class Network: @unchecked Sendable {
         spareInput = Tensor(shape: activations[0].shape)
         spareTargets = Tensor(shape: targets.shape)
         tailStart = Network.tailStart(layers, maxBatch: maxBatch)
-        if layers.count >= 2, let last = layers.last as? ActivationLayer {
-            switch (loss, last.kind) {
-            case (.categoricalCrossentropy, .softmax), (.sparseCategoricalCrossentropy, .softmax), (.binaryCrossentropy, .sigmoid):
-                fused = true
-            default:
-                fused = false
-            }
+        regularized = layers.flatMap(\.parameters).filter { $0.regularizer != nil }
+        if let needed = loss.outputActivation {
+            // The checker refuses any other ending (it asks the same `outputActivation`).
+            precondition(
+                layers.count >= 2 && (layers.last as? ActivationLayer)?.kind == needed,
+                "\(loss.rawValue) needs the network to end in \(needed.name)")
+            fused = true
         } else {
             fused = false
         }
@@ -77,6 +79,21 @@ public final class Network: @unchecked Sendable {
     /// Every trainable parameter with its layer's name, in layer order.
     public var parameters: [(layer: String, parameter: Parameter)] {
         layers.flatMap { layer in layer.parameters.map { (layer.name, $0) } }
+    }
+
+    /// Every non-trainable state tensor with its layer's name, in layer order.
+    public var state: [(layer: String, state: StateTensor)] {
+        layers.flatMap { layer in layer.state.map { (layer.name, $0) } }
+    }
+
+    /// The regularizers' penalty on the current weights (Keras adds it to each batch's loss), in layer order.
+    public func regularizationPenalty() -> Double {
+        var total = 0.0
+        for parameter in regularized {
+            guard let regularizer = parameter.regularizer else { continue }
+            total += regularizer.penalty(parameter.value.pointer, count: parameter.value.count)
+        }
+        return total
     }
 
     public func zeroGradients() {
@@ -117,11 +134,8 @@ public final class Network: @unchecked Sendable {
         switch loss {
         case .mse: return Losses.meanSquaredError(gradient: g, predictions: output, targets: y, batch: batch, width: width)
         case .mae: return Losses.meanAbsoluteError(gradient: g, predictions: output, targets: y, batch: batch, width: width)
-        case .categoricalCrossentropy, .binaryCrossentropy:
-            return Losses.crossEntropy(gradient: g, probabilities: output, targets: y, batch: batch, classes: width)
-        case .sparseCategoricalCrossentropy:
-            precondition(false, "sparse_categorical_crossentropy needs a softmax output layer")
-            return .nan
+        case .categoricalCrossentropy, .binaryCrossentropy, .sparseCategoricalCrossentropy:
+            preconditionFailure("a cross-entropy is always fused")
         }
     }
 

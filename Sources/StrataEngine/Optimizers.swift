@@ -3,8 +3,21 @@ import Foundation
 
 public enum OptimizerKind: Sendable, Equatable {
     case sgd(momentum: Float, nesterov: Bool, weightDecay: Float)
-    case adam(beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float)
+    case adam(beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, epsilonForm: EpsilonForm = .keras)
     case rmsprop(rho: Float, momentum: Float, epsilon: Float)
+
+    /// Where Adam adds epsilon. Keras: w ← w − η·√(1 − β₂ᵗ)/(1 − β₁ᵗ)·m/(√v + ε), epsilon before the bias
+    /// correction; PyTorch: w ← w − η·m̂/(√v̂ + ε) with m̂, v̂ corrected first. They differ where √v is near ε.
+    public enum EpsilonForm: String, Sendable, CaseIterable { case keras, pytorch }
+
+    /// The state each parameter keeps, in checkpoint order.
+    public var slotNames: [String] {
+        switch self {
+        case .sgd(let momentum, _, _): momentum > 0 ? ["velocity"] : []
+        case .adam: ["m", "v"]
+        case .rmsprop(_, let momentum, _): momentum > 0 ? ["velocity", "momentum"] : ["velocity"]
+        }
+    }
 }
 
 /// Learning-rate schedules over optimizer steps, as Keras defines them.
@@ -13,6 +26,9 @@ public enum Schedule: Sendable, Equatable {
     case step(decaySteps: Int, decayRate: Double)
     case exponential(decaySteps: Int, decayRate: Double)
     case cosine(decaySteps: Int, alpha: Double)
+
+    /// The schedules a spec may name (`constant` is what no schedule means).
+    public static let names = ["step", "exponential", "cosine"]
 
     public func learningRate(base: Double, step: Int) -> Double {
         switch self {
@@ -46,12 +62,7 @@ public final class Optimizer: @unchecked Sendable {
     public init(kind: OptimizerKind, parameters: [Parameter]) {
         self.kind = kind
         self.parameters = parameters
-        let names: [String]
-        switch kind {
-        case .sgd(let momentum, _, _): names = momentum > 0 ? ["velocity"] : []
-        case .adam: names = ["m", "v"]
-        case .rmsprop(_, let momentum, _): names = momentum > 0 ? ["velocity", "momentum"] : ["velocity"]
-        }
+        let names = kind.slotNames
         slotNames = names
         slots = parameters.map { p in names.map { _ in Tensor(shape: p.value.shape) } }
         applied = Array(repeating: false, count: parameters.count)
@@ -104,9 +115,13 @@ public final class Optimizer: @unchecked Sendable {
         applied[index] = true
     }
 
-    /// One parameter's elements first..<first + count, from their gradient g[0..<count].
+    /// One parameter's elements first..<first + count, from their gradient g[0..<count], to which the
+    /// parameter's regularizer (if any) first adds its own gradient, in place.
     private func update(_ index: Int, from first: Int, count: Int, gradient g: UnsafePointer<Float>, rate: Float) {
         let w = parameters[index].value.pointer + first
+        if let regularizer = parameters[index].regularizer {
+            regularizer.addGradient(UnsafeMutablePointer(mutating: g), weights: w, count: count)
+        }
         // The slots' pointers, without building an array on the step path.
         let slots = self.slots[index]
         let s0 = slots.isEmpty ? w : slots[0].pointer + first
@@ -128,15 +143,25 @@ public final class Optimizer: @unchecked Sendable {
                 } else {
                     for i in 0..<count { w[i] -= rate * g[i] }
                 }
-            case .adam(let beta1, let beta2, let epsilon, let decay):
+            case .adam(let beta1, let beta2, let epsilon, let decay, let form):
                 applyDecay(w, count, rate * decay)
                 let t = Float(iterations)
-                let corrected = rate * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t))
                 let m = s0, v = s1
-                for i in 0..<count {
-                    m[i] += (1 - beta1) * (g[i] - m[i])
-                    v[i] += (1 - beta2) * (g[i] * g[i] - v[i])
-                    w[i] -= corrected * m[i] / (v[i].squareRoot() + epsilon)
+                switch form {
+                case .keras:
+                    let corrected = rate * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t))
+                    for i in 0..<count {
+                        m[i] += (1 - beta1) * (g[i] - m[i])
+                        v[i] += (1 - beta2) * (g[i] * g[i] - v[i])
+                        w[i] -= corrected * m[i] / (v[i].squareRoot() + epsilon)
+                    }
+                case .pytorch:
+                    let (c1, c2) = (1 - pow(beta1, t), 1 - pow(beta2, t))
+                    for i in 0..<count {
+                        m[i] += (1 - beta1) * (g[i] - m[i])
+                        v[i] += (1 - beta2) * (g[i] * g[i] - v[i])
+                        w[i] -= rate * (m[i] / c1) / ((v[i] / c2).squareRoot() + epsilon)
+                    }
                 }
             case .rmsprop(let rho, let momentum, let epsilon):
                 let v = s0

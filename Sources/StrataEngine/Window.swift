@@ -18,16 +18,29 @@ public struct Window: Sendable, Equatable {
         strideHeight == kernelHeight && strideWidth == kernelWidth && padTop == 0 && padLeft == 0
     }
 
-    /// nil when a valid window does not fit in the input.
+    /// nil when a valid window does not fit in the input, or sizes are not positive, or the padding a same
+    /// window needs does not fit in an Int (sizes come from specs and may be absurd).
     public init?(input: (Int, Int), kernel: (Int, Int), strides: (Int, Int), same: Bool) {
         (inputHeight, inputWidth) = input
         (kernelHeight, kernelWidth) = kernel
         (strideHeight, strideWidth) = strides
+        guard [inputHeight, inputWidth, kernelHeight, kernelWidth, strideHeight, strideWidth].allSatisfy({ $0 > 0 }) else {
+            return nil
+        }
         if same {
-            outputHeight = (inputHeight + strideHeight - 1) / strideHeight
-            outputWidth = (inputWidth + strideWidth - 1) / strideWidth
-            padTop = max((outputHeight - 1) * strideHeight + kernelHeight - inputHeight, 0) / 2
-            padLeft = max((outputWidth - 1) * strideWidth + kernelWidth - inputWidth, 0) / 2
+            // ⌈n / s⌉, and the padding (out − 1)·s + k − n, without overflow.
+            func padding(_ n: Int, _ k: Int, _ s: Int) -> (output: Int, pad: Int)? {
+                let output = n / s + (n % s == 0 ? 0 : 1)
+                let (reach, overflow) = (output - 1).multipliedReportingOverflow(by: s)
+                let (end, overflow2) = reach.addingReportingOverflow(k)
+                guard !overflow, !overflow2 else { return nil }
+                return (output, max(end - n, 0) / 2)
+            }
+            guard let rows = padding(inputHeight, kernelHeight, strideHeight),
+                let columns = padding(inputWidth, kernelWidth, strideWidth)
+            else { return nil }
+            (outputHeight, padTop) = rows
+            (outputWidth, padLeft) = columns
         } else {
             guard kernelHeight <= inputHeight, kernelWidth <= inputWidth else { return nil }
             outputHeight = (inputHeight - kernelHeight) / strideHeight + 1

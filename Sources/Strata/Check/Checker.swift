@@ -1,3 +1,4 @@
+import StrataEngine
 import Foundation
 
 /// A spec that passed every check, with what the checker derived: ready to plan.
@@ -73,18 +74,14 @@ public enum Checker {
     private static func estimateMemory(_ spec: Spec, layers: [LayerSummary]) -> MemoryEstimate {
         let float = MemoryLayout<Float>.size
         let params = layers.map(\.params).reduce(0, saturatingAdd)
-        let slots: Int
-        switch spec.optimizer.kind.value {
-        case .sgd(let momentum, _, _): slots = momentum > 0 ? 1 : 0
-        case .adam: slots = 2
-        case .rmsprop(_, let momentum, _): slots = momentum > 0 ? 2 : 1
-        }
+        let state = layers.map(\.nonTrainableParams).reduce(0, saturatingAdd)
+        let slots = spec.optimizer.kind.value.slotNames.count
         let batch = spec.training.batchSize.value
         let perExample = layers.map { elementCount($0.outputShape) }.reduce(elementCount(spec.input.value), saturatingAdd)
         // Each activation has a gradient of the same size.
         let activations = saturatingMultiply(saturatingMultiply(perExample, batch), 2 * float)
         return MemoryEstimate(
-            parameterBytes: saturatingMultiply(params, float), gradientBytes: saturatingMultiply(params, float),
+            parameterBytes: saturatingMultiply(saturatingAdd(params, state), float), gradientBytes: saturatingMultiply(params, float),
             optimizerBytes: saturatingMultiply(saturatingMultiply(params, slots), float), activationBytes: activations)
     }
 

@@ -4,13 +4,17 @@ public struct LayerSummary: Sendable {
     public var typeName: String
     public var inputShape: [Int]
     public var outputShape: [Int]
+    /// Trainable parameters.
     public var params: Int
+    /// State kept without training (moving statistics).
+    public var nonTrainableParams: Int
     /// Multiply-adds count 2; bias adds 1; activations and pooling comparisons are not counted.
     public var flops: Int
     public var location: SourceLocation
 }
 
 public struct MemoryEstimate: Sendable {
+    /// Trainable parameters and non-trainable state.
     public var parameterBytes: Int
     public var gradientBytes: Int
     public var optimizerBytes: Int
@@ -30,6 +34,7 @@ public struct ModelSummary: Sendable {
     public var memory: MemoryEstimate
 
     public var totalParams: Int { layers.map(\.params).reduce(0, saturatingAdd) }
+    public var nonTrainableParams: Int { layers.map(\.nonTrainableParams).reduce(0, saturatingAdd) }
     public var flopsPerExample: Int { layers.map(\.flops).reduce(0, saturatingAdd) }
     public var outputShape: [Int] { layers.last?.outputShape ?? inputShape }
 }

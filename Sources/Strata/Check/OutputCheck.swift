@@ -1,4 +1,8 @@
-/// Checks the model's last layer against the loss: the pairings that train silently wrong in other tools.
+import StrataEngine
+
+/// Checks the model's last layer against the loss: the pairings that train silently wrong in other tools. A
+/// cross-entropy is computed through the activation it names (`LossKind.outputActivation`), fused with it: the
+/// model must end in that activation, exactly as the network will be built (`Spec.outputActivation`).
 struct OutputCheck {
     let spec: Spec
     var diagnostics = Diagnostics()
@@ -13,64 +17,57 @@ struct OutputCheck {
             return
         }
         let width = outputShape[0]
-        let activation = finalActivation()
         let loss = spec.loss
-        let place = activation?.location ?? last.location
-        let activationName = activation?.value.name ?? "linear"
+        let output = spec.outputActivation
+        if let needed = loss.value.outputActivation, output?.value != needed {
+            refuseEnding(needing: needed)
+            return
+        }
         switch loss.value {
         case .categoricalCrossentropy, .sparseCategoricalCrossentropy:
-            if activationName != "softmax" {
-                diagnostics.error(
-                    "\(loss.value.rawValue) needs softmax probabilities, but \(name) ends in \(activationName)", at: place,
-                    help: "set `activation: softmax` on \(name)")
-            } else if width == 1 {
+            if width == 1 {
                 diagnostics.error(
                     "softmax over 1 unit always outputs 1, so nothing can be learned", at: last.location,
                     help: "use one unit per class, or for two classes `units: 1, activation: sigmoid` with binary_crossentropy")
             }
         case .binaryCrossentropy:
-            if activationName != "sigmoid" {
-                diagnostics.error(
-                    "binary_crossentropy needs a sigmoid probability, but \(name) ends in \(activationName)", at: place,
-                    help: "set `activation: sigmoid` on \(name)")
-            }
             if width != 1 {
                 diagnostics.error(
                     "binary_crossentropy wants one sigmoid unit, but \(name) has \(width)", at: last.location,
                     help: "set `units: 1`, or for \(width) classes use softmax with categorical_crossentropy")
             }
         case .mse, .mae:
-            if activationName == "softmax" {
+            if let (_, activation) = spec.lastActivation, activation.value == .softmax {
                 diagnostics.warning(
-                    "\(loss.value.rawValue) on softmax outputs is unusual and learns slowly", at: place,
+                    "\(loss.value.rawValue) on softmax outputs is unusual and learns slowly", at: activation.location,
                     help: "for classes use `loss: categorical_crossentropy`; for regression remove the softmax")
             }
         }
-        if activationName == "softmax" || activationName == "sigmoid", spec.layers.count > 1 {
-            checkNothingAfterActivation()
-        }
     }
 
-    /// The activation that produces the model's output: the last dense/conv/activation layer's, unless a
-    /// dropout or flatten follows it (those pass values through).
-    private func finalActivation() -> Located<Activation>? {
-        for layer in spec.layers.reversed() {
-            switch layer.kind {
-            case .dropout, .flatten: continue
-            case .dense(let d): return d.activation
-            case .conv2d(let c): return c.activation
-            case .activation(let a): return a
-            case .maxPool2d: return nil
-            }
+    /// A cross-entropy whose model does not end in its activation: either the activation is missing or wrong, or
+    /// layers follow it (a dropout after the softmax would rescale probabilities; nothing may come between).
+    private mutating func refuseEnding(needing needed: ActivationKind) {
+        guard let last = spec.layers.last else { return }
+        let loss = spec.loss.value.rawValue
+        let what = needed == .softmax ? "softmax probabilities" : "a sigmoid probability"
+        if let (index, activation) = spec.lastActivation, activation.value == needed, index < spec.layers.count - 1 {
+            let owner = spec.layers[index].name.value
+            let after = spec.layers[(index + 1)...].map { "\($0.name.value) (\($0.typeName))" }.joined(separator: ", ")
+            diagnostics.error(
+                "\(loss) is computed through \(owner)'s \(needed.name), so the model must end there, but \(after) follow\(index + 2 == spec.layers.count ? "s" : "") it",
+                at: spec.layers[index + 1].location,
+                help: "move \(spec.layers[index + 1].name.value) before \(owner): a dropout belongs between hidden layers, not after the output")
+            return
         }
-        return nil
-    }
-
-    private mutating func checkNothingAfterActivation() {
-        guard let last = spec.layers.last, case .dropout = last.kind else { return }
-        diagnostics.warning(
-            "dropout after the output activation rescales probabilities while training", at: last.location,
-            help: "put dropout before the last dense layer")
+        let ending = spec.outputActivation
+        let owner = last.name.value
+        let takesActivation = type(of: last.kind).keys.contains { $0.name == "activation" }
+        let endsIn = ending?.value.name ?? (takesActivation ? "linear" : "a \(last.typeName) layer")
+        diagnostics.error(
+            "\(loss) needs \(what), but \(owner) ends in \(endsIn)", at: ending?.location ?? last.location,
+            help: takesActivation || ending != nil
+                ? "set `activation: \(needed.name)` on \(owner)" : "end the model with a dense layer with `activation: \(needed.name)`")
     }
 }
 

@@ -89,11 +89,11 @@ public struct Checkpoint: Sendable {
 }
 
 extension ModelPlan {
-    /// The plan's parameters (and, with `optimizerState`, the optimizer's slots) as checkpoint tensors.
+    /// The plan's parameters and state (and, with `optimizerState`, the optimizer's slots) as checkpoint tensors.
     func tensors(optimizerState: Bool) -> [NamedTensor] {
         var out: [NamedTensor] = []
-        for (name, parameter) in zip(parameterNames, optimizer.parameters) {
-            out.append(NamedTensor(name: name, shape: parameter.value.shape, values: parameter.value.values))
+        for (name, tensor) in modelTensors {
+            out.append(NamedTensor(name: name, shape: tensor.shape, values: tensor.values))
         }
         guard optimizerState else { return out }
         for (index, name) in parameterNames.enumerated() {
@@ -119,14 +119,14 @@ extension ModelPlan {
             }
             for i in 0..<tensor.count { tensor[i] = stored.values[i] }
         }
-        for (name, parameter) in zip(parameterNames, optimizer.parameters) { copy(name, into: parameter.value) }
+        for (name, tensor) in modelTensors { copy(name, into: tensor) }
         if optimizerState {
             for (index, name) in parameterNames.enumerated() {
                 for (slotName, slot) in zip(optimizer.slotNames, optimizer.slots[index]) { copy("optimizer.\(name).\(slotName)", into: slot) }
             }
             optimizer.iterations = checkpoint.state.iterations
         }
-        let known = Set(parameterNames)
+        let known = Set(parameterNames + stateNames)
         for tensor in checkpoint.tensors where !tensor.name.hasPrefix("optimizer.") && !tensor.name.hasPrefix("best.") && !known.contains(tensor.name) {
             problems.append("tensor '\(tensor.name)' matches no layer of the model")
         }

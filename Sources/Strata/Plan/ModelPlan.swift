@@ -9,56 +9,31 @@ public final class ModelPlan: @unchecked Sendable {
     public let parameterNames: [String]
     public let spec: Spec
 
+    /// `LAYER.moving_mean`, … in network order, parallel to `state`.
+    public let stateNames: [String]
+    /// Every layer's non-trainable state, in network order.
+    public let state: [StateTensor]
+
     public init(spec: Spec, batchSize: Int, threads: Int = CPU.coreCount) {
         self.spec = spec
         var layers: [Layer] = []
         var shape = spec.input.value
-        func add(_ layer: Layer) {
-            layers.append(layer)
-            shape = layer.outputShape
-        }
-        func addActivation(_ activation: Located<Activation>?, name: String) {
-            guard let activation, activation.value != .linear else { return }
-            add(ActivationLayer(name: name, kind: ModelPlan.engine(activation.value), shape: shape))
-        }
         for (index, layer) in spec.layers.enumerated() {
-            let name = layer.name.value
-            switch layer.kind {
-            case .dense(let dense):
-                // A dense layer takes flat input; the checker has made sure it is.
-                add(DenseLayer(
-                    name: name, inputs: shape.reduce(1, *), units: dense.units.value, useBias: dense.useBias,
-                    kernelInitializer: ModelPlan.engine(dense.kernelInitializer.value),
-                    biasInitializer: ModelPlan.engine(dense.biasInitializer.value)))
-                addActivation(dense.activation, name: name)
-            case .conv2d(let conv):
-                let k = conv.kernelSize.value, s = conv.strides.value
-                // The checker verified the window fits, so the initializer cannot fail here.
-                add(Conv2DLayer(
-                    name: name, inputShape: shape, filters: conv.filters.value, kernel: (k[0], k[1]), strides: (s[0], s[1]),
-                    same: conv.padding == .same, useBias: conv.useBias,
-                    kernelInitializer: ModelPlan.engine(conv.kernelInitializer.value),
-                    biasInitializer: ModelPlan.engine(conv.biasInitializer.value))!)
-                addActivation(conv.activation, name: name)
-            case .maxPool2d(let pool):
-                let p = pool.poolSize.value, s = pool.strides.value
-                add(MaxPool2DLayer(name: name, inputShape: shape, pool: (p[0], p[1]), strides: (s[0], s[1]), same: pool.padding == .same)!)
-            case .flatten:
-                add(FlattenLayer(name: name, inputShape: shape))
-            case .dropout(let rate):
-                add(DropoutLayer(name: name, rate: Float(rate.value), shape: shape, index: index))
-            case .activation(let activation):
-                add(ActivationLayer(name: name, kind: ModelPlan.engine(activation.value), shape: shape))
-            }
+            // The checker has inferred this shape with the same kind, so the engine layers fit.
+            let built = layer.kind.engineLayers(name: layer.name.value, input: shape, index: index)
+            layers += built
+            shape = built.last?.outputShape ?? shape
         }
         ModelPlan.poolBeforeActivations(&layers)
         ModelPlan.trimUnpooledOutputs(layers)
         ModelPlan.markSparseGradients(layers)
         ModelPlan.fuseFirstConvolutionWithPooling(&layers)
-        network = Network(layers: layers, loss: ModelPlan.engine(spec.loss.value), maxBatch: batchSize, threads: threads)
+        network = Network(layers: layers, loss: spec.loss.value, maxBatch: batchSize, threads: threads)
         let named = network.parameters
         parameterNames = named.map { "\($0.layer).\($0.parameter.name)" }
-        optimizer = Optimizer(kind: ModelPlan.engine(spec.optimizer.kind.value), parameters: named.map(\.parameter))
+        stateNames = network.state.map { "\($0.layer).\($0.state.name)" }
+        state = network.state.map(\.state)
+        optimizer = Optimizer(kind: spec.optimizer.kind.value, parameters: named.map(\.parameter))
         optimizer.threads = network.workspace.threads
     }
 
@@ -127,60 +102,15 @@ public final class ModelPlan: @unchecked Sendable {
         for parameter in optimizer.parameters {
             Initialization.fill(parameter.value, parameter.initializer, random: &random)
         }
+        for tensor in state { tensor.value.fill(tensor.initial) }
     }
 
-    public var schedule: Schedule {
-        guard let schedule = spec.optimizer.schedule?.value else { return .constant }
-        switch schedule {
-        case .step(let steps, let rate): return .step(decaySteps: steps, decayRate: rate)
-        case .exponential(let steps, let rate): return .exponential(decaySteps: steps, decayRate: rate)
-        case .cosine(let steps, let alpha): return .cosine(decaySteps: steps, alpha: alpha)
-        }
+    /// What a checkpoint holds of the model: every parameter, then every state tensor, by checkpoint name.
+    public var modelTensors: [(name: String, tensor: Tensor)] {
+        zip(parameterNames, optimizer.parameters.map(\.value)).map { ($0, $1) } + zip(stateNames, state.map(\.value)).map { ($0, $1) }
     }
 
-    static func engine(_ activation: Activation) -> ActivationKind {
-        switch activation {
-        case .linear: .linear
-        case .relu: .relu
-        case .sigmoid: .sigmoid
-        case .tanh: .tanh
-        case .softmax: .softmax
-        case .leakyRelu(let alpha): .leakyRelu(alpha: Float(alpha))
-        }
-    }
-
-    static func engine(_ initializer: Initializer) -> InitializerKind {
-        switch initializer {
-        case .glorotUniform: .glorotUniform
-        case .heNormal: .heNormal
-        case .heUniform: .heUniform
-        case .zeros: .zeros
-        case .ones: .ones
-        case .constant(let value): .constant(Float(value))
-        case .values(let values, _): .values(values.map(Float.init))
-        }
-    }
-
-    static func engine(_ loss: LossKind) -> StrataEngine.LossKind {
-        switch loss {
-        case .mse: .mse
-        case .mae: .mae
-        case .binaryCrossentropy: .binaryCrossentropy
-        case .categoricalCrossentropy: .categoricalCrossentropy
-        case .sparseCategoricalCrossentropy: .sparseCategoricalCrossentropy
-        }
-    }
-
-    static func engine(_ optimizer: OptimizerKind) -> StrataEngine.OptimizerKind {
-        switch optimizer {
-        case .sgd(let momentum, let nesterov, let decay):
-            .sgd(momentum: Float(momentum), nesterov: nesterov, weightDecay: Float(decay))
-        case .adam(let beta1, let beta2, let epsilon, let decay):
-            .adam(beta1: Float(beta1), beta2: Float(beta2), epsilon: Float(epsilon), weightDecay: Float(decay))
-        case .rmsprop(let rho, let momentum, let epsilon):
-            .rmsprop(rho: Float(rho), momentum: Float(momentum), epsilon: Float(epsilon))
-        }
-    }
+    public var schedule: Schedule { spec.optimizer.schedule?.value ?? .constant }
 }
 
 /// Independent random streams drawn from the spec's seed.

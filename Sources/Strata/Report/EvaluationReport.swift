@@ -6,7 +6,7 @@ public enum EvaluationReport {
     public static func text(_ evaluation: Evaluation, metrics: [MetricKind], classNames: [String]?) -> String {
         var parts = ["loss: \(String(format: "%.4f", evaluation.loss))"]
         for metric in metrics {
-            parts.append("\(metric.rawValue): \(String(format: "%.4f", evaluation.metrics.value(of: metric)))")
+            parts.append("\(metric.rawValue): \(String(format: "%.4f", evaluation.metrics.value(metric)))")
         }
         var lines = ["\(evaluation.metrics.examples) examples - " + parts.joined(separator: " - ")]
         guard let confusion = evaluation.confusion, let names = classNames, names.count == confusion.count else {
@@ -33,7 +33,7 @@ public enum EvaluationReport {
 
     public static func json(_ evaluation: Evaluation, metrics: [MetricKind], classNames: [String]?) -> String {
         var object: [String: Any] = ["loss": evaluation.loss, "examples": evaluation.metrics.examples]
-        for metric in metrics { object[metric.rawValue] = evaluation.metrics.value(of: metric) }
+        for metric in metrics { object[metric.rawValue] = evaluation.metrics.value(metric) }
         if let confusion = evaluation.confusion {
             object["confusion_matrix"] = confusion
             if let classNames { object["class_names"] = classNames }

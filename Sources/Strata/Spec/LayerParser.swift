@@ -1,26 +1,21 @@
 import Yams
 
-extension SpecBuilder {
-    static let denseKeys = ["name", "units", "activation", "use_bias", "kernel_initializer", "bias_initializer"]
-    static let conv2dKeys = [
-        "name", "filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_initializer",
-        "bias_initializer",
-    ]
-    static let maxPoolKeys = ["name", "pool_size", "strides", "padding"]
+import StrataEngine
 
+extension SpecBuilder {
     func parseLayers(_ node: Node) -> [LayerSpec]? {
         guard let items = reader.sequence(node, what: "layers") else { return nil }
         if items.isEmpty {
             reader.error("layers is empty", at: node, help: "a model needs at least one layer, e.g. `- dense: {units: 1}`")
             return nil
         }
-        let parsed = items.map(parseLayer)
-        guard !parsed.contains(where: { $0 == nil }) else { return nil }
-        return nameLayers(parsed.map { $0! })
+        let parsed = items.compactMap(parseLayer)
+        guard parsed.count == items.count else { return nil }
+        return nameLayers(parsed)
     }
 
     /// Keras-style default names (`dense_1`, `dense_2`, `conv2d_1`), skipping names the user took.
-    private func nameLayers(_ layers: [(kind: LayerKind, name: Located<String>?, location: SourceLocation)]) -> [LayerSpec]? {
+    private func nameLayers(_ layers: [(kind: any LayerKind, name: Located<String>?, location: SourceLocation)]) -> [LayerSpec]? {
         var taken: [String: SourceLocation] = [:]
         var ok = true
         for layer in layers {
@@ -48,59 +43,102 @@ extension SpecBuilder {
         return ok ? named : nil
     }
 
-    private func parseLayer(_ node: Node) -> (kind: LayerKind, name: Located<String>?, location: SourceLocation)? {
-        guard let (kind, kindNode, body) = reader.tagged(node, what: "layer type", kinds: LayerKind.typeNames) else { return nil }
+    /// A layer item, read by its kind's key rules: the same reading for every kind.
+    private func parseLayer(_ node: Node) -> (kind: any LayerKind, name: Located<String>?, location: SourceLocation)? {
+        guard let (word, kindNode, body) = reader.tagged(node, what: "layer type", kinds: LayerRegistry.typeNames),
+            let type = LayerRegistry.kind(named: word)
+        else { return nil }
         let location = reader.location(kindNode)
-        if kind == "activation" {
-            // `- activation: relu` names the function directly.
+        if let bodyKey = type.bodyKey, let rule = type.keys.first(where: { $0.name == bodyKey }) {
             guard let body else {
-                reader.error("an activation layer needs a function, e.g. `- activation: relu`", at: kindNode)
+                reader.error("\(word) layer needs its \(bodyKey)", at: kindNode, help: rule.doc)
                 return nil
             }
-            return parseActivation(body).map { (.activation($0), nil, location) }
+            guard let value = keyValue(body, rule) else { return nil }
+            let arguments = LayerArguments(rules: type.keys, given: [bodyKey: value], location: location)
+            return (type.init(arguments), nil, location)
         }
-        let keys: [String]
-        switch kind {
-        case "dense": keys = Self.denseKeys
-        case "conv2d": keys = Self.conv2dKeys
-        case "max_pool2d": keys = Self.maxPoolKeys
-        case "dropout": keys = ["name", "rate"]
-        default: keys = ["name"]
-        }
-        let fields: Fields?
+        var fields: Fields?
         if let body {
-            fields = reader.fields(body, what: "\(kind) layer", keys: keys)
+            fields = reader.fields(body, what: "\(word) layer", keys: ["name"] + type.keys.map(\.name))
             if fields == nil { return nil }
-        } else {
-            fields = nil
         }
         let anchor = body ?? kindNode
         let name = fields?["name"].flatMap(parseLayerName)
         if fields?.has("name") == true && name == nil { return nil }
-        let required = { (key: String, help: String) -> Node? in
-            guard let fields else {
-                reader.error("\(kind) layer needs '\(key)'", at: anchor, help: help)
-                return nil
+        var given: [String: Located<KeyValue>] = [:]
+        var ok = true
+        for rule in type.keys {
+            let valueNode: Node?
+            if rule.isRequired {
+                if let fields {
+                    valueNode = fields.required(rule.name, help: rule.help ?? rule.doc)
+                } else {
+                    reader.error("\(word) layer needs '\(rule.name)'", at: anchor, help: rule.help ?? rule.doc)
+                    valueNode = nil
+                }
+                if valueNode == nil { ok = false }
+            } else {
+                valueNode = fields?[rule.name]
             }
-            return fields.required(key, help: help)
+            guard let valueNode else { continue }
+            guard let value = keyValue(valueNode, rule) else {
+                ok = false
+                continue
+            }
+            given[rule.name] = value
         }
-        let layer: LayerKind?
-        switch kind {
-        case "dense":
-            layer = parseDense(fields, required: required)
-        case "conv2d":
-            layer = parseConv2D(fields, required: required)
-        case "max_pool2d":
-            layer = parseMaxPool(fields, at: reader.location(anchor))
-        case "dropout":
-            layer = required("rate", "the fraction of inputs to drop while training, e.g. `rate: 0.5`").flatMap { v in
-                reader.double(v, what: "dropout rate", atLeast: 0, below: 1, help: "rate is the fraction dropped: 0 keeps all, 1 would drop everything")
-                    .map { LayerKind.dropout(rate: Located($0, at: reader.location(v))) }
-            }
+        guard ok else { return nil }
+        return (type.init(LayerArguments(rules: type.keys, given: given, location: reader.location(anchor))), name, location)
+    }
+
+    /// A key's value read by its rule's type, located where it is written (an initializer's `values` at the
+    /// numbers); nil (with a diagnostic) when it does not fit.
+    func keyValue(_ node: Node, _ rule: KeyRule) -> Located<KeyValue>? {
+        switch rule.type {
+        case .activation:
+            return parseActivation(node).map { Located(.activation($0.value), at: $0.location) }
+        case .initializer:
+            return initializer(node, key: rule.name).map { Located(.initializer($0.value), at: $0.location) }
+        case .schedule:
+            return parseSchedule(node).map { Located(.schedule($0.value), at: $0.location) }
         default:
-            layer = .flatten
+            return plainValue(node, rule).map { Located($0, at: reader.location(node)) }
         }
-        return layer.map { ($0, name, location) }
+    }
+
+    private func plainValue(_ node: Node, _ rule: KeyRule) -> KeyValue? {
+        let what = rule.what
+        switch rule.type {
+        case .integer(let range):
+            return reader.int(node, what: what, range: range, help: rule.help).map(KeyValue.integer)
+        case .pair(let range):
+            return reader.intTuple(node, what: what, count: 2, range: range).map(KeyValue.pair)
+        case .number(let b):
+            return reader.double(node, what: what, above: b.above, atLeast: b.atLeast, below: b.below, atMost: b.atMost, help: rule.help)
+                .map(KeyValue.number)
+        case .boolean:
+            return reader.bool(node, what: what).map(KeyValue.boolean)
+        case .word(let words):
+            return reader.choice(node, what: what, words.map { ($0, $0) }).map(KeyValue.word)
+        case .regularizer:
+            return parseRegularizer(node, key: rule.name).map(KeyValue.regularizer)
+        case .activation, .initializer, .schedule:
+            return nil
+        }
+    }
+
+    /// `{l2: 0.0001}`, `{l1: 0.001}` or both.
+    private func parseRegularizer(_ node: Node, key: String) -> Regularizer? {
+        guard let fields = reader.fields(node, what: key, keys: ["l1", "l2"]) else { return nil }
+        guard fields.has("l1") || fields.has("l2") else {
+            reader.error("\(key) needs l1 or l2", at: node, help: "e.g. `\(key): {l2: 0.0001}`")
+            return nil
+        }
+        let l1 = fields["l1"].map { reader.double($0, what: "l1", atLeast: 0) } ?? 0
+        let l2 = fields["l2"].map { reader.double($0, what: "l2", atLeast: 0) } ?? 0
+        guard let l1, let l2 else { return nil }
+        return Regularizer(l1: Float(l1), l2: Float(l2))
     }
 
     private func parseLayerName(_ node: Node) -> Located<String>? {
@@ -114,86 +152,28 @@ extension SpecBuilder {
         return Located(name, at: reader.location(node))
     }
 
-    private func parseDense(_ fields: Fields?, required: (String, String) -> Node?) -> LayerKind? {
-        guard let unitsNode = required("units", "the number of outputs, e.g. `units: 10`") else { return nil }
-        guard let fields, let units = reader.int(unitsNode, what: "units", range: 1...Int.max) else { return nil }
-        let activation = fields["activation"].map(parseActivation)
-        let useBias = fields["use_bias"].map { reader.bool($0, what: "use_bias") }
-        let kernel = initializer(fields, "kernel_initializer", default: .glorotUniform)
-        let bias = initializer(fields, "bias_initializer", default: .zeros)
-        if activation.map({ $0 == nil }) == true || useBias.map({ $0 == nil }) == true { return nil }
-        guard let kernel, let bias else { return nil }
-        return .dense(
-            DenseSpec(
-                units: Located(units, at: reader.location(unitsNode)), activation: activation ?? nil,
-                useBias: (useBias ?? true) ?? true, kernelInitializer: kernel, biasInitializer: bias))
-    }
-
-    private func parseConv2D(_ fields: Fields?, required: (String, String) -> Node?) -> LayerKind? {
-        let filtersNode = required("filters", "the number of output channels, e.g. `filters: 32`")
-        let kernelNode = required("kernel_size", "the window size, e.g. `kernel_size: 3` or `[3, 3]`")
-        guard let fields, let filtersNode, let kernelNode else { return nil }
-        let filters = reader.int(filtersNode, what: "filters", range: 1...Int.max)
-        let kernel = reader.intTuple(kernelNode, what: "kernel_size", count: 2, range: 1...Int.max)
-        let strides = fields["strides"].map { reader.intTuple($0, what: "strides", count: 2, range: 1...Int.max) }
-        let padding = fields["padding"].map { reader.choice($0, what: "padding", Padding.self) }
-        let activation = fields["activation"].map(parseActivation)
-        let useBias = fields["use_bias"].map { reader.bool($0, what: "use_bias") }
-        let kernelInit = initializer(fields, "kernel_initializer", default: .glorotUniform)
-        let biasInit = initializer(fields, "bias_initializer", default: .zeros)
-        let failed = [strides.map { $0 == nil }, padding.map { $0 == nil }, activation.map { $0 == nil }, useBias.map { $0 == nil }]
-            .contains(true)
-        guard let filters, let kernel, let kernelInit, let biasInit, !failed else { return nil }
-        return .conv2d(
-            Conv2DSpec(
-                filters: Located(filters, at: reader.location(filtersNode)),
-                kernelSize: Located(kernel, at: reader.location(kernelNode)),
-                strides: Located((strides ?? nil) ?? [1, 1], at: fields["strides"].map(reader.location) ?? fields.location),
-                padding: (padding ?? nil) ?? .valid, activation: activation ?? nil, useBias: (useBias ?? true) ?? true,
-                kernelInitializer: kernelInit, biasInitializer: biasInit))
-    }
-
-    private func parseMaxPool(_ fields: Fields?, at location: SourceLocation) -> LayerKind? {
-        let poolNode = fields?["pool_size"]
-        let pool = poolNode.map { reader.intTuple($0, what: "pool_size", count: 2, range: 1...Int.max) } ?? [2, 2]
-        let stridesNode = fields?["strides"]
-        let strides = stridesNode.map { reader.intTuple($0, what: "strides", count: 2, range: 1...Int.max) }
-        let padding = fields?["padding"].map { reader.choice($0, what: "padding", Padding.self) }
-        guard let pool, strides.map({ $0 != nil }) ?? true, padding.map({ $0 != nil }) ?? true else { return nil }
-        let poolLocation = poolNode.map(reader.location) ?? location
-        // Keras: strides default to the pool size.
-        return .maxPool2d(
-            MaxPool2DSpec(
-                poolSize: Located(pool, at: poolLocation),
-                strides: Located((strides ?? nil) ?? pool, at: stridesNode.map(reader.location) ?? poolLocation),
-                padding: (padding ?? nil) ?? .valid))
-    }
-
-    func parseActivation(_ node: Node) -> Located<Activation>? {
-        guard let (kind, kindNode, body) = reader.tagged(node, what: "activation", kinds: Activation.names) else { return nil }
+    func parseActivation(_ node: Node) -> Located<ActivationKind>? {
+        let names = ActivationKind.byName.map(\.name)
+        guard let (word, kindNode, body) = reader.tagged(node, what: "activation", kinds: names),
+            let kind = ActivationKind.byName.first(where: { $0.name == word })?.kind
+        else { return nil }
         let location = reader.location(kindNode)
-        if kind == "leaky_relu" {
-            var alpha = Activation.defaultLeakyAlpha
-            if let body {
-                guard let fields = reader.fields(body, what: "leaky_relu", keys: ["alpha"]) else { return nil }
-                if let v = fields["alpha"] {
-                    guard let value = reader.double(v, what: "alpha", atLeast: 0) else { return nil }
-                    alpha = value
-                }
-            }
-            return Located(.leakyRelu(alpha: alpha), at: location)
+        if kind.alpha != nil {
+            guard let body else { return Located(kind, at: location) }
+            guard let fields = reader.fields(body, what: word, keys: ["alpha"]) else { return nil }
+            guard let v = fields["alpha"] else { return Located(kind, at: location) }
+            guard let value = reader.double(v, what: "alpha", atLeast: 0) else { return nil }
+            return Located(kind.with(alpha: Float(value)), at: location)
         }
         if let body {
-            reader.error("activation '\(kind)' takes no parameters", at: body, help: "write just `\(kind)`")
+            reader.error("activation '\(word)' takes no parameters", at: body, help: "write just `\(word)`")
             return nil
         }
-        let table: [String: Activation] = ["linear": .linear, "relu": .relu, "sigmoid": .sigmoid, "tanh": .tanh, "softmax": .softmax]
-        return table[kind].map { Located($0, at: location) }
+        return Located(kind, at: location)
     }
 
-    private func initializer(_ fields: Fields, _ key: String, default value: Initializer) -> Located<Initializer>? {
-        guard let node = fields[key] else { return Located(value, at: fields.location) }
-        guard let (kind, kindNode, body) = reader.tagged(node, what: key, kinds: Initializer.names) else { return nil }
+    private func initializer(_ node: Node, key: String) -> Located<InitializerKind>? {
+        guard let (kind, kindNode, body) = reader.tagged(node, what: key, kinds: InitializerKind.names) else { return nil }
         let location = reader.location(kindNode)
         switch kind {
         case "constant":
@@ -201,22 +181,19 @@ extension SpecBuilder {
                 reader.error("constant needs its value, e.g. `\(key): {constant: 0.1}`", at: kindNode)
                 return nil
             }
-            return reader.double(body, what: "constant").map { Located(.constant($0), at: location) }
+            return reader.double(body, what: "constant").map { Located(.constant(Float($0)), at: location) }
         case "values":
             guard let body else {
                 reader.error("values needs the numbers, e.g. `\(key): {values: [[0.5]]}`", at: kindNode)
                 return nil
             }
-            return tensorValues(body, what: key).map { Located(.values($0.values, shape: $0.shape), at: reader.location(body)) }
+            return tensorValues(body, what: key).map { Located(.values($0.values.map(Float.init), shape: $0.shape), at: reader.location(body)) }
         default:
             if let body {
                 reader.error("initializer '\(kind)' takes no parameters", at: body, help: "write just `\(kind)`")
                 return nil
             }
-            let table: [String: Initializer] = [
-                "glorot_uniform": .glorotUniform, "he_normal": .heNormal, "he_uniform": .heUniform, "zeros": .zeros, "ones": .ones,
-            ]
-            return table[kind].map { Located($0, at: location) }
+            return InitializerKind.plain[kind].map { Located($0, at: location) }
         }
     }
 

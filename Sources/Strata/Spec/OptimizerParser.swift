@@ -1,66 +1,43 @@
 import Yams
 
-extension SpecBuilder {
-    private static let optimizerKeys: [String: [String]] = [
-        "sgd": ["learning_rate", "momentum", "nesterov", "weight_decay", "schedule"],
-        "adam": ["learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay", "schedule"],
-        "rmsprop": ["learning_rate", "rho", "momentum", "epsilon", "schedule"],
-    ]
-    /// Keras' default learning rates.
-    private static let defaultLearningRate = ["sgd": 0.01, "adam": 0.001, "rmsprop": 0.001]
+import StrataEngine
 
+extension SpecBuilder {
+    /// An optimizer word and its keys, read by the optimizer's descriptor.
     func parseOptimizer(_ node: Node) -> OptimizerSpec? {
-        guard let (kind, kindNode, body) = reader.tagged(node, what: "optimizer", kinds: OptimizerKind.names) else { return nil }
+        let names = OptimizerDescriptor.all.map(\.name)
+        guard let (word, kindNode, body) = reader.tagged(node, what: "optimizer", kinds: names),
+            let descriptor = OptimizerDescriptor.named(word)
+        else { return nil }
         let location = reader.location(kindNode)
         var fields: Fields?
         if let body {
-            fields = reader.fields(body, what: "\(kind) optimizer", keys: Self.optimizerKeys[kind]!)
+            fields = reader.fields(body, what: "\(word) optimizer", keys: descriptor.keys.map(\.name))
             if fields == nil { return nil }
         }
+        var given: [String: Located<KeyValue>] = [:]
         var ok = true
-        func number(_ key: String, _ fallback: Double, check: (Node) -> Double?) -> Double {
-            guard let node = fields?[key] else { return fallback }
-            guard let value = check(node) else { ok = false; return fallback }
-            return value
-        }
-        func flag(_ key: String) -> Bool {
-            guard let node = fields?[key] else { return false }
-            guard let value = reader.bool(node, what: key) else { ok = false; return false }
-            return value
-        }
-        let lrHelp = "a typical learning_rate is 0.001 to 0.1"
-        let learningRate = number("learning_rate", Self.defaultLearningRate[kind]!) {
-            reader.double($0, what: "learning_rate", above: 0, help: lrHelp)
-        }
-        let lrLocation = fields?["learning_rate"].map(reader.location) ?? location
-        let momentum = number("momentum", 0) { reader.double($0, what: "momentum", atLeast: 0, below: 1) }
-        let weightDecay = number("weight_decay", 0) { reader.double($0, what: "weight_decay", atLeast: 0) }
-        let epsilon = number("epsilon", kind == "adam" ? 1e-7 : 1e-7) { reader.double($0, what: "epsilon", above: 0) }
-        let optimizer: OptimizerKind
-        switch kind {
-        case "sgd":
-            optimizer = .sgd(momentum: momentum, nesterov: flag("nesterov"), weightDecay: weightDecay)
-            if let node = fields?["nesterov"], flag("nesterov"), momentum == 0 {
-                reader.diagnostics.warning("nesterov has no effect without momentum", at: reader.location(node), help: "set `momentum: 0.9`")
+        for rule in descriptor.keys {
+            guard let valueNode = fields?[rule.name] else { continue }
+            guard let value = keyValue(valueNode, rule) else {
+                ok = false
+                continue
             }
-        case "adam":
-            let beta1 = number("beta_1", 0.9) { reader.double($0, what: "beta_1", atLeast: 0, below: 1) }
-            let beta2 = number("beta_2", 0.999) { reader.double($0, what: "beta_2", atLeast: 0, below: 1) }
-            optimizer = .adam(beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
-        default:
-            let rho = number("rho", 0.9) { reader.double($0, what: "rho", atLeast: 0, below: 1) }
-            optimizer = .rmsprop(rho: rho, momentum: momentum, epsilon: epsilon)
+            given[rule.name] = value
         }
-        let schedule = fields?["schedule"].map(parseSchedule)
-        if schedule.map({ $0 == nil }) == true { ok = false }
         guard ok else { return nil }
+        let arguments = LayerArguments(rules: descriptor.keys, given: given, location: location)
+        let kind = descriptor.build(arguments)
+        if case .sgd(let momentum, true, _) = kind, momentum == 0, let node = fields?["nesterov"] {
+            reader.diagnostics.warning("nesterov has no effect without momentum", at: reader.location(node), help: "set `momentum: 0.9`")
+        }
         return OptimizerSpec(
-            kind: Located(optimizer, at: location), learningRate: Located(learningRate, at: lrLocation),
-            schedule: schedule ?? nil)
+            name: word, kind: Located(kind, at: location), learningRate: arguments.number("learning_rate"),
+            schedule: arguments.schedule("schedule"))
     }
 
-    private func parseSchedule(_ node: Node) -> Located<ScheduleKind>? {
-        guard let (kind, kindNode, body) = reader.tagged(node, what: "schedule", kinds: ScheduleKind.names) else { return nil }
+    func parseSchedule(_ node: Node) -> Located<Schedule>? {
+        guard let (kind, kindNode, body) = reader.tagged(node, what: "schedule", kinds: Schedule.names) else { return nil }
         let keys = kind == "cosine" ? ["decay_steps", "alpha"] : ["decay_steps", "decay_rate"]
         guard let body else {
             reader.error("schedule '\(kind)' needs its parameters: \(keys.joined(separator: ", "))", at: kindNode,

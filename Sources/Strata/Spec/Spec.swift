@@ -1,3 +1,5 @@
+import StrataEngine
+
 /// A value together with the place in the spec that gave it, so later stages can point back at it.
 public struct Located<Value: Sendable>: Sendable {
     public var value: Value
@@ -10,6 +12,21 @@ public struct Located<Value: Sendable>: Sendable {
 }
 
 extension Located: Equatable where Value: Equatable {}
+
+extension Spec {
+    /// What the model's output comes out of: the last layer's activation, or nil when the last layer has none
+    /// (a dropout, a flatten, a pooling). The checker and the plan both ask this, and the loss needs it to be
+    /// the activation it is computed through (`LossKind.outputActivation`).
+    public var outputActivation: Located<ActivationKind>? { layers.last?.kind.activation }
+
+    /// The last layer with an activation, and its index: where the output activation is, if layers follow it.
+    public var lastActivation: (index: Int, activation: Located<ActivationKind>)? {
+        for (index, layer) in layers.enumerated().reversed() {
+            if let activation = layer.kind.activation { return (index, activation) }
+        }
+        return nil
+    }
+}
 
 /// A parsed spec: every value the user wrote, with its position; defaults filled in where the user wrote nothing.
 public struct Spec: Sendable {
@@ -33,151 +50,22 @@ public struct LayerSpec: Sendable {
     public var name: Located<String>
     /// Where the list item starts; layer-level errors point here.
     public var location: SourceLocation
-    public var kind: LayerKind
+    /// The layer's kind and its configuration; the kind's type answers every question about it.
+    public var kind: any LayerKind
 
     public var typeName: String { kind.typeName }
-}
-
-public enum LayerKind: Sendable {
-    case dense(DenseSpec)
-    case conv2d(Conv2DSpec)
-    case maxPool2d(MaxPool2DSpec)
-    case flatten
-    case dropout(rate: Located<Double>)
-    case activation(Located<Activation>)
-
-    public static let typeNames = ["dense", "conv2d", "max_pool2d", "flatten", "dropout", "activation"]
-
-    public var typeName: String {
-        switch self {
-        case .dense: "dense"
-        case .conv2d: "conv2d"
-        case .maxPool2d: "max_pool2d"
-        case .flatten: "flatten"
-        case .dropout: "dropout"
-        case .activation: "activation"
-        }
-    }
-
-    /// The activation applied at the layer's output, if any (dense and conv2d fuse theirs).
-    public var activation: Located<Activation>? {
-        switch self {
-        case .dense(let d): d.activation
-        case .conv2d(let c): c.activation
-        case .activation(let a): a
-        default: nil
-        }
-    }
-}
-
-public enum Activation: Sendable, Equatable, CustomStringConvertible {
-    case linear, relu, sigmoid, tanh, softmax
-    case leakyRelu(alpha: Double)
-
-    public static let names = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax"]
-    /// Keras' `keras.activations.leaky_relu` default negative slope.
-    public static let defaultLeakyAlpha = 0.2
-
-    public var name: String {
-        switch self {
-        case .linear: "linear"
-        case .relu: "relu"
-        case .leakyRelu: "leaky_relu"
-        case .sigmoid: "sigmoid"
-        case .tanh: "tanh"
-        case .softmax: "softmax"
-        }
-    }
-
-    public var description: String {
-        if case .leakyRelu(let alpha) = self { return "leaky_relu(alpha=\(alpha))" }
-        return name
-    }
-}
-
-public enum Initializer: Sendable, Equatable {
-    case glorotUniform, heNormal, heUniform, zeros, ones
-    case constant(Double)
-    /// Explicit values, row-major in the tensor's own layout; `shape` as written in the spec.
-    case values([Double], shape: [Int])
-
-    public static let names = ["glorot_uniform", "he_normal", "he_uniform", "zeros", "ones", "constant", "values"]
-}
-
-public struct DenseSpec: Sendable {
-    public var units: Located<Int>
-    public var activation: Located<Activation>?
-    public var useBias: Bool
-    public var kernelInitializer: Located<Initializer>
-    public var biasInitializer: Located<Initializer>
 }
 
 public enum Padding: String, Sendable, CaseIterable {
     case valid, same
 }
 
-public struct Conv2DSpec: Sendable {
-    public var filters: Located<Int>
-    public var kernelSize: Located<[Int]>
-    public var strides: Located<[Int]>
-    public var padding: Padding
-    public var activation: Located<Activation>?
-    public var useBias: Bool
-    public var kernelInitializer: Located<Initializer>
-    public var biasInitializer: Located<Initializer>
-}
-
-public struct MaxPool2DSpec: Sendable {
-    public var poolSize: Located<[Int]>
-    public var strides: Located<[Int]>
-    public var padding: Padding
-}
-
-public enum LossKind: String, Sendable, CaseIterable {
-    case mse, mae
-    case binaryCrossentropy = "binary_crossentropy"
-    case categoricalCrossentropy = "categorical_crossentropy"
-    case sparseCategoricalCrossentropy = "sparse_categorical_crossentropy"
-
-    public var isClassification: Bool { self != .mse && self != .mae }
-}
-
-public enum MetricKind: String, Sendable, CaseIterable {
-    case accuracy, mse, rmse, mae
-}
-
-public enum OptimizerKind: Sendable, Equatable {
-    case sgd(momentum: Double, nesterov: Bool, weightDecay: Double)
-    case adam(beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double)
-    case rmsprop(rho: Double, momentum: Double, epsilon: Double)
-
-    public static let names = ["sgd", "adam", "rmsprop"]
-
-    public var name: String {
-        switch self {
-        case .sgd: "sgd"
-        case .adam: "adam"
-        case .rmsprop: "rmsprop"
-        }
-    }
-}
-
-/// Learning-rate schedules, all counted in optimizer steps (batches) as in Keras.
-public enum ScheduleKind: Sendable, Equatable {
-    /// lr · rate^⌊step / decay_steps⌋
-    case step(decaySteps: Int, decayRate: Double)
-    /// lr · rate^(step / decay_steps)
-    case exponential(decaySteps: Int, decayRate: Double)
-    /// lr · (alpha + (1 − alpha) · ½(1 + cos(π · min(step, decay_steps) / decay_steps)))
-    case cosine(decaySteps: Int, alpha: Double)
-
-    public static let names = ["step", "exponential", "cosine"]
-}
-
 public struct OptimizerSpec: Sendable {
+    /// The spec's word (`adamw`), which the engine's kind does not keep.
+    public var name: String
     public var kind: Located<OptimizerKind>
     public var learningRate: Located<Double>
-    public var schedule: Located<ScheduleKind>?
+    public var schedule: Located<Schedule>?
 }
 
 public struct EarlyStoppingSpec: Sendable {

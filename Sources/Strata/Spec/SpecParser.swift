@@ -1,4 +1,5 @@
 import Foundation
+import StrataEngine
 import Yams
 
 /// Reads spec files into `Spec` values. Every problem found is returned; a spec comes back only when none is an error.

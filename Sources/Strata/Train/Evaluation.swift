@@ -42,12 +42,15 @@ extension ModelPlan {
         var confusion = classCount.map { [[Int]](repeating: [Int](repeating: 0, count: $0), count: $0) }
         let context = StepContext(training: false, step: 0, seed: spec.seed, workspace: network.workspace)
         let width = network.outputWidth, targetWidth = network.targetWidth
+        // Keras counts the regularizers' penalty in every batch's loss, in evaluation too.
+        let penalty = network.regularizationPenalty()
         var start = 0
         while start < dataset.count {
             let batch = min(network.maxBatch, dataset.count - start)
             load(dataset, order: nil, start: start, count: batch)
             network.forward(batch: batch, context: context)
-            let loss = network.computeLoss(batch: batch, gradient: false)
+            var loss = network.computeLoss(batch: batch, gradient: false)
+            if penalty != 0 { loss += penalty * Double(batch) }
             metrics.add(outputs: network.output.pointer, targets: network.targets.pointer, batch: batch, width: width, targetWidth: targetWidth, loss: loss)
             if confusion != nil {
                 for row in 0..<batch {
@@ -63,9 +66,4 @@ extension ModelPlan {
     }
 }
 
-extension MetricAccumulator {
-    /// A spec metric's value (the spec's and the engine's metric names are the same words).
-    public func value(of metric: MetricKind) -> Double {
-        value(StrataEngine.MetricKind(rawValue: metric.rawValue)!)
-    }
-}
+

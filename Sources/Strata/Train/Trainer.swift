@@ -73,7 +73,8 @@ public final class Trainer {
     public var afterStep: ((ModelPlan) -> Void)?
     private let spec: Spec
     private let checkpointPath: String
-    /// Copies of the best weights when early stopping restores them; allocated once.
+    /// Copies of the best weights (and state) when early stopping restores them, parallel to
+    /// `plan.modelTensors`; allocated once.
     private var bestWeights: [Tensor] = []
 
     public init(checked: CheckedSpec, options: TrainOptions) throws {
@@ -93,7 +94,7 @@ public final class Trainer {
         plan = ModelPlan(spec: spec, batchSize: spec.training.batchSize.value, threads: options.threads)
         plan.initialize(seed: spec.seed)
         if let early = spec.training.earlyStopping, early.restoreBestWeights {
-            bestWeights = plan.optimizer.parameters.map { Tensor(shape: $0.value.shape) }
+            bestWeights = plan.modelTensors.map { Tensor(shape: $0.tensor.shape) }
         }
         if let path = options.resume {
             let checkpoint = try Trainer.read(path)
@@ -103,7 +104,7 @@ public final class Trainer {
                 throw TrainingError.checkpoint(error)
             }
             state = checkpoint.state
-            for (index, name) in plan.parameterNames.enumerated() where !bestWeights.isEmpty {
+            for (index, (name, _)) in plan.modelTensors.enumerated() where !bestWeights.isEmpty {
                 if let stored = checkpoint.tensor("best.\(name)"), stored.values.count == bestWeights[index].count {
                     for i in 0..<stored.values.count { bestWeights[index][i] = stored.values[i] }
                 }
@@ -180,9 +181,11 @@ public final class Trainer {
                         plan.loadSpare(train, order: order, start: next.lowerBound, count: next.count, part: part, of: gatherParts)
                     }, begin: { loss in
                         guard loss.isFinite else { return nil }
+                        // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
+                        let penalty = network.regularizationPenalty()
                         metrics.add(
                             outputs: network.output.pointer, targets: network.targets.pointer, batch: count, width: network.outputWidth,
-                            targetWidth: network.targetWidth, loss: loss)
+                            targetWidth: network.targetWidth, loss: penalty == 0 ? loss : loss + penalty * Double(count))
                         rate = schedule.learningRate(base: baseRate, step: plan.optimizer.iterations)
                         plan.optimizer.beginStep(learningRate: Float(rate))
                         return plan.optimizer
@@ -236,7 +239,7 @@ public final class Trainer {
                 improved = state.monitor.update(monitored, epoch: epoch, monitor: monitorName, minDelta: delta)
             }
             if improved, !bestWeights.isEmpty {
-                for (copy, parameter) in zip(bestWeights, plan.optimizer.parameters) { copy.copy(from: parameter.value) }
+                for (copy, model) in zip(bestWeights, plan.modelTensors) { copy.copy(from: model.tensor) }
             }
             switch spec.checkpoint.save.value {
             case .everyEpoch:
@@ -255,7 +258,7 @@ public final class Trainer {
         }
         if !interrupted {
             if let early = spec.training.earlyStopping, early.restoreBestWeights, state.monitor.best != nil {
-                for (copy, parameter) in zip(bestWeights, plan.optimizer.parameters) { parameter.value.copy(from: copy) }
+                for (copy, model) in zip(bestWeights, plan.modelTensors) { model.tensor.copy(from: copy) }
             }
             if spec.checkpoint.save.value != .best || !savedAny { try save() }
         }
@@ -267,13 +270,13 @@ public final class Trainer {
 
     /// The metrics the spec asks for, named as Keras logs them.
     private func reported(_ metrics: MetricAccumulator) -> [(String, Double)] {
-        spec.metrics.map { ($0.value.rawValue, metrics.value(of: $0.value)) }
+        spec.metrics.map { ($0.value.rawValue, metrics.value($0.value)) }
     }
 
     public var checkpoint: Checkpoint {
         var tensors = plan.tensors(optimizerState: true)
         if !bestWeights.isEmpty {
-            for (name, copy) in zip(plan.parameterNames, bestWeights) {
+            for ((name, _), copy) in zip(plan.modelTensors, bestWeights) {
                 tensors.append(NamedTensor(name: "best.\(name)", shape: copy.shape, values: copy.values))
             }
         }

@@ -1,0 +1,18 @@
+import StrataEngine
+
+/// [h, w, c] laid out as one vector; no copy in the engine (the buffer is shared).
+public struct FlattenSpec: LayerKind {
+    public static let typeName = "flatten"
+    public static let summary = "lays the input out as one vector (row-major, channels fastest)"
+    public static let keys: [KeyRule] = []
+
+    public init(_ arguments: LayerArguments) {}
+
+    public func outputShape(input: [Int], name: String) throws(ShapeProblem) -> [Int] { [elementCount(input)] }
+
+    public func explain(_ layer: LayerSummary) -> [String] {
+        ["y = x laid out as one vector of \(SummaryTable.grouped(layer.outputShape[0])) values (row-major, channels fastest)", "parameters: 0", "FLOPs: 0"]
+    }
+
+    public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] { [FlattenLayer(name: name, inputShape: input)] }
+}

@@ -1,0 +1,156 @@
+/// Average pooling, channels last. Shapes: x [batch, H, W, C], y [batch, OH, OW, C]. Each output is the mean of
+/// its window's inputs inside the image: with same padding the padded positions are not counted (Keras' rule).
+public final class AveragePooling2DLayer: Layer {
+    public let name: String
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let window: Window
+
+    public init?(name: String, inputShape: [Int], pool: (Int, Int), strides: (Int, Int), same: Bool = false) {
+        guard inputShape.count == 3,
+            let window = Window(input: (inputShape[0], inputShape[1]), kernel: pool, strides: strides, same: same)
+        else { return nil }
+        self.name = name
+        self.inputShape = inputShape
+        outputShape = [window.outputHeight, window.outputWidth, inputShape[2]]
+        self.window = window
+    }
+
+    /// The input rows and columns of output (i, j)'s window that lie inside the image.
+    private func span(_ i: Int, _ j: Int) -> (rows: Range<Int>, columns: Range<Int>) {
+        let w = window
+        let top = i * w.strideHeight - w.padTop, left = j * w.strideWidth - w.padLeft
+        return (max(top, 0)..<min(top + w.kernelHeight, w.inputHeight), max(left, 0)..<min(left + w.kernelWidth, w.inputWidth))
+    }
+
+    private func eachExample(_ batch: Int, _ context: StepContext, _ body: (Int) -> Void) {
+        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        Parallel.run(parts) { part in
+            for b in Parallel.share(part, of: parts, batch) { body(b) }
+        }
+    }
+
+    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+        let (width, c) = (inputShape[1], inputShape[2])
+        eachExample(batch, context) { b in
+            let x = input + b * inputSize
+            var y = output + b * outputSize
+            for i in 0..<window.outputHeight {
+                for j in 0..<window.outputWidth {
+                    let (rows, columns) = span(i, j)
+                    y.update(repeating: 0, count: c)
+                    for r in rows {
+                        for s in columns {
+                            let v = x + (r * width + s) * c
+                            for k in 0..<c { y[k] += v[k] }
+                        }
+                    }
+                    let inverse = 1 / Float(rows.count * columns.count)
+                    for k in 0..<c { y[k] *= inverse }
+                    y += c
+                }
+            }
+        }
+    }
+
+    public func backward(
+        inputGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
+        guard let inputGradient else { return }
+        let (width, c) = (inputShape[1], inputShape[2])
+        eachExample(batch, context) { b in
+            let dx = inputGradient + b * inputSize
+            dx.update(repeating: 0, count: inputSize)
+            var dy = outputGradient + b * outputSize
+            for i in 0..<window.outputHeight {
+                for j in 0..<window.outputWidth {
+                    let (rows, columns) = span(i, j)
+                    let inverse = 1 / Float(rows.count * columns.count)
+                    for r in rows {
+                        for s in columns {
+                            let g = dx + (r * width + s) * c
+                            for k in 0..<c { g[k] += dy[k] * inverse }
+                        }
+                    }
+                    dy += c
+                }
+            }
+        }
+    }
+}
+
+/// Global pooling, channels last: x [batch, H, W, C] to y [batch, C], the mean or the maximum of each channel
+/// over every position (the first maximum in scan order wins, and gets the gradient).
+public final class GlobalPooling2DLayer: Layer {
+    public enum Reduction: Sendable { case average, maximum }
+
+    public let name: String
+    public let inputShape: [Int]
+    public let outputShape: [Int]
+    public let reduction: Reduction
+    /// For the maximum: the winning position of each (example, channel).
+    private var winners = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+
+    public init?(name: String, inputShape: [Int], reduction: Reduction) {
+        guard inputShape.count == 3 else { return nil }
+        self.name = name
+        self.inputShape = inputShape
+        outputShape = [inputShape[2]]
+        self.reduction = reduction
+    }
+
+    deinit { winners.deallocate() }
+
+    public func prepare(maxBatch: Int) {
+        winners.deallocate()
+        winners = .allocate(capacity: max(1, maxBatch * outputSize))
+    }
+
+    private var positions: Int { inputShape[0] * inputShape[1] }
+
+    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+        let c = inputShape[2], positions = positions
+        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        Parallel.run(parts) { part in
+            for b in Parallel.share(part, of: parts, batch) {
+                let x = input + b * inputSize, y = output + b * c, won = winners + b * c
+                y.update(from: x, count: c)
+                won.update(repeating: 0, count: c)
+                for p in 1..<max(positions, 1) {
+                    let v = x + p * c
+                    switch reduction {
+                    case .average: for k in 0..<c { y[k] += v[k] }
+                    case .maximum: for k in 0..<c where v[k] > y[k] { (y[k], won[k]) = (v[k], Int32(p)) }
+                    }
+                }
+                if reduction == .average {
+                    let inverse = 1 / Float(positions)
+                    for k in 0..<c { y[k] *= inverse }
+                }
+            }
+        }
+    }
+
+    public func backward(
+        inputGradient: UnsafeMutablePointer<Float>?, outputGradient: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
+        guard let inputGradient else { return }
+        let c = inputShape[2], positions = positions
+        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        Parallel.run(parts) { part in
+            for b in Parallel.share(part, of: parts, batch) {
+                let dx = inputGradient + b * inputSize, dy = outputGradient + b * c, won = winners + b * c
+                switch reduction {
+                case .average:
+                    let inverse = 1 / Float(positions)
+                    for p in 0..<positions { for k in 0..<c { dx[p * c + k] = dy[k] * inverse } }
+                case .maximum:
+                    dx.update(repeating: 0, count: inputSize)
+                    for k in 0..<c { dx[Int(won[k]) * c + k] = dy[k] }
+                }
+            }
+        }
+    }
+}
