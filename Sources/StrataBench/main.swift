@@ -203,40 +203,33 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
         ("with_gather_allocations_per_step", Double(overlappedAllocations) / Double(steps)),
     ]
     for (i, layer) in layers.enumerated() where !forward[i].isEmpty {
-        fields.append(("\(layer.name)_\(unit)", (median(forward[i]) + median(backward[i])) * scale))
+        // A dense or conv2d layer's activation runs as a layer of the same name.
+        let label = (layer as? ActivationLayer).map { "\(layer.name)_\($0.kind.name)" } ?? layer.name
+        fields.append(("\(label)_\(unit)", (median(forward[i]) + median(backward[i])) * scale))
     }
     emit(fields)
 }
 
-/// The 784-128(relu)-10(softmax) MLP with SGD momentum, as fashion-mlp trains it.
-for threads in wanted("mlp") ? [1, 2] : [] {
-    let layers: [Layer] = [
-        DenseLayer(name: "dense_1", inputs: 784, units: 128), ActivationLayer(name: "relu", kind: .relu, shape: [128]),
-        DenseLayer(name: "dense_2", inputs: 128, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
-    ]
-    benchStep(kernel: "mlp_train_step", shape: "784-128-10 b64", layers: layers,
-              optimizer: .sgd(momentum: 0.9, nesterov: false, weightDecay: 0), threads: threads, unit: "us")
+/// The engine layers of a bundled spec as its plan builds them (every rewrite applied), and its optimizer.
+func plannedLayers(_ specName: String) -> ([Layer], StrataEngine.OptimizerKind) {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../specs/\(specName).yaml").path
+    let (spec, diagnostics) = SpecParser.load(path: path)
+    guard let spec else { fatalError("\(specName) does not parse: \(diagnostics.items)") }
+    let plan = ModelPlan(spec: spec, batchSize: 64, threads: 1)
+    return (plan.network.layers, spec.optimizer.kind.value)
 }
 
-/// fashion-cnn with Adam, after the plan's passes: pooling before the relus, conv2d_2 computing only the 10x10
-/// outputs its pooling reads, conv2d_1 fused with its pooling.
-for threads in wanted("cnn") ? [1, 2] : [] {
-    var layers: [Layer] = [
-        Conv2DLayer(name: "conv2d_1", inputShape: [28, 28, 1], filters: 32, kernel: (3, 3))!,
-        ActivationLayer(name: "relu_1", kind: .relu, shape: [26, 26, 32]),
-        MaxPool2DLayer(name: "max_pool2d_1", inputShape: [26, 26, 32], pool: (2, 2), strides: (2, 2))!,
-        Conv2DLayer(name: "conv2d_2", inputShape: [13, 13, 32], filters: 64, kernel: (3, 3))!,
-        ActivationLayer(name: "relu_2", kind: .relu, shape: [11, 11, 64]),
-        MaxPool2DLayer(name: "max_pool2d_2", inputShape: [11, 11, 64], pool: (2, 2), strides: (2, 2))!,
-        FlattenLayer(name: "flatten_1", inputShape: [5, 5, 64]),
-        DenseLayer(name: "dense_1", inputs: 1600, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
-    ]
-    ModelPlan.poolBeforeActivations(&layers)
-    ModelPlan.trimUnpooledOutputs(layers)
-    ModelPlan.markSparseGradients(layers)
-    ModelPlan.fuseFirstConvolutionWithPooling(&layers)
-    benchStep(kernel: "cnn_train_step", shape: "fashion-cnn b64", layers: layers,
-              optimizer: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0), threads: threads, unit: "ms")
+/// fashion-mlp (784-128(relu)-10(softmax), SGD momentum), fashion-cnn (Adam; pooling before the relus,
+/// conv2d_2 computing only the 10x10 outputs its pooling reads, conv2d_1 fused with its pooling) and
+/// fashion-cnn-bn, each as its plan builds it.
+for (name, spec, shape, unit) in [
+    ("mlp_train_step", "fashion-mlp", "784-128-10 b64", "us"), ("cnn_train_step", "fashion-cnn", "fashion-cnn b64", "ms"),
+    ("cnn_bn_train_step", "fashion-cnn-bn", "fashion-cnn-bn b64", "ms"),
+] where wanted(name.replacingOccurrences(of: "_train_step", with: "").replacingOccurrences(of: "_", with: "-")) {
+    for threads in [1, 2] {
+        let (layers, optimizer) = plannedLayers(spec)
+        benchStep(kernel: name, shape: shape, layers: layers, optimizer: optimizer, threads: threads, unit: unit)
+    }
 }
 
 /// A conv2d layer's step in three parts, for each method: forward, weight and bias gradients (backward without

@@ -12,14 +12,11 @@ public final class BatchNormalizationLayer: Layer {
     public let beta: Parameter?
     public let movingMean: StateTensor
     public let movingVariance: StateTensor
-    /// The batch's mean and 1/√(variance + ε) per channel, kept from forward for backward.
-    private let mean: Tensor
-    private let inverseDeviation: Tensor
-    /// Per-part partial sums [parts, C], added in part order: the same bits on any number of threads.
+    /// Per channel: the statistics forward used (mean, 1/√(variance + ε)), then the coefficients a pass applies.
+    private let mean: Tensor, inverseDeviation: Tensor
+    private let coefficients: Tensor
+    /// Per-part sums [parts, 2, C] in Double, added in part order: the same bits on any number of threads.
     private let partials: UnsafeMutablePointer<Double>
-    private let partials2: UnsafeMutablePointer<Double>
-    /// The combined sums [2, C].
-    private let sums: UnsafeMutablePointer<Double>
     private static let parts = 8
 
     public init(name: String, shape: [Int], momentum: Float, epsilon: Float, center: Bool = true, scale: Bool = true) {
@@ -34,70 +31,66 @@ public final class BatchNormalizationLayer: Layer {
         movingVariance = StateTensor(name: "moving_variance", shape: [c], initial: 1)
         mean = Tensor(shape: [c])
         inverseDeviation = Tensor(shape: [c])
-        partials = .allocate(capacity: Self.parts * c)
-        partials2 = .allocate(capacity: Self.parts * c)
-        sums = .allocate(capacity: 2 * c)
+        coefficients = Tensor(shape: [3, c])
+        partials = .allocate(capacity: Self.parts * 2 * c)
     }
 
-    deinit {
-        partials.deallocate()
-        partials2.deallocate()
-        sums.deallocate()
-    }
+    deinit { partials.deallocate() }
 
     public var parameters: [Parameter] { [gamma, beta].compactMap { $0 } }
     public var state: [StateTensor] { [movingMean, movingVariance] }
     private var channels: Int { inputShape.last ?? 1 }
 
-    /// Σ over the rows of f(row, part's sums) into `out[C]` (and `out2`), rows cut into fixed parts.
-    private func channelSums(
-        rows: Int, threads: Int, _ out: UnsafeMutablePointer<Double>, _ out2: UnsafeMutablePointer<Double>?,
-        _ body: (Int, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
-    ) {
+    /// Σ a and Σ a·b over the rows of a and b [rows, C], per channel, in Double; returned in partials[0, 0…1, C].
+    private func channelSums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, threads: Int) -> UnsafeMutablePointer<Double> {
         let c = channels, parts = min(Self.parts, rows)
-        partials.update(repeating: 0, count: Self.parts * c)
-        partials2.update(repeating: 0, count: Self.parts * c)
-        let tasks = rows * c >= Parallel.serialElements ? parts : 1
+        let tasks = rows * c >= Parallel.serialElements ? min(parts, threads) : 1
         Parallel.run(tasks) { task in
             for part in Parallel.share(task, of: tasks, parts) {
-                for row in Parallel.share(part, of: parts, rows) { body(row, self.partials + part * c, self.partials2 + part * c) }
+                let s1 = partials + part * 2 * c, s2 = s1 + c
+                s1.update(repeating: 0, count: 2 * c)
+                for row in Parallel.share(part, of: parts, rows) {
+                    let x = a + row * c, y = b + row * c
+                    for j in 0..<c {
+                        s1[j] += Double(x[j])
+                        s2[j] += Double(x[j]) * Double(y[j])
+                    }
+                }
             }
         }
-        for j in 0..<c {
-            var sum = 0.0, sum2 = 0.0
-            for part in 0..<parts {
-                sum += partials[part * c + j]
-                sum2 += partials2[part * c + j]
+        for part in 1..<max(parts, 1) {
+            let source = partials + part * 2 * c
+            for j in 0..<2 * c { partials[j] += source[j] }
+        }
+        return partials
+    }
+
+    /// out = x·k0 + y·k1 + k2 per channel, rows split across the pool (rows are independent).
+    private func combine(
+        _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, threads: Int
+    ) {
+        let c = channels, k0 = coefficients.pointer, k1 = k0 + c, k2 = k1 + c
+        let parts = rows * c >= Parallel.serialElements ? Parallel.parts(rows, threads: threads) : 1
+        Parallel.run(parts) { part in
+            for row in Parallel.share(part, of: parts, rows) {
+                let o = out + row * c, a = x + row * c, b = y + row * c
+                for j in 0..<c { o[j] = a[j] * k0[j] + b[j] * k1[j] + k2[j] }
             }
-            out[j] = sum
-            out2?[j] = sum2
         }
     }
 
     public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
-        let c = channels, rows = batch * inputSize / c
+        let c = channels, rows = batch * inputSize / c, threads = context.workspace.threads
         if context.training {
-            do {
-                let total = sums, squares = sums + c
-                channelSums(rows: rows, threads: context.workspace.threads, total, nil) { row, s, _ in
-                    let x = input + row * c
-                    for j in 0..<c { s[j] += Double(x[j]) }
-                }
-                for j in 0..<c { mean[j] = Float(total[j] / Double(rows)) }
-                let mean = self.mean.pointer
-                channelSums(rows: rows, threads: context.workspace.threads, squares, nil) { row, s, _ in
-                    let x = input + row * c
-                    for j in 0..<c {
-                        let d = Double(x[j] - mean[j])
-                        s[j] += d * d
-                    }
-                }
-                for j in 0..<c {
-                    let variance = Float(squares[j] / Double(rows))
-                    inverseDeviation[j] = 1 / (variance + epsilon).squareRoot()
-                    movingMean.value[j] = movingMean.value[j] * momentum + mean[j] * (1 - momentum)
-                    movingVariance.value[j] = movingVariance.value[j] * momentum + variance * (1 - momentum)
-                }
+            // Σx and Σx² in one pass; in Double, E[x²] − mean² keeps the variance's digits.
+            let sums = channelSums(input, input, rows: rows, threads: threads)
+            for j in 0..<c {
+                let m = sums[j] / Double(rows)
+                let variance = Float(max(sums[c + j] / Double(rows) - m * m, 0))
+                mean[j] = Float(m)
+                inverseDeviation[j] = 1 / (variance + epsilon).squareRoot()
+                movingMean.value[j] = movingMean.value[j] * momentum + mean[j] * (1 - momentum)
+                movingVariance.value[j] = movingVariance.value[j] * momentum + variance * (1 - momentum)
             }
         } else {
             for j in 0..<c {
@@ -105,51 +98,35 @@ public final class BatchNormalizationLayer: Layer {
                 inverseDeviation[j] = 1 / (movingVariance.value[j] + epsilon).squareRoot()
             }
         }
-        let (m, s) = (mean.pointer, inverseDeviation.pointer)
-        let g = gamma?.value.pointer, b = beta?.value.pointer
-        eachRows(rows, context) { row in
-            let x = input + row * c, y = output + row * c
-            for j in 0..<c { y[j] = (x[j] - m[j]) * s[j] * (g?[j] ?? 1) + (b?[j] ?? 0) }
+        // y = γ·s·x + (β − γ·s·mean)
+        for j in 0..<c {
+            let a = (gamma?.value[j] ?? 1) * inverseDeviation[j]
+            coefficients[j] = a
+            coefficients[c + j] = 0
+            coefficients[2 * c + j] = (beta?.value[j] ?? 0) - a * mean[j]
         }
+        combine(output, input, input, rows: rows, threads: threads)
     }
 
-    /// dx = γ·s/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), x̂ = (x − mean)·s; dγ += Σ dy·x̂, dβ += Σ dy (training statistics).
+    /// With x̂ = (x − mean)·s: dγ += Σ dy·x̂, dβ += Σ dy, and dx = γ·s/M · (M·dy − Σdy − x̂·Σ(dy·x̂)) (the batch
+    /// statistics depend on x), applied as dx = k0·dy + k1·x + k2 per channel.
     public func backward(
         inputGradient: UnsafeMutablePointer<Float>?, outputGradient dy: UnsafePointer<Float>,
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
-        let c = channels, rows = batch * inputSize / c
-        let (m, s) = (mean.pointer, inverseDeviation.pointer)
-        do {
-            let sumDy = sums, sumDyXhat = sums + c
-            channelSums(rows: rows, threads: context.workspace.threads, sumDy, sumDyXhat) { row, s1, s2 in
-                let x = input + row * c, g = dy + row * c
-                for j in 0..<c {
-                    s1[j] += Double(g[j])
-                    s2[j] += Double(g[j] * ((x[j] - m[j]) * s[j]))
-                }
-            }
-            if let gamma { for j in 0..<c { gamma.gradient[j] += Float(sumDyXhat[j]) } }
-            if let beta { for j in 0..<c { beta.gradient[j] += Float(sumDy[j]) } }
-            guard let dx = inputGradient else { return }
-            let g = gamma?.value.pointer
-            let count = Float(rows)
-            eachRows(rows, context) { row in
-                let x = input + row * c, gy = dy + row * c, gx = dx + row * c
-                for j in 0..<c {
-                    let xhat = (x[j] - m[j]) * s[j]
-                    let scale = (g?[j] ?? 1) * s[j] / count
-                    gx[j] = scale * (count * gy[j] - Float(sumDy[j]) - xhat * Float(sumDyXhat[j]))
-                }
-            }
+        let c = channels, rows = batch * inputSize / c, count = Double(rows)
+        let sums = channelSums(dy, input, rows: rows, threads: context.workspace.threads)
+        for j in 0..<c {
+            let s = Double(inverseDeviation[j]), m = Double(mean[j])
+            let sumDy = sums[j], sumDyXhat = s * (sums[c + j] - m * sums[j])
+            gamma?.gradient[j] += Float(sumDyXhat)
+            beta?.gradient[j] += Float(sumDy)
+            let g = Double(gamma?.value[j] ?? 1)
+            coefficients[j] = Float(g * s)
+            coefficients[c + j] = Float(-g * s * s * sumDyXhat / count)
+            coefficients[2 * c + j] = Float(g * s * (s * sumDyXhat * m - sumDy) / count)
         }
-    }
-
-    /// Rows are independent: split across the pool when large.
-    private func eachRows(_ rows: Int, _ context: StepContext, _ body: (Int) -> Void) {
-        let parts = rows * channels >= Parallel.serialElements ? Parallel.parts(rows, threads: context.workspace.threads) : 1
-        Parallel.run(parts) { part in
-            for row in Parallel.share(part, of: parts, rows) { body(row) }
-        }
+        guard let inputGradient else { return }
+        combine(inputGradient, dy, input, rows: rows, threads: context.workspace.threads)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Testing
 
 /// Runs the built `strata` binary as a user would and returns what it printed and its exit code.
@@ -101,7 +102,7 @@ enum CLI {
             """)
 }
 
-@Test func checkJSONHasLayersTotalsAndDiagnostics() throws {
+@Test(.needsFashionMNIST) func checkJSONHasLayersTotalsAndDiagnostics() throws {
     let result = try CLI.run(["check", "--format", "json", "specs/fashion-cnn.yaml"])
     #expect(result.status == 0)
     let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])

@@ -2,12 +2,18 @@ import Foundation
 import Testing
 
 @testable import Strata
+import StrataTestSupport
 
-@Test(arguments: ["linear.yaml", "xor.yaml", "iris.yaml", "digits.yaml", "fashion-mlp.yaml", "fashion-cnn.yaml"])
+@Test(arguments: ["linear.yaml", "xor.yaml", "iris.yaml", "digits.yaml"])
 func bundledSpecChecksClean(name: String) {
     let (checked, _, diagnostics) = Checker.check(path: Paths.spec(name))
     #expect(checked != nil)
     #expect(diagnostics.items.isEmpty, "\(diagnostics.items.map(\.description))")
+}
+
+@Test(.needsFashionMNIST, arguments: ["fashion-mlp.yaml", "fashion-cnn.yaml", "fashion-cnn-bn.yaml"])
+func fashionSpecChecksClean(name: String) {
+    bundledSpecChecksClean(name: name)
 }
 
 @Test func fashionCNNSummaryMatchesHandComputedShapes() throws {
