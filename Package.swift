@@ -36,12 +36,14 @@ let package = Package(
         ),
         // Counts heap allocations for the benchmark's allocations-per-step figure; nothing else links it.
         .target(name: "CAllocationCounter"),
-        .executableTarget(name: "StrataBench", dependencies: ["StrataEngine", "CStrataKernels", "CAllocationCounter", "Strata"]),
+        .executableTarget(
+            name: "StrataBench", dependencies: ["StrataEngine", "CStrataKernels", "CAllocationCounter", "Strata"]),
         .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine", "CStrataKernels"]),
         // Which optional packages (Fashion-MNIST, jsonschema) are present, for tests that need them.
         .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
         // Fixtures are read from the source tree (#filePath), so their data paths resolve inside the repo.
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataEngine", "StrataTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "StrataTests", dependencies: ["Strata", "StrataEngine", "StrataTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI", "StrataTestSupport"]),
     ]
 )

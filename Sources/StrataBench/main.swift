@@ -70,7 +70,9 @@ func benchGEMM(m: Int, k: Int, n: Int, threads: Int) {
     ])
 }
 
-for (m, k, n) in wanted("gemm") ? [(64, 784, 128), (64, 128, 784), (784, 64, 128), (128, 784, 512), (512, 512, 512), (1024, 1024, 1024)] : [] {
+for (m, k, n) in wanted("gemm")
+    ? [(64, 784, 128), (64, 128, 784), (784, 64, 128), (128, 784, 512), (512, 512, 512), (1024, 1024, 1024)] : []
+{
     for threads in [1, 2] { benchGEMM(m: m, k: k, n: n, threads: threads) }
 }
 
@@ -86,14 +88,18 @@ func benchConv(input: [Int], filters: Int, threads: Int) {
     let context = StepContext(training: true, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
     let seconds = medianSeconds {
         layer.forward(output: y.pointer, input: x.pointer, batch: batch, context: context)
-        layer.backward(inputGradient: dx.pointer, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch, context: context)
+        layer.backward(
+            inputGradient: dx.pointer, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch,
+            context: context)
     }
     // Three products of the same size: forward, weight gradient, input gradient.
     let multiplyAdds = Double(batch * layer.outputShape[0] * layer.outputShape[1] * filters * 9 * input[2])
     let gflops = 3 * 2 * multiplyAdds / seconds / 1e9
     emit([
-        ("kernel", "conv2d_fwd_bwd"), ("shape", "\(input.map(String.init).joined(separator: "x"))->\(filters) k3 b\(batch)"),
-        ("threads", threads), ("gflops", gflops), ("percent_of_peak", peak > 0 ? 100 * gflops / (peak * Double(threads)) : 0),
+        ("kernel", "conv2d_fwd_bwd"),
+        ("shape", "\(input.map(String.init).joined(separator: "x"))->\(filters) k3 b\(batch)"),
+        ("threads", threads), ("gflops", gflops),
+        ("percent_of_peak", peak > 0 ? 100 * gflops / (peak * Double(threads)) : 0),
         ("ms", seconds * 1000),
     ])
 }
@@ -104,7 +110,9 @@ for threads in wanted("conv2d") ? [1, 2] : [] {
 }
 
 /// A ten-class network at batch 64 with seeded weights, random inputs in [0, 1) and cycling class targets.
-func preparedNetwork(_ layers: [Layer], threads: Int, optimizer kind: StrataEngine.OptimizerKind) -> (Network, Optimizer) {
+func preparedNetwork(
+    _ layers: [Layer], threads: Int, optimizer kind: StrataEngine.OptimizerKind
+) -> (Network, Optimizer) {
     let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: 64, threads: threads)
     var random = SplitMix64(seed: 3)
     for (_, p) in network.parameters { Initialization.fill(p.value, p.initializer, random: &random) }
@@ -119,12 +127,18 @@ func preparedNetwork(_ layers: [Layer], threads: Int, optimizer kind: StrataEngi
 /// their gradients) — 30 times after a warm-up, with each layer's forward plus backward timed; then 30 steps as
 /// the trainer takes them, gathering the next batch alongside. Reports medians (in `unit`: "ms" or "us") and
 /// heap allocations per step (the plan promises none).
-func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: StrataEngine.OptimizerKind, threads: Int, unit: String) {
+func benchStep(
+    kernel: String, shape: String, layers: [Layer], optimizer kind: StrataEngine.OptimizerKind, threads: Int,
+    unit: String
+) {
     let batch = 64, steps = Int(ProcessInfo.processInfo.environment["STRATA_BENCH_STEPS"] ?? "") ?? 30
     let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: kind)
     var forward = [[Double]](repeating: [], count: layers.count), backward = forward
     var totals: [Double] = []
-    for i in 0..<layers.count { forward[i].reserveCapacity(steps); backward[i].reserveCapacity(steps) }
+    for i in 0..<layers.count {
+        forward[i].reserveCapacity(steps)
+        backward[i].reserveCapacity(steps)
+    }
     totals.reserveCapacity(steps)
     var allocations: UInt = 0
     network.zeroGradients()  // as the trainer does; each optimizer step then clears them for the next
@@ -134,7 +148,9 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
         let start = now()
         for (i, layer) in layers.enumerated() {
             let t = now()
-            layer.forward(output: network.activations[i + 1].pointer, input: network.activations[i].pointer, batch: batch, context: context)
+            layer.forward(
+                output: network.activations[i + 1].pointer, input: network.activations[i].pointer, batch: batch,
+                context: context)
             forward[i].append(now() - t)
         }
         _ = network.computeLoss(batch: batch, gradient: true)
@@ -145,15 +161,20 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
         for i in stride(from: layers.count - 2, through: 0, by: -1) {
             let t = now()
             layers[i].backward(
-                inputGradient: i == 0 ? nil : network.gradients[i]!.pointer, outputGradient: network.gradients[i + 1]!.pointer,
-                input: network.activations[i].pointer, output: network.activations[i + 1].pointer, batch: batch, context: context)
+                inputGradient: i == 0 ? nil : network.gradients[i]!.pointer,
+                outputGradient: network.gradients[i + 1]!.pointer,
+                input: network.activations[i].pointer, output: network.activations[i + 1].pointer, batch: batch,
+                context: context)
             backward[i].append(now() - t)
         }
         optimizer.finishStep()
         totals.append(now() - start)
         if step == 0 {  // warm-up: first touches of buffers
             totals.removeAll(keepingCapacity: true)
-            for i in 0..<layers.count { forward[i].removeAll(keepingCapacity: true); backward[i].removeAll(keepingCapacity: true) }
+            for i in 0..<layers.count {
+                forward[i].removeAll(keepingCapacity: true)
+                backward[i].removeAll(keepingCapacity: true)
+            }
         } else {
             allocations += strata_allocation_count() - before
         }
@@ -161,7 +182,8 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
     // The step as the trainer takes it: the same work, with the next batch's rows (shuffled, from a set of
     // 4096 examples) gathered alongside the light tail.
     let examples = 4096, features = network.input.count / batch
-    let dataset = (0..<examples * features).map { Float($0 % 251) / 251 }, labels = (0..<examples).map { Float($0 % 10) }
+    let dataset = (0..<examples * features).map { Float($0 % 251) / 251 },
+        labels = (0..<examples).map { Float($0 % 10) }
     var order = Array(0..<examples)
     var random = SplitMix64(seed: 6)
     random.shuffle(&order)
@@ -176,14 +198,18 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
                     let context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
                     let next = (step + 1) * batch % (examples - batch)
                     let start = now()
-                    _ = network.trainingStep(batch: batch, context: context, alongside: 8, { part in
-                        network.loadSpareRows(
-                            part: part, of: 8, features: x.baseAddress!, targets: y.baseAddress!, order: order.baseAddress, start: next,
-                            count: batch)
-                    }, begin: { _ in
-                        optimizer.beginStep(learningRate: 0.001)
-                        return optimizer
-                    })
+                    _ = network.trainingStep(
+                        batch: batch, context: context, alongside: 8,
+                        { part in
+                            network.loadSpareRows(
+                                part: part, of: 8, features: x.baseAddress!, targets: y.baseAddress!,
+                                order: order.baseAddress, start: next,
+                                count: batch)
+                        },
+                        begin: { _ in
+                            optimizer.beginStep(learningRate: 0.001)
+                            return optimizer
+                        })
                     optimizer.finishStep()
                     network.useSpareBatch()
                     if step > 0 {
@@ -212,7 +238,9 @@ func benchStep(kernel: String, shape: String, layers: [Layer], optimizer kind: S
 
 /// The engine layers of a bundled spec as its plan builds them (every rewrite applied), and its optimizer.
 func plannedLayers(_ specName: String) -> ([Layer], StrataEngine.OptimizerKind) {
-    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../specs/\(specName).yaml").path
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../specs/\(specName).yaml"
+    ).path
     let (spec, diagnostics) = SpecParser.load(path: path)
     guard let spec else { fatalError("\(specName) does not parse: \(diagnostics.items)") }
     let plan = ModelPlan(spec: spec, batchSize: 64, threads: 1)
@@ -223,7 +251,8 @@ func plannedLayers(_ specName: String) -> ([Layer], StrataEngine.OptimizerKind) 
 /// conv2d_2 computing only the 10x10 outputs its pooling reads, conv2d_1 fused with its pooling) and
 /// fashion-cnn-bn, each as its plan builds it.
 for (name, spec, shape, unit) in [
-    ("mlp_train_step", "fashion-mlp", "784-128-10 b64", "us"), ("cnn_train_step", "fashion-cnn", "fashion-cnn b64", "ms"),
+    ("mlp_train_step", "fashion-mlp", "784-128-10 b64", "us"),
+    ("cnn_train_step", "fashion-cnn", "fashion-cnn b64", "ms"),
     ("cnn_bn_train_step", "fashion-cnn-bn", "fashion-cnn-bn b64", "ms"),
 ] where wanted(name.replacingOccurrences(of: "_train_step", with: "").replacingOccurrences(of: "_", with: "-")) {
     for threads in [1, 2] {
@@ -236,7 +265,9 @@ for (name, spec, shape, unit) in [
 /// an input gradient), and the input gradient (the rest of a full backward).
 /// With `sparse`, dy is about as sparse as fashion-cnn's 2x2 max pooling and relu pass it back (one value in five
 /// nonzero, as measured over an epoch) and the layer sums only its nonzero values.
-func benchConvParts(input: [Int], filters: Int, method: ConvolutionMethod, threads: Int, used: (Int, Int)? = nil, sparse: Bool = false) {
+func benchConvParts(
+    input: [Int], filters: Int, method: ConvolutionMethod, threads: Int, used: (Int, Int)? = nil, sparse: Bool = false
+) {
     let batch = 64
     guard let layer = Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: (3, 3)) else { return }
     layer.method = method
@@ -252,16 +283,25 @@ func benchConvParts(input: [Int], filters: Int, method: ConvolutionMethod, threa
     let context = StepContext(training: true, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
     let forward = medianSeconds { layer.forward(output: y.pointer, input: x.pointer, batch: batch, context: context) }
     let weights = medianSeconds {
-        layer.backward(inputGradient: nil, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch, context: context)
+        layer.backward(
+            inputGradient: nil, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch,
+            context: context)
     }
     let full = medianSeconds {
-        layer.backward(inputGradient: dx.pointer, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch, context: context)
+        layer.backward(
+            inputGradient: dx.pointer, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch,
+            context: context)
     }
     emit([
         ("kernel", "conv2d_parts"),
-        ("shape", "\(input.map(String.init).joined(separator: "x"))->\(filters) k3 b\(batch)" + (used.map { " used \($0.0)x\($0.1)" } ?? "")
-            + (sparse ? " dy 1/5 nonzero" : "")),
-        ("method", method == .implicitGEMM ? "implicit" : "im2col"), ("threads", threads), ("forward_ms", forward * 1000),
+        (
+            "shape",
+            "\(input.map(String.init).joined(separator: "x"))->\(filters) k3 b\(batch)"
+                + (used.map { " used \($0.0)x\($0.1)" } ?? "")
+                + (sparse ? " dy 1/5 nonzero" : "")
+        ),
+        ("method", method == .implicitGEMM ? "implicit" : "im2col"), ("threads", threads),
+        ("forward_ms", forward * 1000),
         ("weight_gradient_ms", weights * 1000), ("input_gradient_ms", max(0, full - weights) * 1000),
     ])
 }
@@ -274,6 +314,7 @@ for threads in wanted("parts") ? [1, 2] : [] {
     // As fashion-cnn's plan runs conv2d_2: only the 10x10 outputs its 2x2 pooling reads, summing only the nonzero
     // values of the gradient its pooling and relu pass back (against all of them).
     for sparse in CPU.hasAVX2FMA ? [false, true] : [] {
-        benchConvParts(input: [13, 13, 32], filters: 64, method: .implicitGEMM, threads: threads, used: (10, 10), sparse: sparse)
+        benchConvParts(
+            input: [13, 13, 32], filters: 64, method: .implicitGEMM, threads: threads, used: (10, 10), sparse: sparse)
     }
 }

@@ -4,7 +4,8 @@ import Strata
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate a checkpoint: loss, metrics, and for classifiers per-class accuracy and a confusion matrix.")
+        abstract: "Evaluate a checkpoint: loss, metrics, and for classifiers per-class accuracy and a confusion matrix."
+    )
 
     @Argument(help: "The checkpoint (.safetensors) written by `strata train`.")
     var checkpoint: String
@@ -31,16 +32,21 @@ struct Eval: ParsableCommand {
             let evaluation = try model.evaluate(choice)
             let metrics = model.spec.metrics.map(\.value)
             switch format {
-            case .text: print(EvaluationReport.text(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
-            case .json: print(EvaluationReport.json(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
+            case .text:
+                print(EvaluationReport.text(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
+            case .json:
+                print(EvaluationReport.json(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
             }
             if let plot {
                 guard let confusion = evaluation.confusion, let names = model.classNames else {
-                    printError("error: --plot draws a confusion matrix, which needs a classifier; \(model.spec.name) is a regression")
+                    printError(
+                        "error: --plot draws a confusion matrix, which needs a classifier; \(model.spec.name) is a regression"
+                    )
                     throw ExitCode(ExitStatus.specOrDataError)
                 }
                 let title = "\(model.spec.name): confusion matrix (\(data))"
-                try AtomicFile.write(Array(ConfusionPlot.render(confusion, classNames: names, title: title).utf8), to: plot)
+                try AtomicFile.write(
+                    Array(ConfusionPlot.render(confusion, classNames: names, title: title).utf8), to: plot)
             }
         } catch let error as ExitCode {
             throw error
@@ -52,7 +58,9 @@ struct Eval: ParsableCommand {
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Predict with a checkpoint: per example the class and its probabilities, or the regression outputs, as CSV.")
+        abstract:
+            "Predict with a checkpoint: per example the class and its probabilities, or the regression outputs, as CSV."
+    )
 
     @Argument(help: "The checkpoint (.safetensors) written by `strata train`.")
     var checkpoint: String

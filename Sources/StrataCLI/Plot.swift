@@ -4,9 +4,11 @@ import Strata
 
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Plot learning curves from a checkpoint or history file, or the loss surface of a two-parameter model.")
+        abstract:
+            "Plot learning curves from a checkpoint or history file, or the loss surface of a two-parameter model.")
 
-    @Argument(help: "A checkpoint (.safetensors) or history file (.history.jsonl); with --surface, a checkpoint or a spec.")
+    @Argument(
+        help: "A checkpoint (.safetensors) or history file (.history.jsonl); with --surface, a checkpoint or a spec.")
     var source: String
 
     @Option(help: "The SVG file to write (default: beside the source, NAME.svg or NAME.surface.svg).")
@@ -26,13 +28,17 @@ struct Plot: ParsableCommand {
                     checked = spec
                 } else {
                     let model = try Model(checkpoint: source)
-                    guard let spec = checkedSpec(fromCheckpointOf: model) else { throw ExitCode(ExitStatus.specOrDataError) }
+                    guard let spec = checkedSpec(fromCheckpointOf: model) else {
+                        throw ExitCode(ExitStatus.specOrDataError)
+                    }
                     checked = spec
                     epochs = model.checkpoint.state.epoch
                 }
                 let surface = try LossSurface.compute(checked, epochs: epochs)
                 let path = output ?? base + ".surface.svg"
-                try AtomicFile.write(Array(surface.render(title: "\(checked.spec.name): loss surface and gradient descent").utf8), to: path)
+                try AtomicFile.write(
+                    Array(surface.render(title: "\(checked.spec.name): loss surface and gradient descent").utf8),
+                    to: path)
                 print("Wrote \(path)")
             } else {
                 let (records, title) = try LearningCurves.history(from: source)
@@ -60,7 +66,8 @@ func checkedSpec(fromCheckpointOf model: Model) -> CheckedSpec? {
 
 struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Explain a spec: each layer's math, parameter count and FLOPs, then the loss and optimizer as formulas.")
+        abstract:
+            "Explain a spec: each layer's math, parameter count and FLOPs, then the loss and optimizer as formulas.")
 
     @Argument(help: "The spec file (YAML).")
     var spec: String
@@ -78,6 +85,8 @@ struct Explain: ParsableCommand {
             printDiagnostics(diagnostics, file: spec)
             throw ExitCode(ExitStatus.specOrDataError)
         }
-        print(Strata.Explain.render(checked!.spec, summary: summary!, style: format == .markdown ? .markdown : .text), terminator: "")
+        print(
+            Strata.Explain.render(checked!.spec, summary: summary!, style: format == .markdown ? .markdown : .text),
+            terminator: "")
     }
 }

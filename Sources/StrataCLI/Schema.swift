@@ -8,7 +8,9 @@ struct Schema: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         abstract: "Print the spec language as a JSON Schema (draft 2020-12), or its key tables as Markdown.",
-        discussion: "Editors complete and document specs from it: put `# yaml-language-server: $schema=strata.schema.json` on a spec's first line.")
+        discussion:
+            "Editors complete and document specs from it: put `# yaml-language-server: $schema=strata.schema.json` on a spec's first line."
+    )
 
     @Option(help: "json (the schema) or markdown (the layer and optimizer key tables of docs/spec.md).")
     var format: Format = .json

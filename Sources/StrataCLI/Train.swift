@@ -42,17 +42,23 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be at least 0") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let learningRate, !(learningRate > 0) || !learningRate.isFinite { throw ValidationError("--learning-rate must be a positive number") }
+        if let learningRate, !(learningRate > 0) || !learningRate.isFinite {
+            throw ValidationError("--learning-rate must be a positive number")
+        }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if resume != nil && initFrom != nil { throw ValidationError("--resume and --init-from cannot be combined") }
     }
 
     func run() throws {
         let overrides = (batchSize, epochs)
-        guard let checked = checkedSpec(spec, adjust: { spec in
-            if let size = overrides.0 { spec.training.batchSize.value = size }
-            if let epochs = overrides.1 { spec.training.epochs.value = epochs }
-        }) else { throw ExitCode(ExitStatus.specOrDataError) }
+        guard
+            let checked = checkedSpec(
+                spec,
+                adjust: { spec in
+                    if let size = overrides.0 { spec.training.batchSize.value = size }
+                    if let epochs = overrides.1 { spec.training.epochs.value = epochs }
+                })
+        else { throw ExitCode(ExitStatus.specOrDataError) }
         var options = TrainOptions()
         options.epochs = epochs
         options.batchSize = batchSize
@@ -73,7 +79,8 @@ struct Train: ParsableCommand {
             if let test = result.test, !quiet {
                 var parts = ["loss: \(String(format: "%.4f", test.loss))"]
                 for metric in checked.spec.metrics {
-                    parts.append("\(metric.value.rawValue): \(String(format: "%.4f", test.metrics.value(metric.value)))")
+                    parts.append(
+                        "\(metric.value.rawValue): \(String(format: "%.4f", test.metrics.value(metric.value)))")
                 }
                 print("Test - " + parts.joined(separator: " - "))
             }
@@ -85,11 +92,16 @@ struct Train: ParsableCommand {
                 plotPath = path
             }
             if !quiet {
-                if result.stoppedEarly, let last = result.history.last { print("Stopped early after epoch \(last.epoch).") }
-                print("Saved \(result.checkpointPath) and \(result.historyPath)" + (plotPath.map { "; learning curves in \($0)" } ?? ""))
+                if result.stoppedEarly, let last = result.history.last {
+                    print("Stopped early after epoch \(last.epoch).")
+                }
+                print(
+                    "Saved \(result.checkpointPath) and \(result.historyPath)"
+                        + (plotPath.map { "; learning curves in \($0)" } ?? ""))
             }
             if result.interrupted {
-                printError("interrupted: saved \(result.checkpointPath); continue with --resume \(result.checkpointPath)")
+                printError(
+                    "interrupted: saved \(result.checkpointPath); continue with --resume \(result.checkpointPath)")
                 throw ExitCode(ExitStatus.interrupted)
             }
         } catch let error as TrainingError {

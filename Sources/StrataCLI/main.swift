@@ -15,7 +15,9 @@ func printError(_ text: String) {
 
 /// Parses and checks a spec (after `adjust`, e.g. command-line overrides, so the memory budget sees them),
 /// printing diagnostics to stderr; nil when any is an error.
-func checkedSpec(_ path: String, options: CheckOptions = .init(), adjust: (inout Spec) -> Void = { _ in }) -> CheckedSpec? {
+func checkedSpec(
+    _ path: String, options: CheckOptions = .init(), adjust: (inout Spec) -> Void = { _ in }
+) -> CheckedSpec? {
     let (parsed, parseDiagnostics) = SpecParser.load(path: path)
     var result: (checked: CheckedSpec?, summary: ModelSummary?, diagnostics: Diagnostics) = (nil, nil, parseDiagnostics)
     if var spec = parsed {

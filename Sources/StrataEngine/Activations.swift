@@ -174,14 +174,17 @@ public final class ActivationLayer: Layer {
 
     /// Large batches are split by rows across the pool; rows are independent, so any split gives the same bits.
     private func rows(_ batch: Int, _ context: StepContext, _ body: (Int, Int) -> Void) {
-        let parts = batch * inputSize >= Parallel.serialElements ? Parallel.parts(batch, threads: context.workspace.threads) : 1
+        let parts =
+            batch * inputSize >= Parallel.serialElements ? Parallel.parts(batch, threads: context.workspace.threads) : 1
         Parallel.run(parts) { part in
             let examples = Parallel.share(part, of: parts, batch)
             body(examples.lowerBound * self.inputSize, examples.count * self.inputSize)
         }
     }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         let width = inputShape.last ?? 1
         rows(batch, context) { offset, count in
             ActivationKernels.forward(output + offset, input + offset, count: count, width: width, kind: self.kind)

@@ -20,7 +20,10 @@ public final class AveragePooling2DLayer: Layer {
     private func span(_ i: Int, _ j: Int) -> (rows: Range<Int>, columns: Range<Int>) {
         let w = window
         let top = i * w.strideHeight - w.padTop, left = j * w.strideWidth - w.padLeft
-        return (max(top, 0)..<min(top + w.kernelHeight, w.inputHeight), max(left, 0)..<min(left + w.kernelWidth, w.inputWidth))
+        return (
+            max(top, 0)..<min(top + w.kernelHeight, w.inputHeight),
+            max(left, 0)..<min(left + w.kernelWidth, w.inputWidth)
+        )
     }
 
     private func eachExample(_ batch: Int, _ context: StepContext, _ body: (Int) -> Void) {
@@ -30,7 +33,9 @@ public final class AveragePooling2DLayer: Layer {
         }
     }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         let (width, c) = (inputShape[1], inputShape[2])
         eachExample(batch, context) { b in
             let x = input + b * inputSize
@@ -109,7 +114,9 @@ public final class GlobalPooling2DLayer: Layer {
 
     private var positions: Int { inputShape[0] * inputShape[1] }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         let c = inputShape[2], positions = positions
         let parts = Parallel.parts(batch, threads: context.workspace.threads)
         Parallel.run(parts) { part in

@@ -42,7 +42,9 @@ public final class BatchNormalizationLayer: Layer {
     private var channels: Int { inputShape.last ?? 1 }
 
     /// Σ a and Σ a·b over the rows of a and b [rows, C], per channel, in Double; returned in partials[0, 0…1, C].
-    private func channelSums(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, threads: Int) -> UnsafeMutablePointer<Double> {
+    private func channelSums(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, threads: Int
+    ) -> UnsafeMutablePointer<Double> {
         let c = channels, parts = min(Self.parts, rows)
         let tasks = rows * c >= Parallel.serialElements ? min(parts, threads) : 1
         Parallel.run(tasks) { task in
@@ -67,7 +69,8 @@ public final class BatchNormalizationLayer: Layer {
 
     /// out = x·k0 + y·k1 + k2 per channel, rows split across the pool (rows are independent).
     private func combine(
-        _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, rows: Int, threads: Int
+        _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, rows: Int,
+        threads: Int
     ) {
         let c = channels, k0 = coefficients.pointer, k1 = k0 + c, k2 = k1 + c
         let parts = rows * c >= Parallel.serialElements ? Parallel.parts(rows, threads: threads) : 1
@@ -79,7 +82,9 @@ public final class BatchNormalizationLayer: Layer {
         }
     }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         let c = channels, rows = batch * inputSize / c, threads = context.workspace.threads
         if context.training {
             // Σx and Σx² in one pass; in Double, E[x²] − mean² keeps the variance's digits.

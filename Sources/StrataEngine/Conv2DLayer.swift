@@ -32,24 +32,31 @@ public final class Conv2DLayer: Layer {
     private var capacity = 0
 
     /// Shape inference: nil when the input is not [H, W, C] or a valid kernel does not fit.
-    public static func outputShape(input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool) -> [Int]? {
+    public static func outputShape(
+        input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool
+    ) -> [Int]? {
         guard input.count == 3,
             let window = Window(input: (input[0], input[1]), kernel: kernel, strides: strides, same: same)
         else { return nil }
         return [window.outputHeight, window.outputWidth, filters]
     }
 
-    public init?(name: String, inputShape: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int) = (1, 1),
-                 same: Bool = false, useBias: Bool = true, kernelInitializer: InitializerKind = .glorotUniform,
-                 biasInitializer: InitializerKind = .zeros) {
-        guard let shape = Conv2DLayer.outputShape(input: inputShape, filters: filters, kernel: kernel, strides: strides, same: same),
+    public init?(
+        name: String, inputShape: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int) = (1, 1),
+        same: Bool = false, useBias: Bool = true, kernelInitializer: InitializerKind = .glorotUniform,
+        biasInitializer: InitializerKind = .zeros
+    ) {
+        guard
+            let shape = Conv2DLayer.outputShape(
+                input: inputShape, filters: filters, kernel: kernel, strides: strides, same: same),
             let window = Window(input: (inputShape[0], inputShape[1]), kernel: kernel, strides: strides, same: same)
         else { return nil }
         self.name = name
         self.inputShape = inputShape
         outputShape = shape
         self.window = window
-        weight = Parameter(name: "weight", shape: [kernel.0, kernel.1, inputShape[2], filters], initializer: kernelInitializer)
+        weight = Parameter(
+            name: "weight", shape: [kernel.0, kernel.1, inputShape[2], filters], initializer: kernelInitializer)
         bias = useBias ? Parameter(name: "bias", shape: [filters], initializer: biasInitializer) : nil
         method = strata_conv_implicit_available(filters) != 0 ? .implicitGEMM : .im2col
         usedOutput = (shape[0], shape[1])
@@ -57,8 +64,10 @@ public final class Conv2DLayer: Layer {
     }
 
     private func rebuild() {
-        implicit = method == .implicitGEMM
-            ? ImplicitConvolution(window: window, channels: inputShape[2], filters: outputShape[2], used: usedOutput) : nil
+        implicit =
+            method == .implicitGEMM
+            ? ImplicitConvolution(window: window, channels: inputShape[2], filters: outputShape[2], used: usedOutput)
+            : nil
         implicit?.useSparseGradient(sparseOutputGradient)
     }
 
@@ -81,25 +90,34 @@ public final class Conv2DLayer: Layer {
         capacity = needed
     }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         if let implicit {
-            implicit.forward(output, input, weight: weight.value.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
-                             batch: batch, threads: context.workspace.threads)
+            implicit.forward(
+                output, input, weight: weight.value.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
+                batch: batch, threads: context.workspace.threads)
             return
         }
-        precondition(batch * positions * patch <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
+        precondition(
+            batch * positions * patch <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
         let columns = columns!
         let filters = outputShape[2]
         let parts = Parallel.parts(batch, threads: context.workspace.threads)
         Parallel.run(parts) { part in
             for b in Parallel.share(part, of: parts, batch) {
-                Im2Col.gather(columns + b * self.positions * self.patch, input + b * self.inputSize, self.window, channels: self.inputShape[2])
+                Im2Col.gather(
+                    columns + b * self.positions * self.patch, input + b * self.inputSize, self.window,
+                    channels: self.inputShape[2])
             }
         }
         GEMM.multiply(
             output, ldc: filters, columns, lda: patch, .none, weight.value.pointer, ldb: filters, .none,
             m: batch * positions, n: filters, k: patch, accumulate: false, workspace: context.workspace)
-        if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch * positions, width: filters, threads: context.workspace.threads) }
+        if let bias {
+            BiasKernels.add(
+                output, bias.value.pointer, rows: batch * positions, width: filters, threads: context.workspace.threads)
+        }
     }
 
     public func backward(
@@ -111,18 +129,25 @@ public final class Conv2DLayer: Layer {
         if let implicit {
             let threads = context.workspace.threads
             implicit.weightGradient(weight.gradient.pointer, input, outputGradient, batch: batch, threads: threads)
-            if let bias { BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: rows, width: filters, threads: threads) }
+            if let bias {
+                BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: rows, width: filters, threads: threads)
+            }
             if let inputGradient {
-                implicit.inputGradient(inputGradient, outputGradient, weight: weight.value.pointer, batch: batch, threads: threads)
+                implicit.inputGradient(
+                    inputGradient, outputGradient, weight: weight.value.pointer, batch: batch, threads: threads)
             }
             return
         }
         let columns = columns!
         // dKernel[patch, F] += colsᵀ · dy, using the columns forward left behind.
         GEMM.multiply(
-            weight.gradient.pointer, ldc: filters, columns, lda: patch, .transposed, outputGradient, ldb: filters, .none,
+            weight.gradient.pointer, ldc: filters, columns, lda: patch, .transposed, outputGradient, ldb: filters,
+            .none,
             m: patch, n: filters, k: rows, accumulate: true, workspace: context.workspace)
-        if let bias { BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: rows, width: filters, threads: context.workspace.threads) }
+        if let bias {
+            BiasKernels.reduce(
+                bias.gradient.pointer, outputGradient, rows: rows, width: filters, threads: context.workspace.threads)
+        }
         guard let inputGradient else { return }
         // dcols = dy · kernelᵀ, into the same scratch (the columns are no longer needed), then scattered back.
         GEMM.multiply(
@@ -131,7 +156,9 @@ public final class Conv2DLayer: Layer {
         let parts = Parallel.parts(batch, threads: context.workspace.threads)
         Parallel.run(parts) { part in
             for b in Parallel.share(part, of: parts, batch) {
-                Im2Col.scatter(inputGradient + b * self.inputSize, columns + b * self.positions * self.patch, self.window, channels: self.inputShape[2])
+                Im2Col.scatter(
+                    inputGradient + b * self.inputSize, columns + b * self.positions * self.patch, self.window,
+                    channels: self.inputShape[2])
             }
         }
     }
@@ -160,7 +187,9 @@ public enum Im2Col {
     }
 
     /// cols[OH·OW, KH·KW·C] from x[H, W, C]; positions outside the input are 0.
-    public static func gather(_ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: Window, channels c: Int) {
+    public static func gather(
+        _ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ w: Window, channels c: Int
+    ) {
         forEachTap(w, channels: c) { column, pixel in
             let out = cols + column
             guard let pixel else {
@@ -173,7 +202,9 @@ public enum Im2Col {
     }
 
     /// dx[H, W, C] = Σ of cols entries over every window position that read each input value.
-    public static func scatter(_ dx: UnsafeMutablePointer<Float>, _ cols: UnsafePointer<Float>, _ w: Window, channels c: Int) {
+    public static func scatter(
+        _ dx: UnsafeMutablePointer<Float>, _ cols: UnsafePointer<Float>, _ w: Window, channels c: Int
+    ) {
         dx.update(repeating: 0, count: w.inputHeight * w.inputWidth * c)
         forEachTap(w, channels: c) { column, pixel in
             guard let pixel else { return }

@@ -61,11 +61,14 @@ public final class ConvPoolLayer: Layer {
         pooling.prepare(maxBatch: maxBatch)
     }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         let parts = min(Parallel.parts(batch, threads: context.workspace.threads), ConvPoolLayer.maxParts)
         implicit.poolForward(
             output, winners: pooling.winners!, input, weight: convolution.weight.value.pointer,
-            bias: convolution.bias.map { UnsafePointer($0.value.pointer) }, pool: shape, bands: bands, bandSize: bandSize,
+            bias: convolution.bias.map { UnsafePointer($0.value.pointer) }, pool: shape, bands: bands,
+            bandSize: bandSize,
             parts: parts, batch: batch)
     }
 
@@ -75,8 +78,10 @@ public final class ConvPoolLayer: Layer {
     ) {
         precondition(inputGradient == nil, "\(name): a fused convolution and pooling must be the first layer")
         implicit.poolWeightGradient(
-            convolution.weight.gradient.pointer, convolution.bias?.gradient.pointer, input, pooledGradient: outputGradient,
-            pooled: output, winners: pooling.winners!, pool: shape, bandOutput: bandOutput, bands: bands, bandSize: bandSize,
+            convolution.weight.gradient.pointer, convolution.bias?.gradient.pointer, input,
+            pooledGradient: outputGradient,
+            pooled: output, winners: pooling.winners!, pool: shape, bandOutput: bandOutput, bands: bands,
+            bandSize: bandSize,
             maxParts: ConvPoolLayer.maxParts, batch: batch, threads: context.workspace.threads)
     }
 }

@@ -14,8 +14,10 @@ public final class DenseLayer: Layer {
         input.count == 1 ? [units] : nil
     }
 
-    public init(name: String, inputs: Int, units: Int, useBias: Bool = true,
-                kernelInitializer: InitializerKind = .glorotUniform, biasInitializer: InitializerKind = .zeros) {
+    public init(
+        name: String, inputs: Int, units: Int, useBias: Bool = true,
+        kernelInitializer: InitializerKind = .glorotUniform, biasInitializer: InitializerKind = .zeros
+    ) {
         self.name = name
         inputShape = [inputs]
         outputShape = [units]
@@ -25,7 +27,9 @@ public final class DenseLayer: Layer {
 
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         let (inputs, units) = (inputShape[0], outputShape[0])
         GEMM.multiply(
             output, ldc: units, input, lda: inputs, .none, weight.value.pointer, ldb: units, .none,
@@ -57,7 +61,9 @@ public final class DenseLayer: Layer {
         if let optimizer = context.optimizer, let index = optimizer.index(of: weight), batch <= preparedBatch,
             Int(STRATA_GEMM_MR) * units <= context.workspace.scratchFloats
         {
-            applyWeightGradient(optimizer, index, input: input, outputGradient: outputGradient, batch: batch, workspace: context.workspace)
+            applyWeightGradient(
+                optimizer, index, input: input, outputGradient: outputGradient, batch: batch,
+                workspace: context.workspace)
             optimizer.markApplied(index)
         } else {
             // dW[inputs, units] += xᵀ · dy
@@ -84,7 +90,8 @@ public final class DenseLayer: Layer {
         let packed = packedOutputGradient.pointer
         strata_sgemm_pack_b(0, units, batch, outputGradient, units, packed)
         let tileRows = Int(STRATA_GEMM_MR)
-        let blockRows = max(tileRows, min(Self.gradientBlockFloats, workspace.scratchFloats) / units / tileRows * tileRows)
+        let blockRows = max(
+            tileRows, min(Self.gradientBlockFloats, workspace.scratchFloats) / units / tileRows * tileRows)
         let blocks = (inputs + blockRows - 1) / blockRows
         let tasks = max(1, min(workspace.threads, blocks, inputs * units * batch / GEMM.multiplyAddsPerThread))
         let useAVX2: Int32 = CPU.hasAVX2FMA ? 1 : 0
@@ -97,7 +104,8 @@ public final class DenseLayer: Layer {
                 guard let scratch = workspace.packB[task], let packA = workspace.packA[task] else { return }
                 while case let block = strata_claim(nextBlock), block < blocks {
                     let first = block * blockRows, rows = min(blockRows, inputs - first)
-                    strata_sgemm_prepacked(useAVX2, 1, rows, units, batch, input + first, inputs, packed, 0, scratch, units, packA)
+                    strata_sgemm_prepacked(
+                        useAVX2, 1, rows, units, batch, input + first, inputs, packed, 0, scratch, units, packA)
                     optimizer.apply(index, elements: first * units..<(first + rows) * units, gradient: scratch)
                 }
             }
@@ -107,7 +115,9 @@ public final class DenseLayer: Layer {
 
 public enum BiasKernels {
     /// y[rows, width] += b[width] on every row; large outputs are split by rows across `threads`.
-    public static func add(_ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1) {
+    public static func add(
+        _ y: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1
+    ) {
         let parts = rows * width >= Parallel.serialElements ? min(threads, rows) : 1
         Parallel.run(parts) { part in
             for r in Parallel.share(part, of: parts, rows) {
@@ -119,7 +129,9 @@ public enum BiasKernels {
 
     /// db[width] += Σ_rows dy[rows, width], rows summed in order. Large inputs are split by columns, so each
     /// sum still runs over every row in order and any thread count gives the same bits.
-    public static func reduce(_ db: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1) {
+    public static func reduce(
+        _ db: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, rows: Int, width: Int, threads: Int = 1
+    ) {
         let parts = rows * width >= Parallel.serialElements ? min(threads, width) : 1
         Parallel.run(parts) { part in
             // Whole 8-column groups per part where possible, so each part runs vector loops.

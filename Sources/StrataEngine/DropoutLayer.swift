@@ -24,7 +24,9 @@ public final class DropoutLayer: Layer {
         SplitMix64.mix(context.seed ^ salt ^ SplitMix64.mix(context.step))
     }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         let count = batch * inputSize
         guard context.training, rate > 0 else {
             if UnsafePointer(output) != input { output.update(from: input, count: count) }

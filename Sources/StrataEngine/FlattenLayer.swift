@@ -13,7 +13,9 @@ public final class FlattenLayer: Layer {
         outputShape = FlattenLayer.outputShape(input: inputShape)
     }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         if UnsafePointer(output) != input { output.update(from: input, count: batch * inputSize) }
     }
 

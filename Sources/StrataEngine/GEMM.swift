@@ -45,7 +45,8 @@ public enum GEMM {
         workspace.packA.withUnsafeBufferPointer { packA in
             workspace.packB.withUnsafeBufferPointer { packB in
                 strata_sgemm_parallel(
-                    CPU.hasAVX2FMA ? 1 : 0, Int32(threads), transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0,
+                    CPU.hasAVX2FMA ? 1 : 0, Int32(threads), transA == .transposed ? 1 : 0,
+                    transB == .transposed ? 1 : 0,
                     m, n, k, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc, packA.baseAddress, packB.baseAddress)
             }
         }

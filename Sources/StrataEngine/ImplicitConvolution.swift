@@ -68,7 +68,8 @@ final class ImplicitConvolution {
             return
         }
         if sparse == nil {
-            sparse = SparseBuffers(patch: patch, filters: filters, partBytes: withGeometry(strata_conv_sparse_scratch_bytes))
+            sparse = SparseBuffers(
+                patch: patch, filters: filters, partBytes: withGeometry(strata_conv_sparse_scratch_bytes))
         }
     }
 
@@ -82,7 +83,9 @@ final class ImplicitConvolution {
         paddedGradient?.deallocate()
     }
 
-    private var imageSize: Int { padded ? imageHeight * imageWidth * channels : window.inputHeight * window.inputWidth * channels }
+    private var imageSize: Int {
+        padded ? imageHeight * imageWidth * channels : window.inputHeight * window.inputWidth * channels
+    }
     private var inputSize: Int { window.inputHeight * window.inputWidth * channels }
 
     func prepare(maxBatch: Int) {
@@ -97,7 +100,8 @@ final class ImplicitConvolution {
     private func withGeometry<R>(_ body: (UnsafePointer<strata_conv_geometry>) -> R) -> R {
         let geometry = strata_conv_geometry(
             image: imageSize, positions: window.outputHeight * window.outputWidth, active: used.height * used.width,
-            run: used.width, window_step: window.strideWidth * channels, patch: patch, filters: filters, row_base: rowBase, row_output: rowOutput, patch_offset: patchOffset)
+            run: used.width, window_step: window.strideWidth * channels, patch: patch, filters: filters,
+            row_base: rowBase, row_output: rowOutput, patch_offset: patchOffset)
         return withUnsafePointer(to: geometry, body)
     }
 
@@ -107,9 +111,12 @@ final class ImplicitConvolution {
     }
 
     /// y[batch, OH, OW, F] = bias + windows · w; examples split across threads.
-    func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                 bias: UnsafePointer<Float>?, batch: Int, threads: Int) {
-        precondition(!padded || batch * imageSize <= capacity, "conv2d: prepare(maxBatch:) was not called for batch \(batch)")
+    func forward(
+        _ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, batch: Int, threads: Int
+    ) {
+        precondition(
+            !padded || batch * imageSize <= capacity, "conv2d: prepare(maxBatch:) was not called for batch \(batch)")
         let parts = Parallel.parts(batch, threads: threads)
         let image = image(x)
         strata_conv_pack_weight(packedWeight, weight, patch, filters)
@@ -117,24 +124,30 @@ final class ImplicitConvolution {
             Parallel.run(parts) { part in
                 let examples = Parallel.share(part, of: parts, batch)
                 if self.padded { self.pad(examples, x) }
-                strata_conv_forward(y, image, self.packedWeight, bias, examples.lowerBound, examples.upperBound, geometry)
+                strata_conv_forward(
+                    y, image, self.packedWeight, bias, examples.lowerBound, examples.upperBound, geometry)
                 self.clearUnused(examples, y)
             }
         }
     }
 
     /// dw[patch, F] += Σ windows ⊗ dy, the tiles of dw split across threads (each summed over the whole batch).
-    func weightGradient(_ dw: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                        batch: Int, threads: Int) {
+    func weightGradient(
+        _ dw: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+        batch: Int, threads: Int
+    ) {
         let image = image(x)
         withGeometry { geometry in
             // Sparse parts each read every window: one per thread.
-            let parts = sparse != nil ? min(threads, filters / 16, Self.maxSparseParts) : weightParts(threads: threads, atMost: .max)
+            let parts =
+                sparse != nil
+                ? min(threads, filters / 16, Self.maxSparseParts) : weightParts(threads: threads, atMost: .max)
             Parallel.run(parts) { part in
                 if let sparse = self.sparse {
                     let panels = Parallel.share(part, of: parts, self.filters / 16)
                     strata_conv_sparse_weight_gradient(
-                        dw, sparse.transposedGradient, image, dy, batch, panels.lowerBound * 16, panels.upperBound * 16, geometry,
+                        dw, sparse.transposedGradient, image, dy, batch, panels.lowerBound * 16, panels.upperBound * 16,
+                        geometry,
                         sparse.scratch(part))
                     return
                 }
@@ -146,10 +159,13 @@ final class ImplicitConvolution {
 
     /// Convolution then a max pooling that tiles its used corner (see ConvPoolLayer): pooled outputs and winners,
     /// examples split into `parts` parts (at most the number of bands), each with its own band.
-    func poolForward(_ pooled: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>,
-                     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, pool: strata_pool_shape,
-                     bands: UnsafeMutablePointer<Float>, bandSize: Int, parts: Int, batch: Int) {
-        precondition(!padded || batch * imageSize <= capacity, "conv2d: prepare(maxBatch:) was not called for batch \(batch)")
+    func poolForward(
+        _ pooled: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, pool: strata_pool_shape,
+        bands: UnsafeMutablePointer<Float>, bandSize: Int, parts: Int, batch: Int
+    ) {
+        precondition(
+            !padded || batch * imageSize <= capacity, "conv2d: prepare(maxBatch:) was not called for batch \(batch)")
         let image = image(x)
         strata_conv_pack_weight(packedWeight, weight, patch, filters)
         withGeometry { geometry in
@@ -158,7 +174,8 @@ final class ImplicitConvolution {
                     let examples = Parallel.share(part, of: parts, batch)
                     if self.padded { self.pad(examples, x) }
                     strata_conv_pool_forward(
-                        pooled, winners, image, self.packedWeight, bias, examples.lowerBound, examples.upperBound, geometry, pool,
+                        pooled, winners, image, self.packedWeight, bias, examples.lowerBound, examples.upperBound,
+                        geometry, pool,
                         bands + part * bandSize)
                 }
             }
@@ -166,11 +183,13 @@ final class ImplicitConvolution {
     }
 
     /// dw (and db) += the gradients through the fused pooling, parts of whole 16-filter panels.
-    func poolWeightGradient(_ dw: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>?, _ x: UnsafePointer<Float>,
-                            pooledGradient: UnsafePointer<Float>, pooled: UnsafePointer<Float>, winners: UnsafePointer<Int32>,
-                            pool: strata_pool_shape,
-                            bandOutput: UnsafePointer<Int>, bands: UnsafeMutablePointer<Float>, bandSize: Int, maxParts: Int,
-                            batch: Int, threads: Int) {
+    func poolWeightGradient(
+        _ dw: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>?, _ x: UnsafePointer<Float>,
+        pooledGradient: UnsafePointer<Float>, pooled: UnsafePointer<Float>, winners: UnsafePointer<Int32>,
+        pool: strata_pool_shape,
+        bandOutput: UnsafePointer<Int>, bands: UnsafeMutablePointer<Float>, bandSize: Int, maxParts: Int,
+        batch: Int, threads: Int
+    ) {
         let image = image(x)
         withGeometry { geometry in
             withUnsafePointer(to: pool) { pool in
@@ -178,7 +197,8 @@ final class ImplicitConvolution {
                 Parallel.run(parts) { part in
                     let tiles = weightTiles(part, of: parts, geometry)
                     strata_conv_pool_weight_gradient(
-                        dw, db, image, pooledGradient, pooled, winners, batch, tiles.lowerBound, tiles.upperBound, geometry, pool,
+                        dw, db, image, pooledGradient, pooled, winners, batch, tiles.lowerBound, tiles.upperBound,
+                        geometry, pool,
                         bandOutput, bands + part * bandSize)
                 }
             }
@@ -186,8 +206,10 @@ final class ImplicitConvolution {
     }
 
     /// dx[batch, H, W, C] from dy and the weights; examples split across threads.
-    func inputGradient(_ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                       batch: Int, threads: Int) {
+    func inputGradient(
+        _ dx: UnsafeMutablePointer<Float>, _ dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        batch: Int, threads: Int
+    ) {
         // The sparse kernel adds in the tile kernel's order only when each 16-tap panel lies in one pixel.
         let sparse = channels % 16 == 0 ? self.sparse : nil
         if let sparse {
@@ -203,9 +225,11 @@ final class ImplicitConvolution {
                 let examples = Parallel.share(part, of: parts, batch)
                 if let sparse {
                     strata_conv_sparse_input_gradient(
-                        target, dy, sparse.filterRows, examples.lowerBound, examples.upperBound, geometry, sparse.scratch(part))
+                        target, dy, sparse.filterRows, examples.lowerBound, examples.upperBound, geometry,
+                        sparse.scratch(part))
                 } else {
-                    strata_conv_input_gradient(target, dy, self.transposedWeight, examples.lowerBound, examples.upperBound, geometry)
+                    strata_conv_input_gradient(
+                        target, dy, self.transposedWeight, examples.lowerBound, examples.upperBound, geometry)
                 }
                 if self.padded { self.unpad(examples, dx) }
             }
@@ -218,7 +242,8 @@ final class ImplicitConvolution {
         min(Parallel.parts(filters / 16, threads: threads), limit)
     }
 
-    private func weightTiles(_ part: Int, of parts: Int, _ geometry: UnsafePointer<strata_conv_geometry>) -> Range<Int> {
+    private func weightTiles(_ part: Int, of parts: Int, _ geometry: UnsafePointer<strata_conv_geometry>) -> Range<Int>
+    {
         let tilesPerPanel = strata_conv_weight_tiles(geometry) / (filters / 16)
         let panels = Parallel.share(part, of: parts, filters / 16)
         return (panels.lowerBound * tilesPerPanel)..<(panels.upperBound * tilesPerPanel)
@@ -231,9 +256,11 @@ final class ImplicitConvolution {
         for b in examples {
             let example = y + b * w.outputHeight * w.outputWidth * filters
             for oy in 0..<used.height {
-                (example + (oy * w.outputWidth + used.width) * filters).update(repeating: 0, count: (w.outputWidth - used.width) * filters)
+                (example + (oy * w.outputWidth + used.width) * filters).update(
+                    repeating: 0, count: (w.outputWidth - used.width) * filters)
             }
-            (example + used.height * w.outputWidth * filters).update(repeating: 0, count: (w.outputHeight - used.height) * w.outputWidth * filters)
+            (example + used.height * w.outputWidth * filters).update(
+                repeating: 0, count: (w.outputHeight - used.height) * w.outputWidth * filters)
         }
     }
 

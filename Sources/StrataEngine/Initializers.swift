@@ -11,7 +11,8 @@ public enum InitializerKind: Sendable, Equatable {
     /// Every kind by its spec name; `constant` and `values` carry what the spec gives them.
     public static let names = ["glorot_uniform", "he_normal", "he_uniform", "zeros", "ones", "constant", "values"]
     public static let plain: [String: InitializerKind] = [
-        "glorot_uniform": .glorotUniform, "he_normal": .heNormal, "he_uniform": .heUniform, "zeros": .zeros, "ones": .ones,
+        "glorot_uniform": .glorotUniform, "he_normal": .heNormal, "he_uniform": .heUniform, "zeros": .zeros,
+        "ones": .ones,
     ]
 
     public var name: String {

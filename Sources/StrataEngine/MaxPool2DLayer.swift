@@ -13,7 +13,8 @@ public final class MaxPool2DLayer: Layer {
     private var capacity = 0
 
     public static func outputShape(input: [Int], pool: (Int, Int), strides: (Int, Int), same: Bool) -> [Int]? {
-        guard input.count == 3, let window = Window(input: (input[0], input[1]), kernel: pool, strides: strides, same: same)
+        guard input.count == 3,
+            let window = Window(input: (input[0], input[1]), kernel: pool, strides: strides, same: same)
         else { return nil }
         return [window.outputHeight, window.outputWidth, input[2]]
     }
@@ -38,7 +39,9 @@ public final class MaxPool2DLayer: Layer {
         capacity = needed
     }
 
-    public func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext) {
+    public func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
+    ) {
         precondition(batch * outputSize <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
         let winners = winners!
         let c = inputShape[2]
@@ -54,10 +57,14 @@ public final class MaxPool2DLayer: Layer {
     }
 
     /// One example's windows, in C where `restrict` lets the channel loops vectorize.
-    private func poolExample(_ output: UnsafeMutablePointer<Float>, _ winners: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>, channels c: Int) {
+    private func poolExample(
+        _ output: UnsafeMutablePointer<Float>, _ winners: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>,
+        channels c: Int
+    ) {
         let w = window
         strata_maxpool_forward(
-            output, winners, x, w.inputHeight, w.inputWidth, c, w.kernelHeight, w.kernelWidth, w.strideHeight, w.strideWidth,
+            output, winners, x, w.inputHeight, w.inputWidth, c, w.kernelHeight, w.kernelWidth, w.strideHeight,
+            w.strideWidth,
             w.padTop, w.padLeft, w.outputHeight, w.outputWidth)
     }
 
@@ -74,7 +81,8 @@ public final class MaxPool2DLayer: Layer {
                 let dx = inputGradient + b * self.inputSize
                 if tiled {
                     strata_maxpool_tiled_backward(
-                        dx, outputGradient + b * self.outputSize, winners + b * self.outputSize, w.inputHeight, w.inputWidth,
+                        dx, outputGradient + b * self.outputSize, winners + b * self.outputSize, w.inputHeight,
+                        w.inputWidth,
                         self.inputShape[2], w.kernelHeight, w.kernelWidth, w.outputHeight, w.outputWidth)
                     continue
                 }

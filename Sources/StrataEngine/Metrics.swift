@@ -19,7 +19,8 @@ public struct MetricAccumulator: Sendable {
     /// Adds one batch. Outputs [batch, width]; targets [batch, targetWidth] (targetWidth 1 with width > 1 means
     /// class indices). Accuracy: argmax for several outputs, threshold 0.5 for one.
     public mutating func add(
-        outputs: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int, width: Int, targetWidth: Int, loss batchLoss: Double
+        outputs: UnsafePointer<Float>, targets: UnsafePointer<Float>, batch: Int, width: Int, targetWidth: Int,
+        loss batchLoss: Double
     ) {
         examples += batch
         loss += batchLoss

@@ -108,7 +108,8 @@ public final class Network: @unchecked Sendable {
     private func forward(batch: Int, context: StepContext, layers range: Range<Int>) {
         precondition(batch <= maxBatch)
         for i in range {
-            layers[i].forward(output: activations[i + 1].pointer, input: activations[i].pointer, batch: batch, context: context)
+            layers[i].forward(
+                output: activations[i + 1].pointer, input: activations[i].pointer, batch: batch, context: context)
         }
     }
 
@@ -123,17 +124,22 @@ public final class Network: @unchecked Sendable {
             let g = gradient ? gradients[n - 1]!.pointer : nil
             switch loss {
             case .sparseCategoricalCrossentropy:
-                return Losses.sparseSoftmaxCrossEntropy(gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, classes: width)
+                return Losses.sparseSoftmaxCrossEntropy(
+                    gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, classes: width)
             case .binaryCrossentropy:
-                return Losses.sigmoidBinaryCrossEntropy(gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, width: width)
+                return Losses.sigmoidBinaryCrossEntropy(
+                    gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, width: width)
             default:
-                return Losses.softmaxCrossEntropy(gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, classes: width)
+                return Losses.softmaxCrossEntropy(
+                    gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, classes: width)
             }
         }
         let g = gradient ? gradients[n]!.pointer : nil
         switch loss {
-        case .mse: return Losses.meanSquaredError(gradient: g, predictions: output, targets: y, batch: batch, width: width)
-        case .mae: return Losses.meanAbsoluteError(gradient: g, predictions: output, targets: y, batch: batch, width: width)
+        case .mse:
+            return Losses.meanSquaredError(gradient: g, predictions: output, targets: y, batch: batch, width: width)
+        case .mae:
+            return Losses.meanAbsoluteError(gradient: g, predictions: output, targets: y, batch: batch, width: width)
         case .categoricalCrossentropy, .binaryCrossentropy, .sparseCategoricalCrossentropy:
             preconditionFailure("a cross-entropy is always fused")
         }
@@ -162,20 +168,23 @@ public final class Network: @unchecked Sendable {
     /// parts meanwhile (the trainer gathers the next batch in them), and the tail's thread joins in when done.
     /// Returns the loss; the caller finishes the step.
     public func trainingStep(
-        batch: Int, context: StepContext, alongside parts: Int, _ alongside: (Int) -> Void, begin: (Double) -> Optimizer?
+        batch: Int, context: StepContext, alongside parts: Int, _ alongside: (Int) -> Void,
+        begin: (Double) -> Optimizer?
     ) -> Double {
         forward(batch: batch, context: context, layers: 0..<tailStart)
         var context = context
         var loss = Double.nan
         var proceed = false
-        Parallel.alongside(threads: workspace.threads, {
-            forward(batch: batch, context: context, layers: tailStart..<layers.count)
-            loss = computeLoss(batch: batch, gradient: true)
-            guard let optimizer = begin(loss) else { return }
-            context.optimizer = optimizer
-            proceed = true
-            backward(batch: batch, context: context, layers: tailStart..<layers.count)
-        }, parts: parts, alongside)
+        Parallel.alongside(
+            threads: workspace.threads,
+            {
+                forward(batch: batch, context: context, layers: tailStart..<layers.count)
+                loss = computeLoss(batch: batch, gradient: true)
+                guard let optimizer = begin(loss) else { return }
+                context.optimizer = optimizer
+                proceed = true
+                backward(batch: batch, context: context, layers: tailStart..<layers.count)
+            }, parts: parts, alongside)
         if proceed { backward(batch: batch, context: context, layers: 0..<tailStart) }
         return loss
     }
@@ -185,7 +194,8 @@ public final class Network: @unchecked Sendable {
     static func tailStart(_ layers: [Layer], maxBatch: Int) -> Int {
         func isLight(_ layer: Layer) -> Bool {
             switch layer {
-            case let dense as DenseLayer: return dense.inputSize * dense.outputSize * maxBatch < GEMM.multiplyAddsPerThread
+            case let dense as DenseLayer:
+                return dense.inputSize * dense.outputSize * maxBatch < GEMM.multiplyAddsPerThread
             case is FlattenLayer: return true
             case is ActivationLayer, is DropoutLayer: return layer.outputSize * maxBatch < Parallel.serialElements
             default: return false
@@ -222,7 +232,8 @@ extension Network {
     /// Shuffled rows of a large set come from memory: the rows are split across the pool, and the next batch's
     /// rows (up to `total` examples) are asked for ahead, to arrive while this batch computes.
     public func loadBatch(
-        features: UnsafePointer<Float>, targets: UnsafePointer<Float>, order: UnsafePointer<Int>?, start: Int, count: Int,
+        features: UnsafePointer<Float>, targets: UnsafePointer<Float>, order: UnsafePointer<Int>?, start: Int,
+        count: Int,
         total: Int
     ) {
         let f = input.count / maxBatch
@@ -242,11 +253,13 @@ extension Network {
     /// As `loadBatch` for part `part` of `parts` of the rows, into the spare buffers (for `useSpareBatch`): a part
     /// of the next batch, gathered while this one computes.
     public func loadSpareRows(
-        part: Int, of parts: Int, features: UnsafePointer<Float>, targets: UnsafePointer<Float>, order: UnsafePointer<Int>?,
+        part: Int, of parts: Int, features: UnsafePointer<Float>, targets: UnsafePointer<Float>,
+        order: UnsafePointer<Int>?,
         start: Int, count: Int
     ) {
         copyRows(
-            Parallel.share(part, of: parts, count), into: spareInput, spareTargets, features: features, targets: targets,
+            Parallel.share(part, of: parts, count), into: spareInput, spareTargets, features: features,
+            targets: targets,
             order: order, start: start)
     }
 

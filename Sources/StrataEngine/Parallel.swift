@@ -36,9 +36,11 @@ enum Parallel {
         }
         withoutActuallyEscaping(body) { body in
             withUnsafePointer(to: body) { pointer in
-                strata_parallel_run(count, { context, task in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(task))
-                }, UnsafeMutableRawPointer(mutating: pointer))
+                strata_parallel_run(
+                    count,
+                    { context, task in
+                        context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(task))
+                    }, UnsafeMutableRawPointer(mutating: pointer))
             }
         }
     }

@@ -24,7 +24,8 @@ public struct Window: Sendable, Equatable {
         (inputHeight, inputWidth) = input
         (kernelHeight, kernelWidth) = kernel
         (strideHeight, strideWidth) = strides
-        guard [inputHeight, inputWidth, kernelHeight, kernelWidth, strideHeight, strideWidth].allSatisfy({ $0 > 0 }) else {
+        guard [inputHeight, inputWidth, kernelHeight, kernelWidth, strideHeight, strideWidth].allSatisfy({ $0 > 0 })
+        else {
             return nil
         }
         if same {

@@ -10,11 +10,13 @@ struct CLIResult {
 }
 
 enum CLI {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static var binary: URL {
         // The test bundle sits beside the products it was built with.
-        let candidates = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+        let candidates =
+            [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
             + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
         for folder in candidates {
             let url = folder.appendingPathComponent("strata")
@@ -107,7 +109,10 @@ enum CLI {
     #expect(result.status == 0)
     let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     let layers = try #require(object["layers"] as? [[String: Any]])
-    #expect(layers.map { $0["name"] as? String } == ["conv2d_1", "max_pool2d_1", "conv2d_2", "max_pool2d_2", "flatten_1", "dense_1"])
+    #expect(
+        layers.map { $0["name"] as? String } == [
+            "conv2d_1", "max_pool2d_1", "conv2d_2", "max_pool2d_2", "flatten_1", "dense_1",
+        ])
     #expect(layers[0]["output_shape"] as? [Int] == [26, 26, 32])
     #expect(layers[0]["type"] as? String == "conv2d")
     #expect(layers.map { $0["params"] as? Int } == [320, 0, 18496, 0, 0, 16010])
@@ -135,7 +140,8 @@ enum CLI {
 
 @Test func warningsKeepExitZero() throws {
     let folder = try CLI.temporaryFolder()
-    try "input: [2]\nlayers:\n  - dense: {units: 2, activation: softmax}\nloss: mse\noptimizer: sgd\ndata: {train: {inline: {x: [[1, 2]], y: [[1, 0]]}}}\n"
+    try
+        "input: [2]\nlayers:\n  - dense: {units: 2, activation: softmax}\nloss: mse\noptimizer: sgd\ndata: {train: {inline: {x: [[1, 2]], y: [[1, 0]]}}}\n"
         .write(to: folder.appendingPathComponent("warn.yaml"), atomically: true, encoding: .utf8)
     let result = try CLI.run(["check", "warn.yaml"], in: folder)
     #expect(result.status == 0)

@@ -6,13 +6,15 @@ import Testing
 @Test func committedSchemaIsCurrent() throws {
     let result = try CLI.run(["schema"])
     #expect(result.status == 0)
-    let committed = try String(contentsOf: CLI.repository.appendingPathComponent("docs/strata.schema.json"), encoding: .utf8)
+    let committed = try String(
+        contentsOf: CLI.repository.appendingPathComponent("docs/strata.schema.json"), encoding: .utf8)
     #expect(result.stdout == committed, "run `strata schema > docs/strata.schema.json`")
 }
 
 /// A real validator (Python's jsonschema) accepts every bundled spec and refuses the key and type fixtures.
 @Test(.needsSchemaValidator) func schemaValidatesBundledSpecsAndRefusesKeyFixtures() throws {
-    let schema = FileManager.default.temporaryDirectory.appendingPathComponent("strata-\(UUID().uuidString).schema.json")
+    let schema = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "strata-\(UUID().uuidString).schema.json")
     try Data(try CLI.run(["schema"]).stdout.utf8).write(to: schema)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -34,7 +36,9 @@ import Testing
     let docs = try String(contentsOf: CLI.repository.appendingPathComponent("docs/spec.md"), encoding: .utf8)
     for section in tables.components(separatedBy: "\n#### ").dropFirst() {
         let heading = section.prefix { $0 != "\n" }
-        #expect(docs.contains("#### " + section.trimmingCharacters(in: .newlines)), "docs/spec.md lacks the current table of \(heading)")
+        #expect(
+            docs.contains("#### " + section.trimmingCharacters(in: .newlines)),
+            "docs/spec.md lacks the current table of \(heading)")
     }
     #expect(!tables.isEmpty)
 }

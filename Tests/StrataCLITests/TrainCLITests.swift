@@ -10,16 +10,24 @@ import Testing
     #expect(lines.count == 4)
     for (index, line) in lines.prefix(3).enumerated() {
         #expect(line.hasPrefix("Epoch \(index + 1)/3 - "))
-        #expect(line.contains(" - loss: ") && line.contains(" - accuracy: ") && line.contains(" - val_loss: ") && line.contains(" - val_accuracy: "))
+        #expect(
+            line.contains(" - loss: ") && line.contains(" - accuracy: ") && line.contains(" - val_loss: ")
+                && line.contains(" - val_accuracy: "))
     }
     #expect(!result.stdout.contains("\u{1B}") && !result.stdout.contains("\r"))
-    #expect(lines[3] == "Saved \(output) and \(folder.appendingPathComponent("iris.history.jsonl").path); learning curves in \(folder.appendingPathComponent("iris.svg").path)")
+    #expect(
+        lines[3]
+            == "Saved \(output) and \(folder.appendingPathComponent("iris.history.jsonl").path); learning curves in \(folder.appendingPathComponent("iris.svg").path)"
+    )
     #expect(FileManager.default.fileExists(atPath: output))
 }
 
 @Test func trainQuietPrintsNothing() throws {
     let folder = try CLI.temporaryFolder()
-    let result = try CLI.run(["train", "specs/linear.yaml", "--quiet", "--epochs", "2", "--output", folder.appendingPathComponent("l.safetensors").path])
+    let result = try CLI.run([
+        "train", "specs/linear.yaml", "--quiet", "--epochs", "2", "--output",
+        folder.appendingPathComponent("l.safetensors").path,
+    ])
     #expect(result.status == 0)
     #expect(result.stdout == "")
 }
@@ -35,9 +43,15 @@ import Testing
 
 @Test func trainDivergenceExitsThree() throws {
     let folder = try CLI.temporaryFolder()
-    let result = try CLI.run(["train", "specs/linear.yaml", "--learning-rate", "1e38", "--output", folder.appendingPathComponent("l.safetensors").path])
+    let result = try CLI.run([
+        "train", "specs/linear.yaml", "--learning-rate", "1e38", "--output",
+        folder.appendingPathComponent("l.safetensors").path,
+    ])
     #expect(result.status == 3)
-    #expect(result.stderr.contains("error: the loss became NaN or infinite in epoch 2, batch 1; the first layer whose output went non-finite is dense_1"))
+    #expect(
+        result.stderr.contains(
+            "error: the loss became NaN or infinite in epoch 2, batch 1; the first layer whose output went non-finite is dense_1"
+        ))
     #expect(result.stderr.contains("help: lower the learning_rate"))
 }
 
@@ -66,7 +80,8 @@ import Testing
     #expect((object["confusion_matrix"] as? [[Int]])?.count == 3)
 
     let inputs = folder.appendingPathComponent("flowers.csv")
-    try "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n".write(to: inputs, atomically: true, encoding: .utf8)
+    try "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n".write(
+        to: inputs, atomically: true, encoding: .utf8)
     let predictions = folder.appendingPathComponent("predictions.csv").path
     let predict = try CLI.run(["predict", checkpoint, "--input", inputs.path, "--output", predictions])
     #expect(predict.status == 0, "\(predict.stderr)")
@@ -108,7 +123,10 @@ import Testing
     #expect(process.terminationStatus == 130)
     #expect(FileManager.default.fileExists(atPath: checkpoint))
     // The interrupted checkpoint resumes.
-    let resumed = try CLI.run(["train", "specs/xor.yaml", "--quiet", "--resume", checkpoint, "--epochs", "1", "--output", folder.appendingPathComponent("again.safetensors").path])
+    let resumed = try CLI.run([
+        "train", "specs/xor.yaml", "--quiet", "--resume", checkpoint, "--epochs", "1", "--output",
+        folder.appendingPathComponent("again.safetensors").path,
+    ])
     #expect(resumed.status == 0, "\(resumed.stderr)")
 }
 
@@ -119,7 +137,9 @@ import Testing
     let plot = folder.appendingPathComponent("xor.svg").path
     #expect(try String(contentsOfFile: plot, encoding: .utf8).contains("<svg"))
     let other = folder.appendingPathComponent("bare.safetensors").path
-    #expect(try CLI.run(["train", "specs/xor.yaml", "--epochs", "3", "--quiet", "--no-plot", "--output", other]).status == 0)
+    #expect(
+        try CLI.run(["train", "specs/xor.yaml", "--epochs", "3", "--quiet", "--no-plot", "--output", other]).status == 0
+    )
     #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("bare.svg").path))
     let replot = try CLI.run(["plot", checkpoint, "--output", folder.appendingPathComponent("again.svg").path])
     #expect(replot.status == 0)
@@ -156,7 +176,9 @@ import Testing
 }
 
 @Test func batchSizeOverrideIsCheckedAgainstTheMemoryBudget() throws {
-    let result = try CLI.run(["train", "specs/digits.yaml", "--batch-size", "1000000000000", "--quiet", "--output", "/tmp/never.safetensors"])
+    let result = try CLI.run([
+        "train", "specs/digits.yaml", "--batch-size", "1000000000000", "--quiet", "--output", "/tmp/never.safetensors",
+    ])
     #expect(result.status == 1)
     #expect(result.stderr.contains("over the memory budget"))
 }

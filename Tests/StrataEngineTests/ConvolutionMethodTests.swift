@@ -27,7 +27,9 @@ private struct ConvRun {
         layer.prepare(maxBatch: batch)
         let context = StepContext(training: true, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
         layer.forward(output: y.pointer, input: x.pointer, batch: batch, context: context)
-        layer.backward(inputGradient: dx.pointer, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch, context: context)
+        layer.backward(
+            inputGradient: dx.pointer, outputGradient: dy.pointer, input: x.pointer, output: y.pointer, batch: batch,
+            context: context)
         output = y.values
         weightGradient = layer.weight.gradient.values
         biasGradient = layer.bias?.gradient.values ?? []
@@ -35,8 +37,10 @@ private struct ConvRun {
     }
 
     func expectClose(to other: ConvRun) {
-        for (name, a, b) in [("y", output, other.output), ("dw", weightGradient, other.weightGradient),
-                             ("db", biasGradient, other.biasGradient), ("dx", inputGradient, other.inputGradient)] {
+        for (name, a, b) in [
+            ("y", output, other.output), ("dw", weightGradient, other.weightGradient),
+            ("db", biasGradient, other.biasGradient), ("dx", inputGradient, other.inputGradient),
+        ] {
             #expect(a.count == b.count)
             let worst = zip(a, b).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
             #expect(worst < 1e-5, "\(name) differs by \(worst)")
@@ -48,13 +52,19 @@ private struct ConvRun {
 /// panels), 16 and 48 filters, padding, strides, a kernel as wide as the input, batch sizes that leave a
 /// short last tile of output positions.
 @Test(arguments: [
-    ([7, 6, 1], 16, (3, 3), (1, 1), false), ([7, 6, 3], 32, (3, 2), (2, 2), true), ([5, 5, 8], 16, (3, 3), (1, 1), true),
-    ([6, 7, 16], 48, (2, 3), (2, 1), false), ([4, 4, 32], 16, (4, 4), (1, 1), false), ([9, 9, 3], 16, (5, 5), (3, 3), true),
+    ([7, 6, 1], 16, (3, 3), (1, 1), false), ([7, 6, 3], 32, (3, 2), (2, 2), true),
+    ([5, 5, 8], 16, (3, 3), (1, 1), true),
+    ([6, 7, 16], 48, (2, 3), (2, 1), false), ([4, 4, 32], 16, (4, 4), (1, 1), false),
+    ([9, 9, 3], 16, (5, 5), (3, 3), true),
 ])
-func implicitConvolutionMatchesIm2col(input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool) throws {
+func implicitConvolutionMatchesIm2col(
+    input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool
+) throws {
     try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA, so the implicit path cannot run here")
     func layer(_ method: ConvolutionMethod) throws -> Conv2DLayer {
-        let layer = try #require(Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: kernel, strides: strides, same: same))
+        let layer = try #require(
+            Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: kernel, strides: strides, same: same)
+        )
         layer.method = method
         return layer
     }
@@ -93,13 +103,19 @@ func implicitConvolutionMatchesIm2col(input: [Int], filters: Int, kernel: (Int, 
 /// kernels, on the same shapes, a used corner, and one or two threads (the input gradient falls back to the tile
 /// kernel where the channels are not a multiple of 16).
 @Test(arguments: [
-    ([7, 6, 1], 16, (3, 3), (1, 1), false), ([7, 6, 3], 32, (3, 2), (2, 2), true), ([5, 5, 8], 16, (3, 3), (1, 1), true),
-    ([6, 7, 16], 48, (2, 3), (2, 1), false), ([4, 4, 32], 16, (4, 4), (1, 1), false), ([9, 9, 32], 16, (3, 3), (1, 1), true),
+    ([7, 6, 1], 16, (3, 3), (1, 1), false), ([7, 6, 3], 32, (3, 2), (2, 2), true),
+    ([5, 5, 8], 16, (3, 3), (1, 1), true),
+    ([6, 7, 16], 48, (2, 3), (2, 1), false), ([4, 4, 32], 16, (4, 4), (1, 1), false),
+    ([9, 9, 32], 16, (3, 3), (1, 1), true),
 ])
-func sparseBackwardMatchesTheTileKernelsBitForBit(input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool) throws {
+func sparseBackwardMatchesTheTileKernelsBitForBit(
+    input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool
+) throws {
     try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA, so the implicit path cannot run here")
     func layer(sparse: Bool, used: (Int, Int)?) throws -> Conv2DLayer {
-        let layer = try #require(Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: kernel, strides: strides, same: same))
+        let layer = try #require(
+            Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: kernel, strides: strides, same: same)
+        )
         if let used { layer.usedOutput = used }
         layer.sparseOutputGradient = sparse
         return layer
@@ -107,10 +123,14 @@ func sparseBackwardMatchesTheTileKernelsBitForBit(input: [Int], filters: Int, ke
     let shape = try layer(sparse: false, used: nil).outputShape
     let corner = (max(1, shape[0] - 1), max(1, shape[1] - 1))
     for (used, threads) in [(nil, 1), (corner, 1), (corner, 2)] as [((Int, Int)?, Int)] {
-        let dense = ConvRun(try layer(sparse: false, used: used), batch: 3, threads: threads, gradientRegion: used, density: 0.3)
-        let sparse = ConvRun(try layer(sparse: true, used: used), batch: 3, threads: threads, gradientRegion: used, density: 0.3)
-        #expect(firstDifference(sparse.weightGradient, dense.weightGradient) == nil, "dw, used \(String(describing: used))")
-        #expect(firstDifference(sparse.inputGradient, dense.inputGradient) == nil, "dx, used \(String(describing: used))")
+        let dense = ConvRun(
+            try layer(sparse: false, used: used), batch: 3, threads: threads, gradientRegion: used, density: 0.3)
+        let sparse = ConvRun(
+            try layer(sparse: true, used: used), batch: 3, threads: threads, gradientRegion: used, density: 0.3)
+        #expect(
+            firstDifference(sparse.weightGradient, dense.weightGradient) == nil, "dw, used \(String(describing: used))")
+        #expect(
+            firstDifference(sparse.inputGradient, dense.inputGradient) == nil, "dx, used \(String(describing: used))")
         #expect(sparse.biasGradient == dense.biasGradient)
     }
 }
@@ -118,5 +138,7 @@ func sparseBackwardMatchesTheTileKernelsBitForBit(input: [Int], filters: Int, ke
 /// The first index where two arrays differ in any bit, and the two values there.
 private func firstDifference(_ a: [Float], _ b: [Float]) -> (index: Int, Float, Float)? {
     guard a.count == b.count else { return (min(a.count, b.count), .nan, .nan) }
-    return zip(a, b).enumerated().first { $0.element.0.bitPattern != $0.element.1.bitPattern }.map { ($0.offset, $0.element.0, $0.element.1) }
+    return zip(a, b).enumerated().first { $0.element.0.bitPattern != $0.element.1.bitPattern }.map {
+        ($0.offset, $0.element.0, $0.element.1)
+    }
 }

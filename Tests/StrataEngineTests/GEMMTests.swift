@@ -31,7 +31,8 @@ private func run(
     accumulate: Bool, threads: Int
 ) {
     GEMM.multiply(
-        c.pointer, ldc: n, a.pointer, lda: transA == .none ? k : m, transA, b.pointer, ldb: transB == .none ? n : k, transB,
+        c.pointer, ldc: n, a.pointer, lda: transA == .none ? k : m, transA, b.pointer, ldb: transB == .none ? n : k,
+        transB,
         m: m, n: n, k: k, accumulate: accumulate, workspace: GEMMWorkspace(threads: threads))
 }
 
@@ -43,12 +44,16 @@ func gemmMatchesReferenceInEveryForm(m: Int, k: Int, n: Int) {
     for transA in [Transpose.none, .transposed] {
         for transB in [Transpose.none, .transposed] {
             for accumulate in [false, true] {
-                let av = randomValues(m * k, &random), bv = randomValues(k * n, &random), cv = randomValues(m * n, &random)
-                let a = Tensor(shape: [m * k], values: av), b = Tensor(shape: [k * n], values: bv), c = Tensor(shape: [m * n], values: cv)
+                let av = randomValues(m * k, &random), bv = randomValues(k * n, &random),
+                    cv = randomValues(m * n, &random)
+                let a = Tensor(shape: [m * k], values: av), b = Tensor(shape: [k * n], values: bv),
+                    c = Tensor(shape: [m * n], values: cv)
                 run(a, transA, b, transB, c, m: m, n: n, k: k, accumulate: accumulate, threads: 1)
                 let expected = reference(av, transA, bv, transB, m: m, n: n, k: k, c: accumulate ? cv : nil)
                 let worst = zip(c.values, expected).map { abs(Double($0) - $1) }.max() ?? 0
-                #expect(worst <= 1e-5 * Double(k) + 1e-6, "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate): error \(worst)")
+                #expect(
+                    worst <= 1e-5 * Double(k) + 1e-6,
+                    "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate): error \(worst)")
             }
         }
     }
@@ -67,9 +72,13 @@ func gemmGivesIdenticalBitsOnOneAndTwoThreads(m: Int, k: Int, n: Int) {
         let panels = (n + 15) / 16
         let half = panels / 2 * 16
         if half > 0 && half < n {
-            GEMM.multiply(two.pointer, ldc: n, a.pointer, lda: transA == .none ? k : m, transA, b.pointer, ldb: transB == .none ? n : k, transB, m: m, n: half, k: k, accumulate: false, workspace: workspace)
+            GEMM.multiply(
+                two.pointer, ldc: n, a.pointer, lda: transA == .none ? k : m, transA, b.pointer,
+                ldb: transB == .none ? n : k, transB, m: m, n: half, k: k, accumulate: false, workspace: workspace)
             let bOffset = transB == .none ? half : half * k
-            GEMM.multiply(two.pointer + half, ldc: n, a.pointer, lda: transA == .none ? k : m, transA, b.pointer + bOffset, ldb: transB == .none ? n : k, transB, m: m, n: n - half, k: k, accumulate: false, workspace: workspace)
+            GEMM.multiply(
+                two.pointer + half, ldc: n, a.pointer, lda: transA == .none ? k : m, transA, b.pointer + bOffset,
+                ldb: transB == .none ? n : k, transB, m: m, n: n - half, k: k, accumulate: false, workspace: workspace)
         } else {
             run(a, transA, b, transB, two, m: m, n: n, k: k, accumulate: false, threads: 2)
         }

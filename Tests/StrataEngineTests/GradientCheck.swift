@@ -45,7 +45,9 @@ struct GradientCheck {
             for i in 0..<tensor.count {
                 let n = numeric(tensor, i), a = Double(analytic[i])
                 let ok = abs(a - n) <= absoluteTolerance + relativeTolerance * max(abs(a), abs(n))
-                #expect(ok, "\(layer.name) \(what)[\(i)]: backward \(a), finite difference \(n)", sourceLocation: sourceLocation)
+                #expect(
+                    ok, "\(layer.name) \(what)[\(i)]: backward \(a), finite difference \(n)",
+                    sourceLocation: sourceLocation)
                 if !ok { return }
             }
         }

@@ -23,11 +23,15 @@ private func randomized(_ layer: Layer, seed: UInt64) {
 }
 
 /// Two and six input channels: patches of 12 and 36 values, below and above one 16-wide micro-tile.
-@Test(arguments: [(false, 1, 1, 2), (true, 1, 1, 2), (false, 2, 2, 2), (true, 2, 2, 2), (true, 2, 1, 2),
-                  (false, 1, 1, 6), (true, 2, 2, 6), (true, 2, 1, 6)])
+@Test(arguments: [
+    (false, 1, 1, 2), (true, 1, 1, 2), (false, 2, 2, 2), (true, 2, 2, 2), (true, 2, 1, 2),
+    (false, 1, 1, 6), (true, 2, 2, 6), (true, 2, 1, 6),
+])
 func conv2dGradients(same: Bool, strideH: Int, strideW: Int, channels: Int) throws {
     let layer = try #require(
-        Conv2DLayer(name: "conv", inputShape: [6, 5, channels], filters: 3, kernel: (3, 2), strides: (strideH, strideW), same: same))
+        Conv2DLayer(
+            name: "conv", inputShape: [6, 5, channels], filters: 3, kernel: (3, 2), strides: (strideH, strideW),
+            same: same))
     randomized(layer, seed: 5)
     GradientCheck().check(layer, input: GradientCheck.awayFromKinks(2 * 6 * 5 * channels, seed: 6), batch: 2)
 }
@@ -37,7 +41,9 @@ func conv2dGradients(same: Bool, strideH: Int, strideW: Int, channels: Int) thro
 @Test(arguments: [(false, 1, 1, 1), (true, 1, 1, 1), (true, 2, 2, 3), (false, 2, 1, 3)])
 func conv2dImplicitGradients(same: Bool, strideH: Int, strideW: Int, channels: Int) throws {
     let layer = try #require(
-        Conv2DLayer(name: "conv", inputShape: [6, 5, channels], filters: 16, kernel: (3, 2), strides: (strideH, strideW), same: same))
+        Conv2DLayer(
+            name: "conv", inputShape: [6, 5, channels], filters: 16, kernel: (3, 2), strides: (strideH, strideW),
+            same: same))
     try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA, so the implicit path cannot run here")
     #expect(layer.method == .implicitGEMM)
     randomized(layer, seed: 11)
@@ -48,7 +54,8 @@ func conv2dImplicitGradients(same: Bool, strideH: Int, strideW: Int, channels: I
 /// valid) and overlapping ones (pool 3, stride 2: cleared, then scattered).
 @Test(arguments: [(false, 2), (true, 2), (false, 3), (true, 3)])
 func maxPoolGradients(same: Bool, pool: Int) throws {
-    let layer = try #require(MaxPool2DLayer(name: "pool", inputShape: [5, 5, 2], pool: (pool, pool), strides: (2, 2), same: same))
+    let layer = try #require(
+        MaxPool2DLayer(name: "pool", inputShape: [5, 5, 2], pool: (pool, pool), strides: (2, 2), same: same))
     GradientCheck().check(layer, input: GradientCheck.awayFromKinks(2 * 5 * 5 * 2, seed: 7), batch: 2)
 }
 
@@ -73,11 +80,15 @@ func activationGradients(kind: ActivationKind) {
     let layer = DropoutLayer(name: "drop", rate: 0.5, shape: [1000], index: 0)
     let input = Tensor(shape: [1, 1000], value: 1), output = Tensor(shape: [1, 1000])
     let workspace = GEMMWorkspace(threads: 1)
-    layer.forward(output: output.pointer, input: input.pointer, batch: 1, context: StepContext(training: true, step: 1, seed: 5, workspace: workspace))
+    layer.forward(
+        output: output.pointer, input: input.pointer, batch: 1,
+        context: StepContext(training: true, step: 1, seed: 5, workspace: workspace))
     let kept = output.values.filter { $0 != 0 }
     #expect(kept.allSatisfy { $0 == 2 })
     #expect((400...600).contains(kept.count))
-    layer.forward(output: output.pointer, input: input.pointer, batch: 1, context: StepContext(training: false, step: 1, seed: 5, workspace: workspace))
+    layer.forward(
+        output: output.pointer, input: input.pointer, batch: 1,
+        context: StepContext(training: false, step: 1, seed: 5, workspace: workspace))
     #expect(output.values.allSatisfy { $0 == 1 })
 }
 

@@ -24,18 +24,23 @@ private func checkLoss(
         x[i] = saved
         let numeric = (plus - minus) / Double(2 * h)
         let analytic = Double(gradient[i])
-        #expect(abs(numeric - analytic) <= 1e-3 + 1e-2 * abs(numeric), "[\(i)] backward \(analytic) vs \(numeric)", sourceLocation: sourceLocation)
+        #expect(
+            abs(numeric - analytic) <= 1e-3 + 1e-2 * abs(numeric), "[\(i)] backward \(analytic) vs \(numeric)",
+            sourceLocation: sourceLocation)
     }
 }
 
 /// Softmax probabilities of logits, recomputed for each evaluation as the network's forward would.
 private func withSoftmax(
-    _ body: @escaping (UnsafeMutablePointer<Float>?, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) -> Double,
+    _ body:
+        @escaping (UnsafeMutablePointer<Float>?, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>) ->
+        Double,
     batch: Int, width: Int, sigmoid: Bool = false
 ) -> (UnsafeMutablePointer<Float>?, UnsafePointer<Float>, UnsafePointer<Float>) -> Double {
     let probabilities = Tensor(shape: [batch, width])
     return { g, z, y in
-        ActivationKernels.forward(probabilities.pointer, z, count: batch * width, width: width, kind: sigmoid ? .sigmoid : .softmax)
+        ActivationKernels.forward(
+            probabilities.pointer, z, count: batch * width, width: width, kind: sigmoid ? .sigmoid : .softmax)
         return body(g, z, probabilities.pointer, y)
     }
 }
@@ -53,17 +58,27 @@ private func withSoftmax(
 }
 
 @Test func softmaxCrossEntropyGradient() {
-    let loss = withSoftmax({ Losses.softmaxCrossEntropy(gradient: $0, logits: $1, probabilities: $2, targets: $3, batch: 2, classes: 3) }, batch: 2, width: 3)
+    let loss = withSoftmax(
+        { Losses.softmaxCrossEntropy(gradient: $0, logits: $1, probabilities: $2, targets: $3, batch: 2, classes: 3) },
+        batch: 2, width: 3)
     checkLoss(batch: 2, width: 3, inputs: [0.5, -1, 2, 0.1, 0.3, -0.7], targets: [0, 0, 1, 1, 0, 0], loss)
 }
 
 @Test func sparseSoftmaxCrossEntropyGradient() {
-    let loss = withSoftmax({ Losses.sparseSoftmaxCrossEntropy(gradient: $0, logits: $1, probabilities: $2, targets: $3, batch: 2, classes: 3) }, batch: 2, width: 3)
+    let loss = withSoftmax(
+        {
+            Losses.sparseSoftmaxCrossEntropy(
+                gradient: $0, logits: $1, probabilities: $2, targets: $3, batch: 2, classes: 3)
+        }, batch: 2, width: 3)
     checkLoss(batch: 2, width: 3, inputs: [0.5, -1, 2, 0.1, 0.3, -0.7], targets: [2, 0], loss)
 }
 
 @Test func sigmoidBinaryCrossEntropyGradient() {
-    let loss = withSoftmax({ Losses.sigmoidBinaryCrossEntropy(gradient: $0, logits: $1, probabilities: $2, targets: $3, batch: 3, width: 1) }, batch: 3, width: 1, sigmoid: true)
+    let loss = withSoftmax(
+        {
+            Losses.sigmoidBinaryCrossEntropy(
+                gradient: $0, logits: $1, probabilities: $2, targets: $3, batch: 3, width: 1)
+        }, batch: 3, width: 1, sigmoid: true)
     checkLoss(batch: 3, width: 1, inputs: [0.5, -1, 2], targets: [1, 0, 0], loss)
 }
 
@@ -84,9 +99,11 @@ private func withSoftmax(
     let z = Tensor(shape: [1, 2], values: [1000, -1000]), p = Tensor(shape: [1, 2])
     ActivationKernels.forward(p.pointer, z.pointer, count: 2, width: 2, kind: .softmax)
     let y = Tensor(shape: [1, 2], values: [0, 1])
-    let loss = Losses.softmaxCrossEntropy(gradient: nil, logits: z.pointer, probabilities: p.pointer, targets: y.pointer, batch: 1, classes: 2)
+    let loss = Losses.softmaxCrossEntropy(
+        gradient: nil, logits: z.pointer, probabilities: p.pointer, targets: y.pointer, batch: 1, classes: 2)
     #expect(loss == 2000)
-    let b = Losses.sigmoidBinaryCrossEntropy(gradient: nil, logits: z.pointer, probabilities: p.pointer, targets: y.pointer, batch: 1, width: 2)
+    let b = Losses.sigmoidBinaryCrossEntropy(
+        gradient: nil, logits: z.pointer, probabilities: p.pointer, targets: y.pointer, batch: 1, width: 2)
     #expect(b.isFinite && abs(b - 1000) < 1e-6)
 }
 
@@ -99,7 +116,8 @@ private func withSoftmax(
     #expect(metrics.value(.mae) == 1.5)
     #expect(metrics.meanLoss == 2.5)
     var classes = MetricAccumulator()
-    let probabilities = Tensor(shape: [2, 3], values: [0.1, 0.7, 0.2, 0.5, 0.3, 0.2]), labels = Tensor(shape: [2, 1], values: [1, 2])
+    let probabilities = Tensor(shape: [2, 3], values: [0.1, 0.7, 0.2, 0.5, 0.3, 0.2]),
+        labels = Tensor(shape: [2, 1], values: [1, 2])
     classes.add(outputs: probabilities.pointer, targets: labels.pointer, batch: 2, width: 3, targetWidth: 1, loss: 0)
     #expect(classes.value(.accuracy) == 0.5)
 }
@@ -114,8 +132,10 @@ private func withSoftmax(
         ActivationKernels.forward(p.pointer, z.pointer, count: 9, width: 3, kind: .softmax)
         let (logits, probabilities, labels) = (z.pointer, p.pointer, y.pointer)
         return sparse
-            ? Losses.sparseSoftmaxCrossEntropy(gradient: nil, logits: logits, probabilities: probabilities, targets: labels, batch: 3, classes: 3)
-            : Losses.softmaxCrossEntropy(gradient: nil, logits: logits, probabilities: probabilities, targets: labels, batch: 3, classes: 3)
+            ? Losses.sparseSoftmaxCrossEntropy(
+                gradient: nil, logits: logits, probabilities: probabilities, targets: labels, batch: 3, classes: 3)
+            : Losses.softmaxCrossEntropy(
+                gradient: nil, logits: logits, probabilities: probabilities, targets: labels, batch: 3, classes: 3)
     }
     let sparse = loss([2, 0, 1], true), oneHot = loss([0, 0, 1, 1, 0, 0, 0, 1, 0], false)
     #expect(sparse.isFinite && sparse > 100, "the third example's p underflows to 0: \(sparse)")

@@ -30,7 +30,9 @@ private func parameter(_ w: [Float], gradient g: [Float]) -> Parameter {
     let loss = network.computeLoss(batch: 2, gradient: true) / 2
     #expect(loss == 2.5)
     var metrics = MetricAccumulator()
-    metrics.add(outputs: network.output.pointer, targets: network.targets.pointer, batch: 2, width: 1, targetWidth: 1, loss: loss * 2)
+    metrics.add(
+        outputs: network.output.pointer, targets: network.targets.pointer, batch: 2, width: 1, targetWidth: 1,
+        loss: loss * 2)
     #expect(abs(metrics.value(.rmse) - 1.5811) < 1e-4)
     network.backward(batch: 2, context: context)
     #expect(layer.weight.gradient[0] == -3)
@@ -84,7 +86,8 @@ private func parameter(_ w: [Float], gradient g: [Float]) -> Parameter {
 
 @Test func adamWeightDecayIsDecoupled() {
     let p = parameter([2], gradient: [0])
-    Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0.5), parameters: [p]).step(learningRate: 0.1)
+    Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0.5), parameters: [p]).step(
+        learningRate: 0.1)
     // Zero gradient: only the decay moves w: 2 − 0.1·0.5·2 = 1.9.
     #expect(abs(p.value[0] - 1.9) < 1e-6)
 }
@@ -106,7 +109,9 @@ private func parameter(_ w: [Float], gradient g: [Float]) -> Parameter {
 
 @Test func schedulesFollowKeras() {
     #expect(Schedule.step(decaySteps: 10, decayRate: 0.5).learningRate(base: 1, step: 25) == 0.25)
-    #expect(abs(Schedule.exponential(decaySteps: 10, decayRate: 0.5).learningRate(base: 1, step: 5) - 0.5.squareRoot()) < 1e-12)
+    #expect(
+        abs(Schedule.exponential(decaySteps: 10, decayRate: 0.5).learningRate(base: 1, step: 5) - 0.5.squareRoot())
+            < 1e-12)
     #expect(abs(Schedule.cosine(decaySteps: 100, alpha: 0).learningRate(base: 1, step: 50) - 0.5) < 1e-12)
     #expect(Schedule.cosine(decaySteps: 100, alpha: 0.1).learningRate(base: 1, step: 500) == 0.1)
     #expect(Schedule.constant.learningRate(base: 0.3, step: 1000) == 0.3)
@@ -149,8 +154,10 @@ func updatesAppliedDuringBackwardMatchTheOptimizerStep(kind: OptimizerKind) {
     // 400 inputs by 40 units: the first layer's gradient comes in more than one block.
     func network() -> (Network, Optimizer) {
         let layers: [Layer] = [
-            DenseLayer(name: "dense_1", inputs: 400, units: 40), ActivationLayer(name: "relu", kind: .relu, shape: [40]),
-            DenseLayer(name: "dense_2", inputs: 40, units: 5), ActivationLayer(name: "softmax", kind: .softmax, shape: [5]),
+            DenseLayer(name: "dense_1", inputs: 400, units: 40),
+            ActivationLayer(name: "relu", kind: .relu, shape: [40]),
+            DenseLayer(name: "dense_2", inputs: 40, units: 5),
+            ActivationLayer(name: "softmax", kind: .softmax, shape: [5]),
         ]
         let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: 13, threads: 2)
         var random = SplitMix64(seed: 5)
@@ -196,7 +203,8 @@ func updatesAppliedDuringBackwardMatchTheOptimizerStep(kind: OptimizerKind) {
 @Test func sgdMomentumKernelRoundsAsTheReferenceLoop() {
     var random = SplitMix64(seed: 12)
     let count = 1003
-    let w0 = (0..<count).map { _ in random.nextUniform() * 2 - 1 }, v0 = (0..<count).map { _ in random.nextUniform() - 0.5 }
+    let w0 = (0..<count).map { _ in random.nextUniform() * 2 - 1 },
+        v0 = (0..<count).map { _ in random.nextUniform() - 0.5 }
     let g = (0..<count).map { _ in random.nextUniform() * 4 - 2 }
     let (momentum, rate): (Float, Float) = (0.9, 0.0370001)
     var expectedW = w0, expectedV = v0

@@ -7,7 +7,8 @@ import Testing
 private func classifier(threads: Int) -> Network {
     let layers: [Layer] = [
         DenseLayer(name: "dense_1", inputs: 200, units: 440), ActivationLayer(name: "relu", kind: .relu, shape: [440]),
-        DenseLayer(name: "dense_2", inputs: 440, units: 5), ActivationLayer(name: "softmax", kind: .softmax, shape: [5]),
+        DenseLayer(name: "dense_2", inputs: 440, units: 5),
+        ActivationLayer(name: "softmax", kind: .softmax, shape: [5]),
     ]
     let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: 12, threads: threads)
     var random = SplitMix64(seed: 8)
@@ -26,14 +27,16 @@ private let targets: [Float] = (0..<40).map { Float($0 * 7 % 5) }
 @Test func theLightTailStartsAfterTheLastHeavyLayer() {
     let mlp: [Layer] = [
         DenseLayer(name: "dense_1", inputs: 784, units: 128), ActivationLayer(name: "relu", kind: .relu, shape: [128]),
-        DenseLayer(name: "dense_2", inputs: 128, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
+        DenseLayer(name: "dense_2", inputs: 128, units: 10),
+        ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
     ]
     #expect(Network.tailStart(mlp, maxBatch: 64) == 1)
     #expect(Network.tailStart(mlp, maxBatch: 4096) == 3, "at batch 4096 the second dense layer is worth sharing too")
     let cnn: [Layer] = [
         MaxPool2DLayer(name: "pool", inputShape: [10, 10, 64], pool: (2, 2), strides: (2, 2))!,
         FlattenLayer(name: "flatten", inputShape: [5, 5, 64]),
-        DenseLayer(name: "dense", inputs: 1600, units: 10), ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
+        DenseLayer(name: "dense", inputs: 1600, units: 10),
+        ActivationLayer(name: "softmax", kind: .softmax, shape: [10]),
     ]
     #expect(Network.tailStart(cnn, maxBatch: 64) == 1)
 }
@@ -56,19 +59,26 @@ func stepsWithTheNextBatchGatheredAlongsideMatchPlainSteps(threads: Int) {
                 for step in 0..<4 {
                     // Batches of 12, 12, 12 and the last 4.
                     let start = step * 12, count = min(12, 40 - start)
-                    let context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: overlapped.workspace)
+                    let context = StepContext(
+                        training: true, step: UInt64(step), seed: 1, workspace: overlapped.workspace)
                     let nextCount = min(12, max(0, 40 - start - 12))
-                    let loss = overlapped.trainingStep(batch: count, context: context, alongside: nextCount > 0 ? 3 : 0, { part in
-                        overlapped.loadSpareRows(part: part, of: 3, features: x, targets: y, order: order, start: start + 12, count: nextCount)
-                    }, begin: { loss in
-                        overlappedOptimizer.beginStep(learningRate: 0.01)
-                        return overlappedOptimizer
-                    })
+                    let loss = overlapped.trainingStep(
+                        batch: count, context: context, alongside: nextCount > 0 ? 3 : 0,
+                        { part in
+                            overlapped.loadSpareRows(
+                                part: part, of: 3, features: x, targets: y, order: order, start: start + 12,
+                                count: nextCount)
+                        },
+                        begin: { loss in
+                            overlappedOptimizer.beginStep(learningRate: 0.01)
+                            return overlappedOptimizer
+                        })
                     overlappedOptimizer.finishStep()
                     if nextCount > 0 { overlapped.useSpareBatch() }
 
                     plain.loadBatch(features: x, targets: y, order: order, start: start, count: count, total: 40)
-                    let plainContext = StepContext(training: true, step: UInt64(step), seed: 1, workspace: plain.workspace)
+                    let plainContext = StepContext(
+                        training: true, step: UInt64(step), seed: 1, workspace: plain.workspace)
                     plain.forward(batch: count, context: plainContext)
                     let plainLoss = plain.computeLoss(batch: count, gradient: true)
                     plain.backward(batch: count, context: plainContext)
@@ -90,10 +100,12 @@ func stepsWithTheNextBatchGatheredAlongsideMatchPlainSteps(threads: Int) {
     let before = network.parameters.map { $0.parameter.value.values }
     let context = StepContext(training: true, step: 0, seed: 1, workspace: network.workspace)
     var sawLoss = Double.nan
-    let loss = network.trainingStep(batch: 12, context: context, alongside: 0, { _ in }, begin: { loss in
-        sawLoss = loss
-        return nil
-    })
+    let loss = network.trainingStep(
+        batch: 12, context: context, alongside: 0, { _ in },
+        begin: { loss in
+            sawLoss = loss
+            return nil
+        })
     #expect(!loss.isFinite && !sawLoss.isFinite)
     #expect(network.parameters.map { $0.parameter.value.values } == before)
     #expect(network.parameters.allSatisfy { $0.parameter.gradient.values.allSatisfy { $0 == 0 } })

@@ -15,7 +15,8 @@ func newActivationGradients(kind: ActivationKind) {
 /// elu(−1) = e⁻¹ − 1, gelu(1) = Φ(1), softplus(0) = ln 2, silu(1) = 1/(1 + e⁻¹): values from tables of e and Φ.
 @Test func newActivationsMatchHandComputedValues() {
     let cases: [(ActivationKind, Float, Float)] = [
-        (.elu(alpha: 1), -1, -0.632_120_56), (.elu(alpha: 1), 2, 2), (.gelu, 1, 0.841_344_75), (.gelu, -1, -0.158_655_25),
+        (.elu(alpha: 1), -1, -0.632_120_56), (.elu(alpha: 1), 2, 2), (.gelu, 1, 0.841_344_75),
+        (.gelu, -1, -0.158_655_25),
         (.softplus, 0, 0.693_147_18), (.softplus, 100, 100), (.silu, 1, 0.731_058_58), (.silu, -2, -0.238_405_84),
     ]
     for (kind, x, expected) in cases {
@@ -41,7 +42,8 @@ func batchNormalizationGradients(shape: [Int]) {
 }
 
 @Test func batchNormalizationWithoutScaleOrCenterGradients() {
-    let layer = BatchNormalizationLayer(name: "bn", shape: [2], momentum: 0.9, epsilon: 1e-3, center: false, scale: false)
+    let layer = BatchNormalizationLayer(
+        name: "bn", shape: [2], momentum: 0.9, epsilon: 1e-3, center: false, scale: false)
     #expect(layer.parameters.isEmpty)
     GradientCheck().check(layer, input: GradientCheck.awayFromKinks(5 * 2, seed: 24), batch: 5)
 }
@@ -54,12 +56,16 @@ func batchNormalizationGradients(shape: [Int]) {
     let input: [Float] = [1, 3]
     var output: [Float] = [0, 0]
     let workspace = GEMMWorkspace(threads: 1)
-    layer.forward(output: &output, input: input, batch: 2, context: StepContext(training: true, step: 0, seed: 0, workspace: workspace))
+    layer.forward(
+        output: &output, input: input, batch: 2,
+        context: StepContext(training: true, step: 0, seed: 0, workspace: workspace))
     let expected = 1 / Float(1.001).squareRoot()
     #expect(abs(output[0] + expected) < 1e-6 && abs(output[1] - expected) < 1e-6)
     #expect(abs(layer.movingMean.value[0] - 0.02) < 1e-7)
     #expect(abs(layer.movingVariance.value[0] - 1) < 1e-7)
-    layer.forward(output: &output, input: input, batch: 2, context: StepContext(training: false, step: 0, seed: 0, workspace: workspace))
+    layer.forward(
+        output: &output, input: input, batch: 2,
+        context: StepContext(training: false, step: 0, seed: 0, workspace: workspace))
     #expect(abs(output[0] - 0.98 / Float(1.001).squareRoot()) < 1e-6)
 }
 
@@ -73,15 +79,20 @@ func batchNormalizationGradients(shape: [Int]) {
         let output = Tensor(shape: input.shape), dx = Tensor(shape: input.shape)
         let context = StepContext(training: true, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
         layer.forward(output: output.pointer, input: input.pointer, batch: batch, context: context)
-        layer.backward(inputGradient: dx.pointer, outputGradient: input.pointer, input: input.pointer, output: output.pointer, batch: batch, context: context)
-        results.append(output.values + dx.values + layer.movingVariance.value.values + (layer.gamma?.gradient.values ?? []))
+        layer.backward(
+            inputGradient: dx.pointer, outputGradient: input.pointer, input: input.pointer, output: output.pointer,
+            batch: batch, context: context)
+        results.append(
+            output.values + dx.values + layer.movingVariance.value.values + (layer.gamma?.gradient.values ?? []))
     }
     #expect(results[0] == results[1])
 }
 
 @Test(arguments: [(false, 2, 2), (true, 2, 2), (false, 3, 2), (true, 3, 1)])
 func averagePoolGradients(same: Bool, pool: Int, stride: Int) throws {
-    let layer = try #require(AveragePooling2DLayer(name: "pool", inputShape: [5, 5, 2], pool: (pool, pool), strides: (stride, stride), same: same))
+    let layer = try #require(
+        AveragePooling2DLayer(
+            name: "pool", inputShape: [5, 5, 2], pool: (pool, pool), strides: (stride, stride), same: same))
     GradientCheck().check(layer, input: GradientCheck.awayFromKinks(2 * 5 * 5 * 2, seed: 26), batch: 2)
 }
 
@@ -95,7 +106,8 @@ func averagePoolGradients(same: Bool, pool: Int, stride: Int) throws {
     var out = [Float](repeating: 0, count: 4)
     valid.forward(output: &out, input: input, batch: 1, context: context)
     #expect(out == [3, 4, 6, 7])
-    let same = try #require(AveragePooling2DLayer(name: "p", inputShape: [3, 3, 1], pool: (2, 2), strides: (2, 2), same: true))
+    let same = try #require(
+        AveragePooling2DLayer(name: "p", inputShape: [3, 3, 1], pool: (2, 2), strides: (2, 2), same: true))
     same.forward(output: &out, input: input, batch: 1, context: context)
     #expect(out == [3, 4.5, 7.5, 9])
 }
@@ -112,9 +124,11 @@ func globalPoolGradients(reduction: GlobalPooling2DLayer.Reduction) throws {
     let input: [Float] = [1, -4, 3, 2]
     var out: [Float] = [0, 0]
     let context = StepContext(training: false, step: 0, seed: 0, workspace: GEMMWorkspace(threads: 1))
-    try #require(GlobalPooling2DLayer(name: "g", inputShape: [1, 2, 2], reduction: .average)).forward(output: &out, input: input, batch: 1, context: context)
+    try #require(GlobalPooling2DLayer(name: "g", inputShape: [1, 2, 2], reduction: .average)).forward(
+        output: &out, input: input, batch: 1, context: context)
     #expect(out == [2, -1])
-    try #require(GlobalPooling2DLayer(name: "g", inputShape: [1, 2, 2], reduction: .maximum)).forward(output: &out, input: input, batch: 1, context: context)
+    try #require(GlobalPooling2DLayer(name: "g", inputShape: [1, 2, 2], reduction: .maximum)).forward(
+        output: &out, input: input, batch: 1, context: context)
     #expect(out == [3, 2])
 }
 
@@ -144,7 +158,9 @@ func globalPoolGradients(reduction: GlobalPooling2DLayer.Reduction) throws {
     func firstStep(_ form: OptimizerKind.EpsilonForm) -> Float {
         let parameter = Parameter(name: "w", shape: [1], initializer: .zeros)
         parameter.gradient[0] = 1e-8
-        let optimizer = Optimizer(kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0, epsilonForm: form), parameters: [parameter])
+        let optimizer = Optimizer(
+            kind: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0, epsilonForm: form),
+            parameters: [parameter])
         optimizer.step(learningRate: 1)
         return -parameter.value[0]
     }

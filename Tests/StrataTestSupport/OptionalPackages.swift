@@ -8,7 +8,8 @@ public enum OptionalPackages {
     public static let required = ProcessInfo.processInfo.environment["STRATA_REQUIRE_OPTIONAL"] == "1"
 
     public static let fashionMNISTFolder = "/usr/share/datasets/fashion-mnist"
-    public static let hasFashionMNIST = FileManager.default.fileExists(atPath: fashionMNISTFolder + "/train-images-idx3-ubyte.gz")
+    public static let hasFashionMNIST = FileManager.default.fileExists(
+        atPath: fashionMNISTFolder + "/train-images-idx3-ubyte.gz")
 
     /// python3 with jsonschema and PyYAML, for validating the schema with a real validator.
     public static let hasSchemaValidator: Bool = {

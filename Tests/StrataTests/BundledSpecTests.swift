@@ -21,8 +21,10 @@ func fashionSpecChecksClean(name: String) {
     let (spec, _) = SpecParser.load(path: Paths.spec("fashion-cnn.yaml"))
     let (checked, _, _) = Checker.check(try #require(spec), options: CheckOptions(readData: false))
     let summary = try #require(checked?.summary)
-    #expect(summary.layers.map(\.name) == ["conv2d_1", "max_pool2d_1", "conv2d_2", "max_pool2d_2", "flatten_1", "dense_1"])
-    #expect(summary.layers.map(\.outputShape) == [[26, 26, 32], [13, 13, 32], [11, 11, 64], [5, 5, 64], [1600], [10]])
+    #expect(
+        summary.layers.map(\.name) == ["conv2d_1", "max_pool2d_1", "conv2d_2", "max_pool2d_2", "flatten_1", "dense_1"])
+    #expect(
+        summary.layers.map(\.outputShape) == [[26, 26, 32], [13, 13, 32], [11, 11, 64], [5, 5, 64], [1600], [10]])
     // 3·3·1·32 + 32, 3·3·32·64 + 64, 1600·10 + 10
     #expect(summary.layers.map(\.params) == [320, 0, 18_496, 0, 0, 16_010])
     #expect(summary.totalParams == 34_826)

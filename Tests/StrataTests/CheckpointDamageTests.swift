@@ -16,7 +16,9 @@ private struct Pieces {
     }
 
     func bytes(headerText: String? = nil) -> [UInt8] {
-        let json = headerText.map { Array($0.utf8) } ?? [UInt8](try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
+        let json =
+            headerText.map { Array($0.utf8) }
+            ?? [UInt8](try! JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
         var out: [UInt8] = (0..<8).map { UInt8(truncatingIfNeeded: json.count >> (8 * $0)) }
         out += json
         out += data
@@ -45,7 +47,8 @@ private func damaged(_ kind: String) -> [UInt8] {
     var p = Pieces(original)
     // Tensors in data order: the first holds offset 0.
     let names = p.header.keys.filter { $0 != "__metadata__" }.sorted {
-        ((p.header[$0] as! [String: Any])["data_offsets"] as! [Int])[0] < ((p.header[$1] as! [String: Any])["data_offsets"] as! [Int])[0]
+        ((p.header[$0] as! [String: Any])["data_offsets"] as! [Int])[0]
+            < ((p.header[$1] as! [String: Any])["data_offsets"] as! [Int])[0]
     }
     switch kind {
     case "empty": return []
@@ -124,7 +127,8 @@ private let damageCases: [(String, String)] = [
 
 @Test(arguments: damageCases)
 func damagedCheckpointIsRefusedWithItsReason(kind: String, message: String) throws {
-    let path = temporaryFolder().appendingPathComponent("\(kind.replacingOccurrences(of: " ", with: "-")).safetensors").path
+    let path = temporaryFolder().appendingPathComponent("\(kind.replacingOccurrences(of: " ", with: "-")).safetensors")
+        .path
     try Data(damaged(kind)).write(to: URL(fileURLWithPath: path))
     #expect {
         _ = try Model(checkpoint: path)
@@ -151,9 +155,14 @@ func damagedCheckpointIsRefusedWithItsReason(kind: String, message: String) thro
     var length = 0
     for i in 0..<8 { length |= Int(original[i]) << (8 * i) }
     #expect(length % 8 == 0)
-    #expect(Set(pieces.header.keys) == ["__metadata__", "dense_1.weight", "dense_1.bias", "dense_2.weight", "dense_2.bias",
-        "optimizer.dense_1.weight.m", "optimizer.dense_1.weight.v", "optimizer.dense_1.bias.m", "optimizer.dense_1.bias.v",
-        "optimizer.dense_2.weight.m", "optimizer.dense_2.weight.v", "optimizer.dense_2.bias.m", "optimizer.dense_2.bias.v"])
+    #expect(
+        Set(pieces.header.keys) == [
+            "__metadata__", "dense_1.weight", "dense_1.bias", "dense_2.weight", "dense_2.bias",
+            "optimizer.dense_1.weight.m", "optimizer.dense_1.weight.v", "optimizer.dense_1.bias.m",
+            "optimizer.dense_1.bias.v",
+            "optimizer.dense_2.weight.m", "optimizer.dense_2.weight.v", "optimizer.dense_2.bias.m",
+            "optimizer.dense_2.bias.v",
+        ])
     let weight = try #require(pieces.header["dense_1.weight"] as? [String: Any])
     #expect(weight["dtype"] as? String == "F32")
     #expect(weight["shape"] as? [Int] == [2, 8])
@@ -165,5 +174,7 @@ func damagedCheckpointIsRefusedWithItsReason(kind: String, message: String) thro
 @Test func sha256MatchesKnownDigests() {
     #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-    #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+    #expect(
+        SHA256.hex(String(repeating: "a", count: 1000))
+            == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
 }

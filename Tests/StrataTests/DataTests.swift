@@ -3,7 +3,8 @@ import Testing
 
 @testable import Strata
 
-private let classesEncoding = LabelEncoding(format: .classes, oneHot: false, classNames: nil, classCount: 3, targetWidth: 1)
+private let classesEncoding = LabelEncoding(
+    format: .classes, oneHot: false, classNames: nil, classCount: 3, targetWidth: 1)
 
 private func write(_ text: String, _ name: String) -> String {
     let path = temporaryFolder().appendingPathComponent(name).path
@@ -16,7 +17,10 @@ private func csvSource(_ path: String) -> DataSource {
     return .csv(CSVSource(path: Located(path, at: here), features: nil, label: nil, header: true))
 }
 
-private func expectDataError(_ message: String, place: String? = nil, _ body: () throws -> Void, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+private func expectDataError(
+    _ message: String, place: String? = nil, _ body: () throws -> Void,
+    sourceLocation: Testing.SourceLocation = #_sourceLocation
+) {
     #expect(sourceLocation: sourceLocation) {
         try body()
     } throws: { error in
@@ -27,13 +31,16 @@ private func expectDataError(_ message: String, place: String? = nil, _ body: ()
 
 @Test func csvNonNumericCellNamesLineAndColumn() {
     let path = write("a,b,label\n1,2,0\n3,x,1\n", "bad-cell.csv")
-    let loader = DatasetLoader(encoding: classesEncoding, loss: .sparseCategoricalCrossentropy, specFile: "/t.yaml", featureCount: 2)
+    let loader = DatasetLoader(
+        encoding: classesEncoding, loss: .sparseCategoricalCrossentropy, specFile: "/t.yaml", featureCount: 2)
     expectDataError("column 'b': 'x' is not a number", place: "line 3") { _ = try loader.load(csvSource(path)) }
 }
 
 @Test func csvWrongColumnCountNamesTheLine() {
     let path = write("a,b,label\n1,2,0\n3,4\n", "short.csv")
-    expectDataError("wrong column count: 2 values, expected 3", place: "line 3") { _ = try CSVTable.read(path, header: true) }
+    expectDataError("wrong column count: 2 values, expected 3", place: "line 3") {
+        _ = try CSVTable.read(path, header: true)
+    }
 }
 
 @Test func csvQuotedFieldsAndBlankLines() throws {
@@ -44,13 +51,15 @@ private func expectDataError(_ message: String, place: String? = nil, _ body: ()
 
 @Test func labelOutsideTheClassRangeNamesTheRecord() {
     let path = write("a,b,label\n1,2,0\n3,4,7\n", "range.csv")
-    let loader = DatasetLoader(encoding: classesEncoding, loss: .sparseCategoricalCrossentropy, specFile: "/t.yaml", featureCount: 2)
+    let loader = DatasetLoader(
+        encoding: classesEncoding, loss: .sparseCategoricalCrossentropy, specFile: "/t.yaml", featureCount: 2)
     expectDataError("class 7 is outside the 3 classes 0...2", place: "line 3") { _ = try loader.load(csvSource(path)) }
 }
 
 @Test func featureCountMismatchIsAnError() {
     let path = write("a,b,label\n1,2,0\n", "width.csv")
-    let loader = DatasetLoader(encoding: classesEncoding, loss: .sparseCategoricalCrossentropy, specFile: "/t.yaml", featureCount: 5)
+    let loader = DatasetLoader(
+        encoding: classesEncoding, loss: .sparseCategoricalCrossentropy, specFile: "/t.yaml", featureCount: 5)
     expectDataError("2 features per example; the spec's input takes 5") { _ = try loader.load(csvSource(path)) }
 }
 
@@ -68,7 +77,9 @@ private func expectDataError(_ message: String, place: String? = nil, _ body: ()
 }
 
 @Test func idxUnsupportedTypeAndShortHeader() {
-    expectDataError("IDX type 0x0d is not supported", place: "byte 2") { _ = try IDXFile.parse([0, 0, 0x0D, 1, 0, 0, 0, 0], path: "x.idx") }
+    expectDataError("IDX type 0x0d is not supported", place: "byte 2") {
+        _ = try IDXFile.parse([0, 0, 0x0D, 1, 0, 0, 0, 0], path: "x.idx")
+    }
     expectDataError("header ends early", place: "byte 6") { _ = try IDXFile.parse([0, 0, 8, 1, 0, 0], path: "x.idx") }
 }
 

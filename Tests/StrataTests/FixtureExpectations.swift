@@ -21,7 +21,9 @@ struct Expectation: CustomStringConvertible {
                 let parts = rest.split(separator: " ", maxSplits: 2)
                 let position = parts[0].split(separator: ":")
                 expectations.append(
-                    Expectation(line: Int(position[0])!, column: Int(position[1])!, severity: String(parts[1].dropLast()), message: String(parts[2])))
+                    Expectation(
+                        line: Int(position[0])!, column: Int(position[1])!, severity: String(parts[1].dropLast()),
+                        message: String(parts[2])))
             } else if line.hasPrefix("#"), let caret = line.firstIndex(of: "^"),
                 line[line.index(after: line.startIndex)..<caret].allSatisfy({ $0 == " " })
             {

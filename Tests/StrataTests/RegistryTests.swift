@@ -5,7 +5,9 @@ import Testing
 import StrataEngine
 
 /// A spec over inline data whose layers are `layers` (YAML list items), checked.
-private func checked(input: [Int], _ layers: String, loss: String = "sparse_categorical_crossentropy", extra: String = "") throws -> CheckedSpec {
+private func checked(
+    input: [Int], _ layers: String, loss: String = "sparse_categorical_crossentropy", extra: String = ""
+) throws -> CheckedSpec {
     let x = Array(repeating: Array(repeating: 0.5, count: input.reduce(1, *)), count: 4)
     let rows = x.enumerated().map { i, row in row.map { "\($0 + Double(i) * 0.1)" }.joined(separator: ", ") }
     let text = """
@@ -41,7 +43,8 @@ private func checked(input: [Int], _ layers: String, loss: String = "sparse_cate
     #expect(Set(samples.keys) == Set(LayerRegistry.typeNames), "every registered kind has a sample here")
     for (name, sample) in samples {
         let (spec, diagnostics) = SpecParser.parse(
-            text: "input: \(sample.input)\nlayers: [{\(name): \(sample.body)}]\nloss: mse\noptimizer: sgd\ndata: {train: {inline: {x: [[0]], y: [0]}}}",
+            text:
+                "input: \(sample.input)\nlayers: [{\(name): \(sample.body)}]\nloss: mse\noptimizer: sgd\ndata: {train: {inline: {x: [[0]], y: [0]}}}",
             file: "\(name).yaml")
         let layer = try #require(spec?.layers.first, "\(name): \(diagnostics.items)")
         let output = try layer.kind.outputShape(input: sample.input, name: layer.name.value)

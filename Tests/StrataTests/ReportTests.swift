@@ -17,10 +17,15 @@ final class SVGInspector: NSObject, XMLParserDelegate {
         super.init()
         let parser = XMLParser(data: Data(svg.utf8))
         parser.delegate = self
-        guard parser.parse() else { throw TestFailure("not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?")") }
+        guard parser.parse() else {
+            throw TestFailure("not well-formed XML: \(parser.parserError.map { "\($0)" } ?? "?")")
+        }
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         elements.append((name, attributes))
         inText = name == "text"
         if inText { texts.append("") }
@@ -45,7 +50,10 @@ final class SVGInspector: NSObject, XMLParserDelegate {
 
 private func history(_ losses: [Double], _ validation: [Double]) -> [EpochRecord] {
     zip(losses, validation).enumerated().map { i, pair in
-        EpochRecord(epoch: i + 1, learningRate: 0.1, values: ["loss": pair.0, "val_loss": pair.1, "accuracy": 0.5 + Double(i) * 0.05, "val_accuracy": 0.5], seconds: 0.1)
+        EpochRecord(
+            epoch: i + 1, learningRate: 0.1,
+            values: ["loss": pair.0, "val_loss": pair.1, "accuracy": 0.5 + Double(i) * 0.05, "val_accuracy": 0.5],
+            seconds: 0.1)
     }
 }
 
@@ -136,15 +144,19 @@ func trainingPlotsOfBundledSpecsParse(name: String) throws {
 func explainMatchesTheExpectedText(name: String) throws {
     let (checked, summary, _) = Checker.check(path: Paths.spec("\(name).yaml"), options: CheckOptions(readData: false))
     let text = Explain.render(try #require(checked).spec, summary: try #require(summary), style: .text)
-    let expected = try String(contentsOf: Paths.fixtures.appendingPathComponent("expected/explain-\(name).txt"), encoding: .utf8)
+    let expected = try String(
+        contentsOf: Paths.fixtures.appendingPathComponent("expected/explain-\(name).txt"), encoding: .utf8)
     #expect(text == expected)
 }
 
 @Test func explainMarkdownHasHeadings() throws {
-    let (checked, summary, _) = Checker.check(path: Paths.spec("fashion-mlp.yaml"), options: CheckOptions(readData: false))
+    let (checked, summary, _) = Checker.check(
+        path: Paths.spec("fashion-mlp.yaml"), options: CheckOptions(readData: false))
     let text = Explain.render(try #require(checked).spec, summary: try #require(summary), style: .markdown)
     #expect(text.hasPrefix("# fashion-mlp\n"))
-    #expect(text.contains("### dense_1 (dense)\n[784] → [128]\n- y = relu(W·x + b), W of shape [784, 128], b of shape [128]"))
+    #expect(
+        text.contains(
+            "### dense_1 (dense)\n[784] → [128]\n- y = relu(W·x + b), W of shape [784, 128], b of shape [128]"))
     #expect(text.contains("- parameters: 784·128 + 128 = 100,480"))
     #expect(text.contains("sgd with momentum: v ← μ·v − η·∇L, w ← w + v, η = 0.1, μ = 0.9"))
 }
@@ -154,14 +166,20 @@ func explainMatchesTheExpectedText(name: String) throws {
     let terminal = ProgressPrinter(interactive: true) { written.append($0) }
     terminal.epochStarted(3, of: 10, batches: 4)
     terminal.batchFinished(2, of: 4, loss: 0.5, metrics: [("accuracy", 0.75)], seconds: 1.25)
-    let record = EpochRecord(epoch: 3, learningRate: 0.1, values: ["loss": 0.4213, "accuracy": 0.8512, "val_loss": 0.5, "val_accuracy": 0.8], seconds: 1.2)
+    let record = EpochRecord(
+        epoch: 3, learningRate: 0.1,
+        values: ["loss": 0.4213, "accuracy": 0.8512, "val_loss": 0.5, "val_accuracy": 0.8], seconds: 1.2)
     terminal.epochFinished(record, of: 10)
     #expect(written[0] == "\r\u{1B}[2KEpoch 3/10 ━━━━━━━━━━────────── 2/4 1.2s - loss: 0.5000 - accuracy: 0.7500")
-    #expect(written[1] == "\r\u{1B}[2KEpoch 3/10 - 1.2s - loss: 0.4213 - accuracy: 0.8512 - val_loss: 0.5000 - val_accuracy: 0.8000\n")
+    #expect(
+        written[1]
+            == "\r\u{1B}[2KEpoch 3/10 - 1.2s - loss: 0.4213 - accuracy: 0.8512 - val_loss: 0.5000 - val_accuracy: 0.8000\n"
+    )
     written = []
     let log = ProgressPrinter(interactive: false) { written.append($0) }
     #expect(!log.wantsBatchUpdates)
     log.epochStarted(3, of: 10, batches: 4)
     log.epochFinished(record, of: 10)
-    #expect(written == ["Epoch 3/10 - 1.2s - loss: 0.4213 - accuracy: 0.8512 - val_loss: 0.5000 - val_accuracy: 0.8000\n"])
+    #expect(
+        written == ["Epoch 3/10 - 1.2s - loss: 0.4213 - accuracy: 0.8512 - val_loss: 0.5000 - val_accuracy: 0.8000\n"])
 }

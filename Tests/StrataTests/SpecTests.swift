@@ -6,13 +6,16 @@ import Testing
 /// Fixtures whose expectation cannot be written inside them.
 private let outsideExpectations: [String: Expectation] = [
     "empty-file.yaml": Expectation(line: 1, column: 1, severity: "error", message: "the spec is empty"),
-    "binary-file.yaml": Expectation(line: 1, column: 1, severity: "error", message: "this is not a text file: byte 0x00 at offset 0"),
-    "latin1.yaml": Expectation(line: 2, column: 10, severity: "error", message: "this is not UTF-8 text: invalid byte 0xe9"),
+    "binary-file.yaml": Expectation(
+        line: 1, column: 1, severity: "error", message: "this is not a text file: byte 0x00 at offset 0"),
+    "latin1.yaml": Expectation(
+        line: 2, column: 10, severity: "error", message: "this is not UTF-8 text: invalid byte 0xe9"),
 ]
 
 private let invalidFixtures: [String] = {
     let folder = Paths.fixtures.appendingPathComponent("invalid")
-    return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+    return ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasSuffix(".yaml") }
+        .sorted()
 }()
 
 @Test func thereAreAtLeastFortyInvalidFixtures() {
@@ -33,7 +36,9 @@ func invalidSpecReportsMarkedDiagnostics(fixture: String) throws {
             $0.severity.rawValue == expected.severity && $0.location?.line == expected.line
                 && $0.location?.column == expected.column && $0.message.contains(expected.message)
         }
-        #expect(found, "\(fixture): expected \(expected), got:\n\(diagnostics.items.map(\.description).joined(separator: "\n"))")
+        #expect(
+            found,
+            "\(fixture): expected \(expected), got:\n\(diagnostics.items.map(\.description).joined(separator: "\n"))")
     }
     for diagnostic in diagnostics.items where diagnostic.severity == .error {
         let wanted = expectations.contains {

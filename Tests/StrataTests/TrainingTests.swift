@@ -69,13 +69,25 @@ func temporaryFolder() -> URL {
 }
 
 @Test func sameSeedGivesIdenticalCheckpointsOnAnyThreadCount() throws {
-    let (_, one) = try train("iris.yaml") { $0.epochs = 3; $0.threads = 1 }
-    let (_, two) = try train("iris.yaml") { $0.epochs = 3; $0.threads = 2 }
-    let again = try train("iris.yaml") { $0.epochs = 3; $0.threads = 2 }.1
+    let (_, one) = try train("iris.yaml") {
+        $0.epochs = 3
+        $0.threads = 1
+    }
+    let (_, two) = try train("iris.yaml") {
+        $0.epochs = 3
+        $0.threads = 2
+    }
+    let again = try train("iris.yaml") {
+        $0.epochs = 3
+        $0.threads = 2
+    }.1
     let bytes = try [one, two, again].map { try Data(contentsOf: URL(fileURLWithPath: $0.checkpointPath)) }
     #expect(bytes[0] == bytes[1])
     #expect(bytes[1] == bytes[2])
-    let (_, otherSeed) = try train("iris.yaml") { $0.epochs = 3; $0.seed = 7 }
+    let (_, otherSeed) = try train("iris.yaml") {
+        $0.epochs = 3
+        $0.seed = 7
+    }
     #expect(try Data(contentsOf: URL(fileURLWithPath: otherSeed.checkpointPath)) != bytes[0])
 }
 
@@ -83,15 +95,28 @@ func temporaryFolder() -> URL {
     let folder = temporaryFolder()
     let straight = folder.appendingPathComponent("straight.safetensors").path
     let resumed = folder.appendingPathComponent("resumed.safetensors").path
-    _ = try train("digits.yaml") { $0.epochs = 4; $0.output = straight }
-    _ = try train("digits.yaml") { $0.epochs = 2; $0.output = resumed }
-    _ = try train("digits.yaml") { $0.epochs = 4; $0.output = resumed; $0.resume = resumed }
+    _ = try train("digits.yaml") {
+        $0.epochs = 4
+        $0.output = straight
+    }
+    _ = try train("digits.yaml") {
+        $0.epochs = 2
+        $0.output = resumed
+    }
+    _ = try train("digits.yaml") {
+        $0.epochs = 4
+        $0.output = resumed
+        $0.resume = resumed
+    }
     #expect(try Data(contentsOf: URL(fileURLWithPath: straight)) == Data(contentsOf: URL(fileURLWithPath: resumed)))
 }
 
 @Test func initFromStartsFromWeightsWithAFreshOptimizer() throws {
     let (_, first) = try train("xor.yaml") { $0.epochs = 20 }
-    let (trainer, _) = try train("xor.yaml") { $0.epochs = 0; $0.initFrom = first.checkpointPath }
+    let (trainer, _) = try train("xor.yaml") {
+        $0.epochs = 0
+        $0.initFrom = first.checkpointPath
+    }
     let stored = try Checkpoint.read(first.checkpointPath)
     #expect(trainer.plan.optimizer.parameters[0].value.values == stored.tensor("dense_1.weight")?.values)
     #expect(trainer.plan.optimizer.iterations == 0)
@@ -100,7 +125,10 @@ func temporaryFolder() -> URL {
 @Test func initFromNamesMismatchedTensors() throws {
     let (_, iris) = try train("iris.yaml") { $0.epochs = 1 }
     #expect {
-        _ = try train("xor.yaml") { $0.epochs = 0; $0.initFrom = iris.checkpointPath }
+        _ = try train("xor.yaml") {
+            $0.epochs = 0
+            $0.initFrom = iris.checkpointPath
+        }
     } throws: { error in
         "\(error)".contains("'dense_1.weight' has shape [4, 16] in the checkpoint, the model needs [2, 8]")
     }
@@ -117,7 +145,8 @@ func temporaryFolder() -> URL {
     #expect {
         _ = try train("linear.yaml") { $0.learningRate = 1e30 }
     } throws: { error in
-        "\(error)".contains("epoch 2, batch 1; every layer's output is finite, but the outputs grew too large for the loss")
+        "\(error)".contains(
+            "epoch 2, batch 1; every layer's output is finite, but the outputs grew too large for the loss")
     }
 }
 
@@ -158,23 +187,34 @@ func temporaryFolder() -> URL {
 }
 
 @Test func poolingBeforeAMonotonicActivationIsExact() throws {
-    let plan = try planned(input: [6, 6, 2], """
+    let plan = try planned(
+        input: [6, 6, 2],
+        """
           - conv2d: {filters: 3, kernel_size: 3, activation: relu}
           - max_pool2d: {pool_size: 2}
           - flatten
           - dense: {units: 2, activation: softmax}
         """, batch: 4, threads: 1, seed: 3)
-    #expect(plan.network.layers.map { String(describing: type(of: $0)) } == ["Conv2DLayer", "MaxPool2DLayer", "ActivationLayer", "FlattenLayer", "DenseLayer", "ActivationLayer"])
+    #expect(
+        plan.network.layers.map { String(describing: type(of: $0)) } == [
+            "Conv2DLayer", "MaxPool2DLayer", "ActivationLayer", "FlattenLayer", "DenseLayer", "ActivationLayer",
+        ])
     // The same layers in the spec's order, sharing the weights.
     let conv = plan.network.layers[0] as! Conv2DLayer, dense = plan.network.layers[4] as! DenseLayer
-    let literal = Network(layers: [conv, ActivationLayer(name: "relu", kind: .relu, shape: [4, 4, 3]), plan.network.layers[1],
-                                   plan.network.layers[3], dense, plan.network.layers[5]], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 1)
+    let literal = Network(
+        layers: [
+            conv, ActivationLayer(name: "relu", kind: .relu, shape: [4, 4, 3]), plan.network.layers[1],
+            plan.network.layers[3], dense, plan.network.layers[5],
+        ], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 1)
     sameBatch(plan.network, literal, classes: 2)
     #expect(stepResults(plan.network) == stepResults(literal))
 }
 
 @Test func evalUsesTheSeedTrainingUsed() throws {
-    let (_, result) = try train("digits.yaml") { $0.epochs = 2; $0.seed = 7 }
+    let (_, result) = try train("digits.yaml") {
+        $0.epochs = 2
+        $0.seed = 7
+    }
     let model = try Model(checkpoint: result.checkpointPath)
     #expect(model.spec.seed == 7)
     let test = try model.evaluate(.test)
@@ -186,7 +226,9 @@ func temporaryFolder() -> URL {
 /// gradient keep the bits of the full, dense computation. (A first 1x1 layer keeps the trimmed one from being
 /// fused with its pooling.)
 @Test func convolutionComputesOnlyWhatPoolingReads() throws {
-    let plan = try planned(input: [7, 7, 2], """
+    let plan = try planned(
+        input: [7, 7, 2],
+        """
           - conv2d: {filters: 16, kernel_size: 1}
           - conv2d: {filters: 16, kernel_size: 3, activation: relu}
           - max_pool2d: {pool_size: 2}
@@ -200,7 +242,8 @@ func temporaryFolder() -> URL {
     let full = try #require(Conv2DLayer(name: "conv2d_2", inputShape: [7, 7, 16], filters: 16, kernel: (3, 3)))
     full.weight.value.copy(from: conv.weight.value)
     full.bias!.value.copy(from: conv.bias!.value)
-    let literal = Network(layers: [layers[0], full] + layers[2...], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 2)
+    let literal = Network(
+        layers: [layers[0], full] + layers[2...], loss: .sparseCategoricalCrossentropy, maxBatch: 4, threads: 2)
     sameBatch(plan.network, literal, classes: 2)
     #expect(stepResults(plan.network) == stepResults(literal))
 }
@@ -209,7 +252,9 @@ func temporaryFolder() -> URL {
 /// winners' routing and every gradient keep the bits of the separate layers, also on two threads.
 @Test(arguments: [(1, true), (2, true), (2, false)])
 func firstConvolutionFusedWithPoolingIsExact(threads: Int, relu: Bool) throws {
-    let plan = try planned(input: [9, 8, 1], """
+    let plan = try planned(
+        input: [9, 8, 1],
+        """
           - conv2d: {filters: 32, kernel_size: 3\(relu ? ", activation: relu" : "")}
           - max_pool2d: {pool_size: 2}
           - flatten
@@ -228,7 +273,9 @@ func firstConvolutionFusedWithPoolingIsExact(threads: Int, relu: Bool) throws {
     sameBatch(plan.network, separate, classes: 3)
     let fusedGradients = stepResults(plan.network), separateGradients = stepResults(separate)
     let identical = fusedGradients == separateGradients
-    #expect(identical, "\(zip(fusedGradients, separateGradients).filter { $0 != $1 }.count) of \(fusedGradients.count) values differ")
+    #expect(
+        identical,
+        "\(zip(fusedGradients, separateGradients).filter { $0 != $1 }.count) of \(fusedGradients.count) values differ")
     #expect(fusedGradients.contains { $0 != 0 })
 }
 
@@ -237,7 +284,10 @@ private func sameBatch(_ network: Network, _ other: Network, classes: Int) {
     var random = SplitMix64(seed: 9)
     for i in 0..<network.input.count { network.input[i] = random.nextUniform() * 2 - 1 }
     other.input.copy(from: network.input)
-    for b in 0..<network.maxBatch { network.targets[b] = Float(b % classes); other.targets[b] = Float(b % classes) }
+    for b in 0..<network.maxBatch {
+        network.targets[b] = Float(b % classes)
+        other.targets[b] = Float(b % classes)
+    }
 }
 
 /// The outputs and every parameter gradient after one training step on the network's whole batch.

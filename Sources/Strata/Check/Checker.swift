@@ -24,7 +24,9 @@ public struct CheckOptions: Sendable {
 
 public enum Checker {
     /// Parses and checks a spec file. The checked spec comes back only when nothing is an error.
-    public static func check(path: String, options: CheckOptions = .init()) -> (checked: CheckedSpec?, summary: ModelSummary?, diagnostics: Diagnostics) {
+    public static func check(
+        path: String, options: CheckOptions = .init()
+    ) -> (checked: CheckedSpec?, summary: ModelSummary?, diagnostics: Diagnostics) {
         let (spec, diagnostics) = SpecParser.load(path: path)
         guard let spec else { return (nil, nil, diagnostics) }
         var result = check(spec, options: options)
@@ -32,7 +34,9 @@ public enum Checker {
         return result
     }
 
-    public static func check(_ spec: Spec, options: CheckOptions = .init()) -> (checked: CheckedSpec?, summary: ModelSummary?, diagnostics: Diagnostics) {
+    public static func check(
+        _ spec: Spec, options: CheckOptions = .init()
+    ) -> (checked: CheckedSpec?, summary: ModelSummary?, diagnostics: Diagnostics) {
         var diagnostics = Diagnostics()
         var shapes = ShapeInference(spec: spec)
         let layers = shapes.run()
@@ -77,16 +81,20 @@ public enum Checker {
         let state = layers.map(\.nonTrainableParams).reduce(0, saturatingAdd)
         let slots = spec.optimizer.kind.value.slotNames.count
         let batch = spec.training.batchSize.value
-        let perExample = layers.map { elementCount($0.outputShape) }.reduce(elementCount(spec.input.value), saturatingAdd)
+        let perExample = layers.map { elementCount($0.outputShape) }.reduce(
+            elementCount(spec.input.value), saturatingAdd)
         // Each activation has a gradient of the same size.
         let activations = saturatingMultiply(saturatingMultiply(perExample, batch), 2 * float)
         return MemoryEstimate(
-            parameterBytes: saturatingMultiply(saturatingAdd(params, state), float), gradientBytes: saturatingMultiply(params, float),
+            parameterBytes: saturatingMultiply(saturatingAdd(params, state), float),
+            gradientBytes: saturatingMultiply(params, float),
             optimizerBytes: saturatingMultiply(saturatingMultiply(params, slots), float), activationBytes: activations)
     }
 
     private static func largestLayer(_ spec: Spec, _ layers: [LayerSummary]) -> SourceLocation {
-        let costs = layers.map { saturatingAdd($0.params, saturatingMultiply(elementCount($0.outputShape), spec.training.batchSize.value)) }
+        let costs = layers.map {
+            saturatingAdd($0.params, saturatingMultiply(elementCount($0.outputShape), spec.training.batchSize.value))
+        }
         guard let index = costs.indices.max(by: { costs[$0] < costs[$1] }) else { return spec.input.location }
         return layers[index].location
     }

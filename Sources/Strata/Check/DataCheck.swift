@@ -37,7 +37,8 @@ struct DataCheck {
     }
 
     private mutating func report(_ error: DataError, at location: SourceLocation) {
-        diagnostics.error("\(error.path)\(error.place.map { ", \($0)" } ?? ""): \(error.message)", at: location, help: error.help)
+        diagnostics.error(
+            "\(error.path)\(error.place.map { ", \($0)" } ?? ""): \(error.message)", at: location, help: error.help)
     }
 
     private mutating func checkFeatures(_ probe: SourceProbe, source: SourceLocation? = nil) {
@@ -77,7 +78,8 @@ struct DataCheck {
         {
             diagnostics.error(
                 "example \(huge + 1) has class \(Strata.format(rows[huge][0])); class indices must be below 1,000,000",
-                at: data.labels?.location ?? data.train.location, help: "for numbers to regress on use `loss: mse` or `labels: values`")
+                at: data.labels?.location ?? data.train.location,
+                help: "for numbers to regress on use `loss: mse` or `labels: values`")
             return nil
         }
         if let stated = data.labels {
@@ -107,8 +109,11 @@ struct DataCheck {
         if format == .names, names == nil, case .names(let seen) = labels {
             names = Array(Set(seen)).sorted()
         }
-        if format == .names, let names, case .names(let seen) = labels, let unknown = seen.first(where: { !names.contains($0) }) {
-            diagnostics.error("the label '\(unknown)' is not in class_names", at: data.classNames?.location ?? data.train.location)
+        if format == .names, let names, case .names(let seen) = labels,
+            let unknown = seen.first(where: { !names.contains($0) })
+        {
+            diagnostics.error(
+                "the label '\(unknown)' is not in class_names", at: data.classNames?.location ?? data.train.location)
             return nil
         }
         var classCount: Int? = data.classes?.value ?? names?.count
@@ -122,11 +127,14 @@ struct DataCheck {
             diagnostics.error(
                 "categorical_crossentropy needs one-hot targets, but the labels are class \(format == .names ? "names" : "indices")",
                 at: spec.loss.location,
-                help: "add `one_hot: true` under `data:` to encode them, or use `loss: sparse_categorical_crossentropy`; −Σ y·log ŷ with y = 1 is not the cross-entropy of class 1")
+                help:
+                    "add `one_hot: true` under `data:` to encode them, or use `loss: sparse_categorical_crossentropy`; −Σ y·log ŷ with y = 1 is not the cross-entropy of class 1"
+            )
             return nil
         case .sparseCategoricalCrossentropy where oneHot:
             diagnostics.error(
-                "sparse_categorical_crossentropy takes class indices, not one-hot vectors", at: data.oneHot?.location ?? spec.loss.location,
+                "sparse_categorical_crossentropy takes class indices, not one-hot vectors",
+                at: data.oneHot?.location ?? spec.loss.location,
                 help: "remove `one_hot: true`, or use `loss: categorical_crossentropy`")
             return nil
         case .sparseCategoricalCrossentropy where format == .values:
@@ -140,19 +148,25 @@ struct DataCheck {
                 help: "for more classes use `loss: sparse_categorical_crossentropy` with a softmax output")
             return nil
         case .mse where oneHot, .mae where oneHot:
-            diagnostics.error("one_hot is for classification losses, not \(loss.rawValue)", at: data.oneHot?.location ?? spec.loss.location)
+            diagnostics.error(
+                "one_hot is for classification losses, not \(loss.rawValue)",
+                at: data.oneHot?.location ?? spec.loss.location)
             return nil
         default:
             break
         }
-        if let count = classCount, isIndex, case .numbers(let rows) = labels, let bad = rows.firstIndex(where: { Int($0[0]) >= count }) {
+        if let count = classCount, isIndex, case .numbers(let rows) = labels,
+            let bad = rows.firstIndex(where: { Int($0[0]) >= count })
+        {
             diagnostics.error(
                 "example \(bad + 1) has class \(Int(rows[bad][0])), outside the \(count) classes 0...\(count - 1)",
                 at: data.classes?.location ?? data.train.location)
             return nil
         }
         let targetWidth = isIndex ? (oneHot ? classCount ?? 1 : 1) : width
-        return LabelEncoding(format: format, oneHot: oneHot, classNames: names, classCount: loss.isClassification ? classCount : nil, targetWidth: targetWidth)
+        return LabelEncoding(
+            format: format, oneHot: oneHot, classNames: names, classCount: loss.isClassification ? classCount : nil,
+            targetWidth: targetWidth)
     }
 
     private func classCounts(_ labels: RawLabels, encoding: LabelEncoding, classes: Int) -> [Int]? {
@@ -164,7 +178,9 @@ struct DataCheck {
             for name in names { if let i = index[name] { counts[i] += 1 } }
         case .numbers(let rows):
             if encoding.format == .values {
-                for row in rows { if let i = row.indices.max(by: { row[$0] < row[$1] }), i < classes { counts[i] += 1 } }
+                for row in rows {
+                    if let i = row.indices.max(by: { row[$0] < row[$1] }), i < classes { counts[i] += 1 }
+                }
             } else {
                 for row in rows where Int(row[0]) < classes { counts[Int(row[0])] += 1 }
             }
@@ -187,7 +203,8 @@ struct DataCheck {
         case .mse, .mae:
             if encoding.targetWidth != width {
                 diagnostics.error(
-                    "\(last.name.value) has \(width) outputs, but each target has \(encoding.targetWidth) values", at: last.location,
+                    "\(last.name.value) has \(width) outputs, but each target has \(encoding.targetWidth) values",
+                    at: last.location,
                     help: "set `units: \(encoding.targetWidth)` on the last layer")
             }
         }
@@ -196,17 +213,22 @@ struct DataCheck {
     private mutating func checkSplits(_ counts: [Int], encoding: LabelEncoding) {
         let batch = spec.training.batchSize.value
         var remaining = counts
-        for (fraction, what) in [(data.testSplit, "test_split"), (spec.training.validationSplit.value, "validation_split")] where fraction > 0 {
+        for (fraction, what) in [
+            (data.testSplit, "test_split"), (spec.training.validationSplit.value, "validation_split"),
+        ] where fraction > 0 {
             let location = what == "test_split" ? data.train.location : spec.training.validationSplit.location
             let held = StratifiedSplit.heldOutCounts(classCounts: remaining, fraction: fraction)
             for (index, count) in remaining.enumerated() where count > 0 {
-                let group = encoding.classCount == nil ? "the data" : "class " + (encoding.classNames.map { "'\($0[index])'" } ?? "\(index)")
+                let group =
+                    encoding.classCount == nil
+                    ? "the data" : "class " + (encoding.classNames.map { "'\($0[index])'" } ?? "\(index)")
                 if held[index] == 0 {
                     diagnostics.error(
                         "\(what) \(Strata.format(fraction)) leaves \(group) (\(count) examples) with no held-out examples",
                         at: location, help: "raise \(what), or give a separate source")
                 } else if held[index] == count {
-                    diagnostics.error("\(what) \(Strata.format(fraction)) leaves \(group) with no training examples", at: location)
+                    diagnostics.error(
+                        "\(what) \(Strata.format(fraction)) leaves \(group) with no training examples", at: location)
                 }
             }
             let total = held.reduce(0, +)

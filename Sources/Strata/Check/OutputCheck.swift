@@ -28,7 +28,9 @@ struct OutputCheck {
             if width == 1 {
                 diagnostics.error(
                     "softmax over 1 unit always outputs 1, so nothing can be learned", at: last.location,
-                    help: "use one unit per class, or for two classes `units: 1, activation: sigmoid` with binary_crossentropy")
+                    help:
+                        "use one unit per class, or for two classes `units: 1, activation: sigmoid` with binary_crossentropy"
+                )
             }
         case .binaryCrossentropy:
             if width != 1 {
@@ -57,7 +59,9 @@ struct OutputCheck {
             diagnostics.error(
                 "\(loss) is computed through \(owner)'s \(needed.name), so the model must end there, but \(after) follow\(index + 2 == spec.layers.count ? "s" : "") it",
                 at: spec.layers[index + 1].location,
-                help: "move \(spec.layers[index + 1].name.value) before \(owner): a dropout belongs between hidden layers, not after the output")
+                help:
+                    "move \(spec.layers[index + 1].name.value) before \(owner): a dropout belongs between hidden layers, not after the output"
+            )
             return
         }
         let ending = spec.outputActivation
@@ -67,7 +71,8 @@ struct OutputCheck {
         diagnostics.error(
             "\(loss) needs \(what), but \(owner) ends in \(endsIn)", at: ending?.location ?? last.location,
             help: takesActivation || ending != nil
-                ? "set `activation: \(needed.name)` on \(owner)" : "end the model with a dense layer with `activation: \(needed.name)`")
+                ? "set `activation: \(needed.name)` on \(owner)"
+                : "end the model with a dense layer with `activation: \(needed.name)`")
     }
 }
 
@@ -84,12 +89,17 @@ struct MonitorCheck {
         if spec.checkpoint.save.value == .best { monitors.append((spec.checkpoint.monitor, "checkpoint")) }
         for (monitor, owner) in monitors {
             if !names.contains(monitor.value) {
-                let help = closestMatch(to: monitor.value, in: names).map { "did you mean '\($0)'?" } ?? "one of: \(names.joined(separator: ", "))"
-                diagnostics.error("\(owner) monitors '\(monitor.value)', which is not computed", at: monitor.location, help: help)
+                let help =
+                    closestMatch(to: monitor.value, in: names).map { "did you mean '\($0)'?" }
+                    ?? "one of: \(names.joined(separator: ", "))"
+                diagnostics.error(
+                    "\(owner) monitors '\(monitor.value)', which is not computed", at: monitor.location, help: help)
             } else if monitor.value.hasPrefix("val_"), !hasValidation {
                 diagnostics.error(
                     "\(owner) monitors '\(monitor.value)', but there is no validation data", at: monitor.location,
-                    help: "set `training: {validation_split: 0.2}` or a `validation:` source, or monitor '\(monitor.value.dropFirst(4))'")
+                    help:
+                        "set `training: {validation_split: 0.2}` or a `validation:` source, or monitor '\(monitor.value.dropFirst(4))'"
+                )
             }
         }
         if spec.loss.value.isClassification == false {

@@ -13,7 +13,8 @@ struct ShapeInference {
         var producerLine = spec.input.location.line
         var summaries: [LayerSummary] = []
         for layer in spec.layers {
-            guard let summary = infer(layer, input: shape, from: producer, line: producerLine, previous: summaries) else {
+            guard let summary = infer(layer, input: shape, from: producer, line: producerLine, previous: summaries)
+            else {
                 return nil
             }
             summaries.append(summary)
@@ -50,15 +51,21 @@ struct ShapeInference {
         }
         return LayerSummary(
             name: name, typeName: layer.typeName, inputShape: input, outputShape: output, params: count(true),
-            nonTrainableParams: count(false), flops: layer.kind.flops(input: input, output: output), location: layer.location)
+            nonTrainableParams: count(false), flops: layer.kind.flops(input: input, output: output),
+            location: layer.location)
     }
 
     private mutating func checkInitialValues(_ tensor: TensorDecl, layer: String) {
-        guard let initializer = tensor.initializer, case .values(let values, let shape) = initializer.value else { return }
+        guard let initializer = tensor.initializer, case .values(let values, let shape) = initializer.value else {
+            return
+        }
         let expected = tensor.shape
         let what = tensor.initializerKey.map { String($0.prefix { $0 != "_" }) } ?? tensor.name
         // A 1-D list fills a bias or a single-column kernel; otherwise the written shape must match.
-        let fits = shape == expected || (shape.count == 1 && values.count == elementCount(expected) && expected.count <= 2 && (expected.count == 1 || expected.last == 1))
+        let fits =
+            shape == expected
+            || (shape.count == 1 && values.count == elementCount(expected) && expected.count <= 2
+                && (expected.count == 1 || expected.last == 1))
         if !fits {
             diagnostics.error(
                 "\(layer) \(what) values have shape \(describeShape(shape)), but the \(what) is \(describeShape(expected))",
@@ -67,7 +74,9 @@ struct ShapeInference {
     }
 
     private func chain(_ previous: [LayerSummary]) -> String {
-        let steps = ["input \(describeShape(spec.input.value))"] + previous.map { "\($0.name) \(describeShape($0.outputShape))" }
+        let steps =
+            ["input \(describeShape(spec.input.value))"]
+            + previous.map { "\($0.name) \(describeShape($0.outputShape))" }
         return "shapes: " + steps.joined(separator: " → ")
     }
 }

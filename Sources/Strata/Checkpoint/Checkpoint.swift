@@ -35,7 +35,8 @@ public struct Checkpoint: Sendable {
         func json<T: Encodable>(_ value: T) throws -> String {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             return String(decoding: try encoder.encode(value), as: UTF8.self)
         }
         let metadata: [String: String] = [
@@ -58,7 +59,8 @@ public struct Checkpoint: Sendable {
 
     public static func read(_ path: String) throws -> Checkpoint {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError(path: path, message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+            throw CheckpointError(
+                path: path, message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
         }
         return try decode([UInt8](data), path: path)
     }
@@ -66,23 +68,33 @@ public struct Checkpoint: Sendable {
     public static func decode(_ bytes: [UInt8], path: String) throws -> Checkpoint {
         func fail(_ message: String) -> CheckpointError { CheckpointError(path: path, message: message) }
         let (tensors, metadata) = try SafeTensors.decode(bytes, path: path)
-        guard let format = metadata["format"] else { throw fail("no Strata format in __metadata__; a safetensors file from elsewhere?") }
+        guard let format = metadata["format"] else {
+            throw fail("no Strata format in __metadata__; a safetensors file from elsewhere?")
+        }
         guard format == Checkpoint.format else { throw fail("format '\(format)' is not \(Checkpoint.format)") }
-        guard let spec = metadata["spec"], let hash = metadata["spec_sha256"] else { throw fail("the metadata holds no spec") }
-        guard SHA256.hex(spec) == hash else { throw fail("spec hash mismatch: the stored spec does not match its SHA-256") }
+        guard let spec = metadata["spec"], let hash = metadata["spec_sha256"] else {
+            throw fail("the metadata holds no spec")
+        }
+        guard SHA256.hex(spec) == hash else {
+            throw fail("spec hash mismatch: the stored spec does not match its SHA-256")
+        }
         func decodeJSON<T: Decodable>(_ key: String, as type: T.Type) throws -> T {
             guard let text = metadata[key] else { throw fail("the metadata has no '\(key)'") }
             do {
                 let decoder = JSONDecoder()
-                decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+                decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+                    positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
                 return try decoder.decode(T.self, from: Data(text.utf8))
             } catch {
                 throw fail("the metadata's '\(key)' is not valid: \(error)")
             }
         }
-        guard let seedText = metadata["seed"], let seed = UInt64(seedText) else { throw fail("the metadata has no valid 'seed'") }
+        guard let seedText = metadata["seed"], let seed = UInt64(seedText) else {
+            throw fail("the metadata has no valid 'seed'")
+        }
         return Checkpoint(
-            specText: spec, specPath: metadata["spec_path"] ?? "checkpoint.yaml", seed: seed, state: try decodeJSON("state", as: TrainingState.self),
+            specText: spec, specPath: metadata["spec_path"] ?? "checkpoint.yaml", seed: seed,
+            state: try decodeJSON("state", as: TrainingState.self),
             encoding: try decodeJSON("labels", as: LabelEncoding.self),
             preprocessing: try decodeJSON("preprocessing", as: Preprocessing.self), tensors: tensors)
     }
@@ -114,7 +126,8 @@ extension ModelPlan {
                 return
             }
             guard stored.shape == tensor.shape else {
-                problems.append("'\(name)' has shape \(stored.shape) in the checkpoint, the model needs \(tensor.shape)")
+                problems.append(
+                    "'\(name)' has shape \(stored.shape) in the checkpoint, the model needs \(tensor.shape)")
                 return
             }
             for i in 0..<tensor.count { tensor[i] = stored.values[i] }
@@ -122,12 +135,15 @@ extension ModelPlan {
         for (name, tensor) in modelTensors { copy(name, into: tensor) }
         if optimizerState {
             for (index, name) in parameterNames.enumerated() {
-                for (slotName, slot) in zip(optimizer.slotNames, optimizer.slots[index]) { copy("optimizer.\(name).\(slotName)", into: slot) }
+                for (slotName, slot) in zip(optimizer.slotNames, optimizer.slots[index]) {
+                    copy("optimizer.\(name).\(slotName)", into: slot)
+                }
             }
             optimizer.iterations = checkpoint.state.iterations
         }
         let known = Set(parameterNames + stateNames)
-        for tensor in checkpoint.tensors where !tensor.name.hasPrefix("optimizer.") && !tensor.name.hasPrefix("best.") && !known.contains(tensor.name) {
+        for tensor in checkpoint.tensors
+        where !tensor.name.hasPrefix("optimizer.") && !tensor.name.hasPrefix("best.") && !known.contains(tensor.name) {
             problems.append("tensor '\(tensor.name)' matches no layer of the model")
         }
         if !problems.isEmpty {

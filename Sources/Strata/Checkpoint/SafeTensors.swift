@@ -34,29 +34,40 @@ public enum SafeTensors {
             header[tensor.name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + size]]
             offset += size
         }
-        var json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]))
+        var json = [UInt8](
+            try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]))
         while json.count % 8 != 0 { json.append(0x20) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(8 + json.count + offset)
-        for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: UInt64(json.count) >> UInt64(shift))) }
+        for shift in stride(from: 0, to: 64, by: 8) {
+            bytes.append(UInt8(truncatingIfNeeded: UInt64(json.count) >> UInt64(shift)))
+        }
         bytes += json
         for tensor in tensors {
             for value in tensor.values {
                 let bits = value.bitPattern.littleEndian
-                bytes += [UInt8(truncatingIfNeeded: bits), UInt8(truncatingIfNeeded: bits >> 8), UInt8(truncatingIfNeeded: bits >> 16), UInt8(truncatingIfNeeded: bits >> 24)]
+                bytes += [
+                    UInt8(truncatingIfNeeded: bits), UInt8(truncatingIfNeeded: bits >> 8),
+                    UInt8(truncatingIfNeeded: bits >> 16), UInt8(truncatingIfNeeded: bits >> 24),
+                ]
             }
         }
         return bytes
     }
 
     /// Parses and validates every part; any inconsistency is an error that says what is wrong.
-    public static func decode(_ bytes: [UInt8], path: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+    public static func decode(
+        _ bytes: [UInt8], path: String
+    ) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
         func fail(_ message: String) -> CheckpointError { CheckpointError(path: path, message: message) }
-        guard bytes.count >= 8 else { throw fail("truncated: \(bytes.count) bytes, shorter than the 8-byte header length") }
+        guard bytes.count >= 8 else {
+            throw fail("truncated: \(bytes.count) bytes, shorter than the 8-byte header length")
+        }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << UInt64(8 * i) }
         guard length <= UInt64(maximumHeaderSize) else {
-            throw fail("header length \(length) is larger than the \(maximumHeaderSize)-byte limit; not a Strata checkpoint")
+            throw fail(
+                "header length \(length) is larger than the \(maximumHeaderSize)-byte limit; not a Strata checkpoint")
         }
         guard length <= UInt64(bytes.count - 8) else {
             throw fail("header length \(length) runs past the end of the file (\(bytes.count) bytes)")
@@ -78,7 +89,9 @@ public enum SafeTensors {
         for (name, raw) in header where name != "__metadata__" {
             guard let entry = raw as? [String: Any] else { throw fail("tensor '\(name)' has no description object") }
             guard let dtype = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype") }
-            guard dtype == "F32" else { throw fail("tensor '\(name)' has dtype \(dtype); Strata checkpoints hold F32 only") }
+            guard dtype == "F32" else {
+                throw fail("tensor '\(name)' has dtype \(dtype); Strata checkpoints hold F32 only")
+            }
             guard let shape = entry["shape"] as? [Any], let dims = ints(shape), dims.allSatisfy({ $0 >= 0 }) else {
                 throw fail("tensor '\(name)' has no valid shape")
             }
@@ -95,16 +108,22 @@ public enum SafeTensors {
                 guard !overflow else { throw fail("tensor '\(name)' shape \(dims) is too large") }
                 elements = product
             }
-            guard elements.multipliedReportingOverflow(by: 4).partialValue == end - begin, elements <= Int.max / 4 else {
-                throw fail("tensor '\(name)' shape \(dims) needs \(elements * 4) bytes but data_offsets give \(end - begin)")
+            guard elements.multipliedReportingOverflow(by: 4).partialValue == end - begin, elements <= Int.max / 4
+            else {
+                throw fail(
+                    "tensor '\(name)' shape \(dims) needs \(elements * 4) bytes but data_offsets give \(end - begin)")
             }
             entries.append((name, dims, begin, end))
         }
         entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var expected = 0
         for entry in entries {
-            if entry.begin < expected { throw fail("tensor '\(entry.name)' overlaps the tensor before it (offset \(entry.begin) < \(expected))") }
-            if entry.begin > expected { throw fail("a gap of \(entry.begin - expected) bytes lies before tensor '\(entry.name)'") }
+            if entry.begin < expected {
+                throw fail("tensor '\(entry.name)' overlaps the tensor before it (offset \(entry.begin) < \(expected))")
+            }
+            if entry.begin > expected {
+                throw fail("a gap of \(entry.begin - expected) bytes lies before tensor '\(entry.name)'")
+            }
             expected = entry.end
         }
         if expected != dataSize { throw fail("\(dataSize - expected) trailing bytes after the last tensor") }
@@ -112,7 +131,9 @@ public enum SafeTensors {
             var values = [Float](repeating: 0, count: (entry.end - entry.begin) / 4)
             var o = headerEnd + entry.begin
             for i in 0..<values.count {
-                let bits = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+                let bits =
+                    UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3])
+                    << 24
                 values[i] = Float(bitPattern: bits)
                 o += 4
             }
@@ -151,7 +172,10 @@ public enum AtomicFile {
             try handle.synchronize()
             try handle.close()
             if rename(temporary.path, url.path) != 0 {
-                throw CheckpointError(path: path, message: "cannot rename \(temporary.lastPathComponent) into place: \(String(cString: strerror(errno)))")
+                throw CheckpointError(
+                    path: path,
+                    message:
+                        "cannot rename \(temporary.lastPathComponent) into place: \(String(cString: strerror(errno)))")
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)

@@ -41,7 +41,10 @@ public struct DatasetLoader: Sendable {
             let imageFile = try IDXFile.read(imagePath)
             let labelFile = try IDXFile.read(labelPath)
             guard labelFile.dimensions.count == 1, imageFile.dimensions.first == labelFile.dimensions.first else {
-                throw DataError(path: labelPath, "holds \(labelFile.dimensions.first ?? 0) labels for \(imageFile.dimensions.first ?? 0) images in \(imagePath)")
+                throw DataError(
+                    path: labelPath,
+                    "holds \(labelFile.dimensions.first ?? 0) labels for \(imageFile.dimensions.first ?? 0) images in \(imagePath)"
+                )
             }
             let features = imageFile.values.map(Float.init)
             return try assemble(
@@ -62,7 +65,9 @@ public struct DatasetLoader: Sendable {
         let table = try CSVTable.read(path, header: header)
         let width = table.header?.count ?? table.rows.first?.count ?? 0
         if width == featureCount { return try CSVFeatures.read(table, columns: Array(0..<width), path: path) }
-        if let trainingCSV, let layout = try? CSVLayout(table: table, source: trainingCSV, path: path), layout.features.count == featureCount {
+        if let trainingCSV, let layout = try? CSVLayout(table: table, source: trainingCSV, path: path),
+            layout.features.count == featureCount
+        {
             return try CSVFeatures.read(table, columns: layout.features, path: path)
         }
         throw DataError(path: path, "has \(width) columns; the model takes \(featureCount) features per example")
@@ -73,11 +78,15 @@ public struct DatasetLoader: Sendable {
         case name(String)
     }
 
-    private func assemble(features: [Float], labels: [LabelCell], path: String, place: (Int) -> String) throws -> Dataset {
+    private func assemble(
+        features: [Float], labels: [LabelCell], path: String, place: (Int) -> String
+    ) throws -> Dataset {
         let count = labels.count
         guard count > 0 else { throw DataError(path: path, "holds no examples") }
         guard features.count == count * featureCount else {
-            throw DataError(path: path, "\(features.count / max(count, 1)) features per example; the spec's input takes \(featureCount)")
+            throw DataError(
+                path: path,
+                "\(features.count / max(count, 1)) features per example; the spec's input takes \(featureCount)")
         }
         let width = targetWidth
         var targets = [Float](repeating: 0, count: count * width)
@@ -96,7 +105,9 @@ public struct DatasetLoader: Sendable {
                 switch cell {
                 case .name(let name):
                     guard let found = names?[name] else {
-                        throw DataError(path: path, place: place(i), "unknown class '\(name)'", help: encoding.classNames.map { "classes are: \($0.joined(separator: ", "))" })
+                        throw DataError(
+                            path: path, place: place(i), "unknown class '\(name)'",
+                            help: encoding.classNames.map { "classes are: \($0.joined(separator: ", "))" })
                     }
                     index = found
                 case .numbers(let row):
@@ -104,14 +115,18 @@ public struct DatasetLoader: Sendable {
                         index = found
                     } else {
                         guard row.count == 1, row[0] >= 0, row[0] == row[0].rounded(), row[0] < Double(Int32.max) else {
-                            throw DataError(path: path, place: place(i), "label \(row.map { format($0) }.joined(separator: ", ")) is not a class index")
+                            throw DataError(
+                                path: path, place: place(i),
+                                "label \(row.map { format($0) }.joined(separator: ", ")) is not a class index")
                         }
                         index = Int(row[0])
                     }
                 }
                 let classes = encoding.classCount ?? 2
                 guard index < classes else {
-                    throw DataError(path: path, place: place(i), "class \(index) is outside the \(classes) classes 0...\(classes - 1)")
+                    throw DataError(
+                        path: path, place: place(i),
+                        "class \(index) is outside the \(classes) classes 0...\(classes - 1)")
                 }
                 if width == 1 { targets[i] = Float(index) } else { targets[i * width + index] = 1 }
             }
@@ -129,7 +144,8 @@ enum CSVFeatures {
                 let cell = row[c].trimmingCharacters(in: .whitespaces)
                 guard let value = Float(cell), value.isFinite else {
                     let column = table.header.map { "'\($0[c])'" } ?? "\(c)"
-                    throw DataError(path: path, place: "line \(table.lines[r])", "column \(column): '\(cell)' is not a number")
+                    throw DataError(
+                        path: path, place: "line \(table.lines[r])", "column \(column): '\(cell)' is not a number")
                 }
                 features.append(value)
             }
@@ -141,7 +157,9 @@ enum CSVFeatures {
 /// Seeded, stratified hold-outs: within each class the examples are shuffled and the first
 /// round(count · fraction) held out (StratifiedSplit), so every class keeps its share. Indices come back sorted.
 public enum DataSplits {
-    public static func split(classes: [Int]?, count: Int, fraction: Double, random: inout SplitMix64) -> (kept: [Int], heldOut: [Int]) {
+    public static func split(
+        classes: [Int]?, count: Int, fraction: Double, random: inout SplitMix64
+    ) -> (kept: [Int], heldOut: [Int]) {
         guard fraction > 0 else { return (Array(0..<count), []) }
         let labels = classes ?? [Int](repeating: 0, count: count)
         let groups = Dictionary(grouping: 0..<count) { labels[$0] }

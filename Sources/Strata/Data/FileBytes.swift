@@ -21,7 +21,9 @@ enum FileBytes {
             if count < 0 {
                 var code: Int32 = 0
                 let message = gzerror(file, &code).map { String(cString: $0) } ?? "read error"
-                throw DataError(path: path, place: "byte \(bytes.count) of the decompressed data", "corrupt or truncated: \(message)")
+                throw DataError(
+                    path: path, place: "byte \(bytes.count) of the decompressed data",
+                    "corrupt or truncated: \(message)")
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<Int(count)])

@@ -13,10 +13,14 @@ public struct IDXFile: Sendable {
             throw DataError(path: path, place: "byte 0", "too short for an IDX header (\(bytes.count) bytes)")
         }
         guard bytes[0] == 0, bytes[1] == 0 else {
-            throw DataError(path: path, place: "byte 0", "not an IDX file: magic starts 0x\(hex(bytes[0]))\(hex(bytes[1])), expected 0x0000")
+            throw DataError(
+                path: path, place: "byte 0",
+                "not an IDX file: magic starts 0x\(hex(bytes[0]))\(hex(bytes[1])), expected 0x0000")
         }
         guard bytes[2] == 0x08 else {
-            throw DataError(path: path, place: "byte 2", "IDX type 0x\(hex(bytes[2])) is not supported; image sets use 0x08 (unsigned bytes)")
+            throw DataError(
+                path: path, place: "byte 2",
+                "IDX type 0x\(hex(bytes[2])) is not supported; image sets use 0x08 (unsigned bytes)")
         }
         let rank = Int(bytes[3])
         guard (1...4).contains(rank) else {
@@ -24,7 +28,9 @@ public struct IDXFile: Sendable {
         }
         let headerSize = 4 + 4 * rank
         guard bytes.count >= headerSize else {
-            throw DataError(path: path, place: "byte \(bytes.count)", "header ends early: \(rank) dimensions need \(headerSize) bytes")
+            throw DataError(
+                path: path, place: "byte \(bytes.count)",
+                "header ends early: \(rank) dimensions need \(headerSize) bytes")
         }
         var dimensions: [Int] = []
         var expected = 1
@@ -38,7 +44,8 @@ public struct IDXFile: Sendable {
         guard actual == expected else {
             throw DataError(
                 path: path, place: "byte \(headerSize)",
-                "size mismatch: the header's dimensions \(dimensions.map(String.init).joined(separator: "x")) need \(expected) bytes of data, the file has \(actual)")
+                "size mismatch: the header's dimensions \(dimensions.map(String.init).joined(separator: "x")) need \(expected) bytes of data, the file has \(actual)"
+            )
         }
         return IDXFile(dimensions: dimensions, values: Array(bytes[headerSize...]))
     }

@@ -42,19 +42,27 @@ extension SourceProbe {
             let path = DataPaths.resolve(csv.path.value, specFile: specFile)
             let table = try CSVTable.read(path, header: csv.header)
             let layout = try CSVLayout(table: table, source: csv, path: path)
-            return SourceProbe(examples: table.rows.count, featureShape: [layout.features.count], labels: try layout.labels(table, path: path))
+            return SourceProbe(
+                examples: table.rows.count, featureShape: [layout.features.count],
+                labels: try layout.labels(table, path: path))
         case .idx(let images, let labels):
             let imagePath = DataPaths.resolve(images.value, specFile: specFile)
             let labelPath = DataPaths.resolve(labels.value, specFile: specFile)
             let dims = try IDXFile.readDimensions(imagePath)
             let labelFile = try IDXFile.read(labelPath)
             guard labelFile.dimensions.count == 1 else {
-                throw DataError(path: labelPath, place: "byte 3", "a label file has 1 dimension, this one has \(labelFile.dimensions.count)")
+                throw DataError(
+                    path: labelPath, place: "byte 3",
+                    "a label file has 1 dimension, this one has \(labelFile.dimensions.count)")
             }
             guard dims.first == labelFile.dimensions[0] else {
-                throw DataError(path: labelPath, "holds \(labelFile.dimensions[0]) labels but \(imagePath) holds \(dims.first ?? 0) images")
+                throw DataError(
+                    path: labelPath,
+                    "holds \(labelFile.dimensions[0]) labels but \(imagePath) holds \(dims.first ?? 0) images")
             }
-            return SourceProbe(examples: dims[0], featureShape: Array(dims.dropFirst()), labels: .numbers(labelFile.values.map { [Double($0)] }))
+            return SourceProbe(
+                examples: dims[0], featureShape: Array(dims.dropFirst()),
+                labels: .numbers(labelFile.values.map { [Double($0)] }))
         }
     }
 }

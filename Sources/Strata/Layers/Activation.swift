@@ -19,7 +19,9 @@ public struct ActivationSpec: LayerKind {
 
     public func explain(_ layer: LayerSummary) -> [String] {
         let (name, formula) = function.value.explained
-        return ["y = \(name.isEmpty ? "x" : "\(name)(x)")"] + (formula.map { [$0] } ?? []) + ["parameters: 0", "FLOPs: 0 counted"]
+        return ["y = \(name.isEmpty ? "x" : "\(name)(x)")"] + (formula.map { [$0] } ?? []) + [
+            "parameters: 0", "FLOPs: 0 counted",
+        ]
     }
 
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
@@ -33,7 +35,8 @@ extension ActivationKind {
         switch self {
         case .linear: ("", nil)
         case .relu: ("relu", "relu(z) = max(0, z)")
-        case .leakyRelu(let alpha): ("leaky_relu", "leaky_relu(z) = z if z > 0, else \(format(Double("\(alpha)") ?? 0))·z")
+        case .leakyRelu(let alpha):
+            ("leaky_relu", "leaky_relu(z) = z if z > 0, else \(format(Double("\(alpha)") ?? 0))·z")
         case .elu(let alpha): ("elu", "elu(z) = z if z > 0, else \(format(Double("\(alpha)") ?? 0))·(e^z − 1)")
         case .sigmoid: ("sigmoid", "sigmoid(z) = 1 / (1 + e^(−z))")
         case .tanh: ("tanh", "tanh(z) = (e^z − e^(−z)) / (e^z + e^(−z))")

@@ -4,10 +4,15 @@ import StrataEngine
 /// training, moving statistics when evaluating and predicting.
 public struct BatchNormalizationSpec: LayerKind {
     public static let typeName = "batch_normalization"
-    public static let summary = "normalizes each channel to mean 0 and variance 1 over the batch, then scales by γ and shifts by β"
+    public static let summary =
+        "normalizes each channel to mean 0 and variance 1 over the batch, then scales by γ and shifts by β"
     public static let keys = [
-        KeyRule("momentum", .number(NumberBounds(atLeast: 0, below: 1)), .value(.number(0.99)), "how slowly the moving statistics follow each batch's"),
-        KeyRule("epsilon", .number(NumberBounds(above: 0)), .value(.number(1e-3)), "added to the variance before its square root"),
+        KeyRule(
+            "momentum", .number(NumberBounds(atLeast: 0, below: 1)), .value(.number(0.99)),
+            "how slowly the moving statistics follow each batch's"),
+        KeyRule(
+            "epsilon", .number(NumberBounds(above: 0)), .value(.number(1e-3)),
+            "added to the variance before its square root"),
         KeyRule("center", .boolean, .value(.boolean(true)), "learn a shift β"),
         KeyRule("scale", .boolean, .value(.boolean(true)), "learn a scale γ"),
     ]
@@ -29,7 +34,10 @@ public struct BatchNormalizationSpec: LayerKind {
     public func tensors(input: [Int], output: [Int]) -> [TensorDecl] {
         let c = [input.last ?? 1]
         return (scale ? [TensorDecl("gamma", shape: c)] : []) + (center ? [TensorDecl("beta", shape: c)] : [])
-            + [TensorDecl("moving_mean", shape: c, trainable: false), TensorDecl("moving_variance", shape: c, trainable: false)]
+            + [
+                TensorDecl("moving_mean", shape: c, trainable: false),
+                TensorDecl("moving_variance", shape: c, trainable: false),
+            ]
     }
 
     /// Per value: a subtract and a multiply to normalize, a multiply-add for γ and β.
@@ -42,12 +50,16 @@ public struct BatchNormalizationSpec: LayerKind {
             "while training: x̂ = (x − μ) / √(σ² + \(format(epsilon))), μ and σ² each channel's mean and variance over the batch\(layer.inputShape.count > 1 ? " and every position" : "")",
             "y = \(affine); the moving statistics follow: moving ← \(format(momentum))·moving + \(format(1 - momentum))·batch",
             "when evaluating and predicting: μ and σ² are the moving statistics",
-            "parameters: \((scale ? 1 : 0) + (center ? 1 : 0))·\(c) trainable (γ, β) + 2·\(c) non-trainable (moving mean and variance) = \(SummaryTable.grouped(layer.params + layer.nonTrainableParams))",
-            "FLOPs: 4 per value = \(SummaryTable.grouped(layer.flops))",
+            "parameters: \((scale ? 1 : 0) + (center ? 1 : 0))·\(c) trainable (γ, β) + 2·\(c) non-trainable (moving mean and variance) = \(groupedDigits(layer.params + layer.nonTrainableParams))",
+            "FLOPs: 4 per value = \(groupedDigits(layer.flops))",
         ]
     }
 
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
-        [BatchNormalizationLayer(name: name, shape: input, momentum: Float(momentum), epsilon: Float(epsilon), center: center, scale: scale)]
+        [
+            BatchNormalizationLayer(
+                name: name, shape: input, momentum: Float(momentum), epsilon: Float(epsilon), center: center,
+                scale: scale)
+        ]
     }
 }

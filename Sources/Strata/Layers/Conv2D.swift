@@ -5,12 +5,19 @@ import StrataEngine
 public struct Conv2DSpec: LayerKind {
     public static let typeName = "conv2d"
     public static let summary = "2-D convolution: each filter slides over the image, channels last"
-    public static let keys = [
-        KeyRule("filters", .integer(1...Int.max), .required, "the number of output channels", help: "the number of output channels, e.g. `filters: 32`"),
-        KeyRule("kernel_size", .pair(1...Int.max), .required, "the window size", help: "the window size, e.g. `kernel_size: 3` or `[3, 3]`"),
-        KeyRule("strides", .pair(1...Int.max), .value(.pair([1, 1])), "the step between windows"),
-        KeyRule("padding", .word(Padding.allCases.map(\.rawValue)), .value(.word("valid")), "`same` pads so the output is ⌈input / stride⌉"),
-    ] + DenseSpec.weightKeys
+    public static let keys =
+        [
+            KeyRule(
+                "filters", .integer(1...Int.max), .required, "the number of output channels",
+                help: "the number of output channels, e.g. `filters: 32`"),
+            KeyRule(
+                "kernel_size", .pair(1...Int.max), .required, "the window size",
+                help: "the window size, e.g. `kernel_size: 3` or `[3, 3]`"),
+            KeyRule("strides", .pair(1...Int.max), .value(.pair([1, 1])), "the step between windows"),
+            KeyRule(
+                "padding", .word(Padding.allCases.map(\.rawValue)), .value(.word("valid")),
+                "`same` pads so the output is ⌈input / stride⌉"),
+        ] + DenseSpec.weightKeys
 
     public var filters: Located<Int>
     public var kernelSize: Located<[Int]>
@@ -38,9 +45,11 @@ public struct Conv2DSpec: LayerKind {
         guard input.count == 3 else {
             throw .needs(
                 "[height, width, channels]",
-                help: input.count == 1 ? "set `input` to the image shape, e.g. [28, 28, 1], and flatten after the convolutions" : nil)
+                help: input.count == 1
+                    ? "set `input` to the image shape, e.g. [28, 28, 1], and flatten after the convolutions" : nil)
         }
-        let w = try windowOutput(input, size: kernelSize, strides: strides.value, padding: padding, what: "kernel_size", name: name)
+        let w = try windowOutput(
+            input, size: kernelSize, strides: strides.value, padding: padding, what: "kernel_size", name: name)
         return [w.outputHeight, w.outputWidth, filters.value]
     }
 
@@ -49,7 +58,8 @@ public struct Conv2DSpec: LayerKind {
             "weight", shape: kernelSize.value + [input[2], filters.value], initializerKey: "kernel_initializer",
             initializer: kernelInitializer,
             layout: "dense kernels are [inputs, units]; conv2d kernels are [height, width, channels, filters]")
-        let bias = TensorDecl("bias", shape: [filters.value], initializerKey: "bias_initializer", initializer: biasInitializer)
+        let bias = TensorDecl(
+            "bias", shape: [filters.value], initializerKey: "bias_initializer", initializer: biasInitializer)
         return useBias ? [kernel, bias] : [kernel]
     }
 
@@ -60,25 +70,31 @@ public struct Conv2DSpec: LayerKind {
     }
 
     public func explain(_ layer: LayerSummary) -> [String] {
-        let g = SummaryTable.grouped
+        let g = groupedDigits
         let (k, c, f) = (kernelSize.value, layer.inputShape[2], filters.value)
         let (name, formula) = (activation?.value ?? .linear).explained
-        let sum = "Σ over the \(k[0])x\(k[1]) window and \(c) channel\(c == 1 ? "" : "s") of W·x\(useBias ? " + b" : "")"
-        var lines = ["y[i, j, f] = \(name.isEmpty ? sum : "\(name)(\(sum))"), W of shape [\(k[0]), \(k[1]), \(c), \(f)], stride \(strides.value.map(String.init).joined(separator: "x")), \(padding.rawValue) padding"]
+        let sum =
+            "Σ over the \(k[0])x\(k[1]) window and \(c) channel\(c == 1 ? "" : "s") of W·x\(useBias ? " + b" : "")"
+        var lines = [
+            "y[i, j, f] = \(name.isEmpty ? sum : "\(name)(\(sum))"), W of shape [\(k[0]), \(k[1]), \(c), \(f)], stride \(strides.value.map(String.init).joined(separator: "x")), \(padding.rawValue) padding"
+        ]
         if let formula { lines.append(formula) }
         lines.append("parameters: \(k[0])·\(k[1])·\(c)·\(f)\(useBias ? " + \(f)" : "") = \(g(layer.params))")
         let positions = layer.outputShape[0] * layer.outputShape[1]
-        lines.append("FLOPs: 2·\(k[0])·\(k[1])·\(c) per output value × \(layer.outputShape[0])·\(layer.outputShape[1])·\(f) outputs\(useBias ? " + \(g(positions * f)) bias adds" : "") = \(g(layer.flops))")
+        lines.append(
+            "FLOPs: 2·\(k[0])·\(k[1])·\(c) per output value × \(layer.outputShape[0])·\(layer.outputShape[1])·\(f) outputs\(useBias ? " + \(g(positions * f)) bias adds" : "") = \(g(layer.flops))"
+        )
         return lines + regularizerLines(kernelRegularizer?.value)
     }
 
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
         let (k, s) = (kernelSize.value, strides.value)
         // The checker has laid this window over this input, so the layer can be built.
-        guard let layer = Conv2DLayer(
-            name: name, inputShape: input, filters: filters.value, kernel: (k[0], k[1]), strides: (s[0], s[1]),
-            same: padding == .same, useBias: useBias, kernelInitializer: kernelInitializer.value,
-            biasInitializer: biasInitializer.value)
+        guard
+            let layer = Conv2DLayer(
+                name: name, inputShape: input, filters: filters.value, kernel: (k[0], k[1]), strides: (s[0], s[1]),
+                same: padding == .same, useBias: useBias, kernelInitializer: kernelInitializer.value,
+                biasInitializer: biasInitializer.value)
         else { preconditionFailure("\(name): the checked window does not fit") }
         layer.weight.regularizer = kernelRegularizer?.value
         return [layer] + activationLayers(activation, name: name, shape: layer.outputShape)

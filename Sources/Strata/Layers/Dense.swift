@@ -5,16 +5,23 @@ public struct DenseSpec: LayerKind {
     public static let typeName = "dense"
     public static let summary = "fully connected: every output is a weighted sum of every input"
     public static let keys =
-        [KeyRule("units", .integer(1...Int.max), .required, "the number of outputs", help: "the number of outputs, e.g. `units: 10`")]
+        [
+            KeyRule(
+                "units", .integer(1...Int.max), .required, "the number of outputs",
+                help: "the number of outputs, e.g. `units: 10`")
+        ]
         + weightKeys
 
     /// The keys of a layer with a kernel and a bias (dense and conv2d).
     static let weightKeys = [
         KeyRule("activation", .activation, .value(.activation(.linear)), "applied to the output"),
         KeyRule("use_bias", .boolean, .value(.boolean(true)), "add a learned bias"),
-        KeyRule("kernel_initializer", .initializer, .value(.initializer(.glorotUniform)), "the kernel's initial values"),
+        KeyRule(
+            "kernel_initializer", .initializer, .value(.initializer(.glorotUniform)), "the kernel's initial values"),
         KeyRule("bias_initializer", .initializer, .value(.initializer(.zeros)), "the bias's initial values"),
-        KeyRule("kernel_regularizer", .regularizer, .derived("none"), "a penalty on the kernel added to the loss: `{l2: 0.0001}`, `{l1: …}`"),
+        KeyRule(
+            "kernel_regularizer", .regularizer, .derived("none"),
+            "a penalty on the kernel added to the loss: `{l2: 0.0001}`, `{l1: …}`"),
     ]
 
     public var units: Located<Int>
@@ -41,8 +48,10 @@ public struct DenseSpec: LayerKind {
     public func tensors(input: [Int], output: [Int]) -> [TensorDecl] {
         let layout = "dense kernels are [inputs, units]; conv2d kernels are [height, width, channels, filters]"
         let kernel = TensorDecl(
-            "weight", shape: [input[0], units.value], initializerKey: "kernel_initializer", initializer: kernelInitializer, layout: layout)
-        let bias = TensorDecl("bias", shape: [units.value], initializerKey: "bias_initializer", initializer: biasInitializer)
+            "weight", shape: [input[0], units.value], initializerKey: "kernel_initializer",
+            initializer: kernelInitializer, layout: layout)
+        let bias = TensorDecl(
+            "bias", shape: [units.value], initializerKey: "bias_initializer", initializer: biasInitializer)
         return useBias ? [kernel, bias] : [kernel]
     }
 
@@ -51,17 +60,22 @@ public struct DenseSpec: LayerKind {
     }
 
     public func explain(_ layer: LayerSummary) -> [String] {
-        let g = SummaryTable.grouped
+        let g = groupedDigits
         let (inputs, units) = (layer.inputShape[0], units.value)
         let (name, formula) = (activation?.value ?? .linear).explained
         let affine = useBias ? "W·x + b" : "W·x"
-        var lines = ["y = \(name.isEmpty ? affine : "\(name)(\(affine))"), W of shape [\(inputs), \(units)]\(useBias ? ", b of shape [\(units)]" : "")"]
+        var lines = [
+            "y = \(name.isEmpty ? affine : "\(name)(\(affine))"), W of shape [\(inputs), \(units)]\(useBias ? ", b of shape [\(units)]" : "")"
+        ]
         if let formula { lines.append(formula) }
         if inputs == 1 && units == 1 && useBias && name.isEmpty {
-            lines.append("with one input and one unit this is the line y = m·x + b: the slope m is W, the intercept b is b")
+            lines.append(
+                "with one input and one unit this is the line y = m·x + b: the slope m is W, the intercept b is b")
         }
         lines.append("parameters: \(inputs)·\(units)\(useBias ? " + \(units)" : "") = \(g(layer.params))")
-        lines.append("FLOPs: 2·\(inputs)·\(units)\(useBias ? " + \(units)" : "") = \(g(layer.flops)) (a multiply and an add per weight\(useBias ? ", one add per bias" : ""))")
+        lines.append(
+            "FLOPs: 2·\(inputs)·\(units)\(useBias ? " + \(units)" : "") = \(g(layer.flops)) (a multiply and an add per weight\(useBias ? ", one add per bias" : ""))"
+        )
         return lines + regularizerLines(kernelRegularizer?.value)
     }
 
@@ -80,5 +94,7 @@ func regularizerLines(_ regularizer: Regularizer?) -> [String] {
     var terms: [String] = []
     if r.l1 > 0 { terms.append("\(format(Double("\(r.l1)") ?? 0))·Σ|W|") }
     if r.l2 > 0 { terms.append("\(format(Double("\(r.l2)") ?? 0))·ΣW²") }
-    return ["regularizer: \(terms.joined(separator: " + ")) added to the loss of every batch (it pulls weights toward 0)"]
+    return [
+        "regularizer: \(terms.joined(separator: " + ")) added to the loss of every batch (it pulls weights toward 0)"
+    ]
 }

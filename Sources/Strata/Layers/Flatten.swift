@@ -11,8 +11,13 @@ public struct FlattenSpec: LayerKind {
     public func outputShape(input: [Int], name: String) throws(ShapeProblem) -> [Int] { [elementCount(input)] }
 
     public func explain(_ layer: LayerSummary) -> [String] {
-        ["y = x laid out as one vector of \(SummaryTable.grouped(layer.outputShape[0])) values (row-major, channels fastest)", "parameters: 0", "FLOPs: 0"]
+        [
+            "y = x laid out as one vector of \(groupedDigits(layer.outputShape[0])) values (row-major, channels fastest)",
+            "parameters: 0", "FLOPs: 0",
+        ]
     }
 
-    public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] { [FlattenLayer(name: name, inputShape: input)] }
+    public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
+        [FlattenLayer(name: name, inputShape: input)]
+    }
 }

@@ -18,8 +18,10 @@ extension GlobalPooling2DKind {
     public func explain(_ layer: LayerSummary) -> [String] {
         let (h, w) = (layer.inputShape[0], layer.inputShape[1])
         let what = Self.reduction == .average ? "mean" : "max"
-        return ["y[c] = \(what) of x[·, ·, c] over all \(h)x\(w) positions: one value per channel, a flat [\(layer.outputShape[0])]",
-                "parameters: 0", "FLOPs: 0 counted"]
+        return [
+            "y[c] = \(what) of x[·, ·, c] over all \(h)x\(w) positions: one value per channel, a flat [\(layer.outputShape[0])]",
+            "parameters: 0", "FLOPs: 0 counted",
+        ]
     }
 
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {

@@ -16,7 +16,9 @@ extension Pooling2DKind {
         [
             KeyRule("pool_size", .pair(1...Int.max), .value(.pair([2, 2])), "the window size"),
             KeyRule("strides", .pair(1...Int.max), .derived("`pool_size`"), "the step between windows"),
-            KeyRule("padding", .word(Padding.allCases.map(\.rawValue)), .value(.word("valid")), "`same` pads so the output is ⌈input / stride⌉"),
+            KeyRule(
+                "padding", .word(Padding.allCases.map(\.rawValue)), .value(.word("valid")),
+                "`same` pads so the output is ⌈input / stride⌉"),
         ]
     }
 
@@ -39,12 +41,15 @@ extension Pooling2DKind {
 
     public func explain(_ layer: LayerSummary) -> [String] {
         let p = poolSize.value
-        return ["y[i, j, c] = \(Self.reduction) over a \(p[0])x\(p[1]) window, stride \(strides.value.map(String.init).joined(separator: "x")), of x[·, ·, c]",
-                "parameters: 0", "FLOPs: 0 counted (\(Self.reduction == "max" ? "comparisons" : "additions") only)"]
+        return [
+            "y[i, j, c] = \(Self.reduction) over a \(p[0])x\(p[1]) window, stride \(strides.value.map(String.init).joined(separator: "x")), of x[·, ·, c]",
+            "parameters: 0", "FLOPs: 0 counted (\(Self.reduction == "max" ? "comparisons" : "additions") only)",
+        ]
     }
 
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
-        guard let w = try? window(input, name: name), let layer = engineLayer(name: name, input: input, window: w) else {
+        guard let w = try? window(input, name: name), let layer = engineLayer(name: name, input: input, window: w)
+        else {
             preconditionFailure("\(name): the checked window does not fit")
         }
         return [layer]
@@ -62,7 +67,9 @@ public struct MaxPool2DSpec: Pooling2DKind {
     }
 
     public func engineLayer(name: String, input: [Int], window w: Window) -> Layer? {
-        MaxPool2DLayer(name: name, inputShape: input, pool: (w.kernelHeight, w.kernelWidth), strides: (w.strideHeight, w.strideWidth), same: padding == .same)
+        MaxPool2DLayer(
+            name: name, inputShape: input, pool: (w.kernelHeight, w.kernelWidth),
+            strides: (w.strideHeight, w.strideWidth), same: padding == .same)
     }
 }
 
@@ -77,6 +84,8 @@ public struct AveragePooling2DSpec: Pooling2DKind {
     }
 
     public func engineLayer(name: String, input: [Int], window w: Window) -> Layer? {
-        AveragePooling2DLayer(name: name, inputShape: input, pool: (w.kernelHeight, w.kernelWidth), strides: (w.strideHeight, w.strideWidth), same: padding == .same)
+        AveragePooling2DLayer(
+            name: name, inputShape: input, pool: (w.kernelHeight, w.kernelWidth),
+            strides: (w.strideHeight, w.strideWidth), same: padding == .same)
     }
 }

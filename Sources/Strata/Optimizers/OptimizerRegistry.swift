@@ -13,21 +13,28 @@ public struct OptimizerDescriptor: Sendable {
             "learning_rate", .number(NumberBounds(above: 0)), .value(.number(value)), "the step size η",
             help: "a typical learning_rate is 0.001 to 0.1")
     }
-    static let schedule = KeyRule("schedule", .schedule, .derived("constant"), "how the learning rate changes over steps")
+    static let schedule = KeyRule(
+        "schedule", .schedule, .derived("constant"), "how the learning rate changes over steps")
     static let fraction = NumberBounds(atLeast: 0, below: 1)
-    static let momentum = KeyRule("momentum", .number(fraction), .value(.number(0)), "the fraction of the last step kept")
-    static let epsilon = KeyRule("epsilon", .number(NumberBounds(above: 0)), .value(.number(1e-7)), "keeps the division finite")
+    static let momentum = KeyRule(
+        "momentum", .number(fraction), .value(.number(0)), "the fraction of the last step kept")
+    static let epsilon = KeyRule(
+        "epsilon", .number(NumberBounds(above: 0)), .value(.number(1e-7)), "keeps the division finite")
 
     static func decay(_ value: Double) -> KeyRule {
-        KeyRule("weight_decay", .number(NumberBounds(atLeast: 0)), .value(.number(value)), "decoupled weight decay: w ← w − η·decay·w each step")
+        KeyRule(
+            "weight_decay", .number(NumberBounds(atLeast: 0)), .value(.number(value)),
+            "decoupled weight decay: w ← w − η·decay·w each step")
     }
 
     static func adam(_ name: String, weightDecay: Double, summary: String) -> OptimizerDescriptor {
         OptimizerDescriptor(
             name: name, summary: summary,
             keys: [
-                learningRate(0.001), KeyRule("beta_1", .number(fraction), .value(.number(0.9)), "decay of the mean of gradients"),
-                KeyRule("beta_2", .number(fraction), .value(.number(0.999)), "decay of the mean of squared gradients"), epsilon,
+                learningRate(0.001),
+                KeyRule("beta_1", .number(fraction), .value(.number(0.9)), "decay of the mean of gradients"),
+                KeyRule("beta_2", .number(fraction), .value(.number(0.999)), "decay of the mean of squared gradients"),
+                epsilon,
                 decay(weightDecay),
                 KeyRule(
                     "epsilon_form", .word(OptimizerKind.EpsilonForm.allCases.map(\.rawValue)), .value(.word("keras")),
@@ -47,22 +54,30 @@ public struct OptimizerDescriptor: Sendable {
         OptimizerDescriptor(
             name: "sgd", summary: "gradient descent, with optional (Nesterov) momentum",
             keys: [
-                learningRate(0.01), momentum, KeyRule("nesterov", .boolean, .value(.boolean(false)), "Nesterov's look-ahead momentum"),
+                learningRate(0.01), momentum,
+                KeyRule("nesterov", .boolean, .value(.boolean(false)), "Nesterov's look-ahead momentum"),
                 decay(0), schedule,
             ],
             build: { a in
-                .sgd(momentum: Float(a.number("momentum").value), nesterov: a.boolean("nesterov"), weightDecay: Float(a.number("weight_decay").value))
+                .sgd(
+                    momentum: Float(a.number("momentum").value), nesterov: a.boolean("nesterov"),
+                    weightDecay: Float(a.number("weight_decay").value))
             }),
         adam("adam", weightDecay: 0, summary: "adaptive moments (Keras' form)"),
-        adam("adamw", weightDecay: 0.004, summary: "adam with decoupled weight decay, Keras' defaults (weight_decay 0.004)"),
+        adam(
+            "adamw", weightDecay: 0.004,
+            summary: "adam with decoupled weight decay, Keras' defaults (weight_decay 0.004)"),
         OptimizerDescriptor(
             name: "rmsprop", summary: "divides by a moving root mean square of the gradients",
             keys: [
-                learningRate(0.001), KeyRule("rho", .number(fraction), .value(.number(0.9)), "decay of the mean of squared gradients"),
+                learningRate(0.001),
+                KeyRule("rho", .number(fraction), .value(.number(0.9)), "decay of the mean of squared gradients"),
                 momentum, epsilon, schedule,
             ],
             build: { a in
-                .rmsprop(rho: Float(a.number("rho").value), momentum: Float(a.number("momentum").value), epsilon: Float(a.number("epsilon").value))
+                .rmsprop(
+                    rho: Float(a.number("rho").value), momentum: Float(a.number("momentum").value),
+                    epsilon: Float(a.number("epsilon").value))
             }),
     ]
 
@@ -81,7 +96,9 @@ extension OptimizerSpec {
             if momentum == 0 {
                 lines = ["sgd (gradient descent): w ← w − η·∇L, η = \(lr)"]
             } else if nesterov {
-                lines = ["sgd with Nesterov momentum: v ← μ·v − η·∇L, w ← w + μ·v − η·∇L, η = \(lr), μ = \(f(momentum))"]
+                lines = [
+                    "sgd with Nesterov momentum: v ← μ·v − η·∇L, w ← w + μ·v − η·∇L, η = \(lr), μ = \(f(momentum))"
+                ]
             } else {
                 lines = ["sgd with momentum: v ← μ·v − η·∇L, w ← w + v, η = \(lr), μ = \(f(momentum))"]
             }
@@ -91,7 +108,8 @@ extension OptimizerSpec {
             let constants = "η = \(lr), β₁ = \(f(b1)), β₂ = \(f(b2)), ε = \(epsilon)"
             switch form {
             case .keras: lines.append("w ← w − η·√(1 − β₂ᵗ)/(1 − β₁ᵗ) · m / (√v + ε), \(constants)")
-            case .pytorch: lines.append("w ← w − η·m̂ / (√v̂ + ε), m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ) (PyTorch's form), \(constants)")
+            case .pytorch:
+                lines.append("w ← w − η·m̂ / (√v̂ + ε), m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ) (PyTorch's form), \(constants)")
             }
             if decay > 0 { lines.append("decoupled weight decay (AdamW): w ← w − η·\(f(decay))·w before each update") }
         case .rmsprop(let rho, let momentum, let epsilon):
@@ -102,9 +120,12 @@ extension OptimizerSpec {
             switch schedule {
             case .constant: break
             case .step(let steps, let rate): lines.append("learning rate at step t: η·\(format(rate))^⌊t / \(steps)⌋")
-            case .exponential(let steps, let rate): lines.append("learning rate at step t: η·\(format(rate))^(t / \(steps))")
+            case .exponential(let steps, let rate):
+                lines.append("learning rate at step t: η·\(format(rate))^(t / \(steps))")
             case .cosine(let steps, let alpha):
-                lines.append("learning rate at step t: η·(\(format(alpha)) + (1 − \(format(alpha)))·½(1 + cos(π·min(t, \(steps))/\(steps))))")
+                lines.append(
+                    "learning rate at step t: η·(\(format(alpha)) + (1 − \(format(alpha)))·½(1 + cos(π·min(t, \(steps))/\(steps))))"
+                )
             }
         }
         return lines

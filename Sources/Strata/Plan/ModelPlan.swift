@@ -42,7 +42,9 @@ public final class ModelPlan: @unchecked Sendable {
     public static func poolBeforeActivations(_ layers: inout [Layer]) {
         var i = 0
         while i + 1 < layers.count {
-            if let activation = layers[i] as? ActivationLayer, activation.kind.isMonotonic, let pool = layers[i + 1] as? MaxPool2DLayer {
+            if let activation = layers[i] as? ActivationLayer, activation.kind.isMonotonic,
+                let pool = layers[i + 1] as? MaxPool2DLayer
+            {
                 layers[i] = pool
                 layers[i + 1] = ActivationLayer(name: activation.name, kind: activation.kind, shape: pool.outputShape)
                 i += 2
@@ -89,7 +91,9 @@ public final class ModelPlan: @unchecked Sendable {
     public static func fuseFirstConvolutionWithPooling(_ layers: inout [Layer]) {
         guard layers.count >= 2, let convolution = layers[0] as? Conv2DLayer, let pooling = layers[1] as? MaxPool2DLayer
         else { return }
-        if layers.count >= 3, let relu = layers[2] as? ActivationLayer, let fused = ConvPoolLayer(convolution, pooling, relu: relu) {
+        if layers.count >= 3, let relu = layers[2] as? ActivationLayer,
+            let fused = ConvPoolLayer(convolution, pooling, relu: relu)
+        {
             layers.replaceSubrange(0...2, with: [fused])
         } else if let fused = ConvPoolLayer(convolution, pooling) {
             layers.replaceSubrange(0...1, with: [fused])
@@ -107,7 +111,8 @@ public final class ModelPlan: @unchecked Sendable {
 
     /// What a checkpoint holds of the model: every parameter, then every state tensor, by checkpoint name.
     public var modelTensors: [(name: String, tensor: Tensor)] {
-        zip(parameterNames, optimizer.parameters.map(\.value)).map { ($0, $1) } + zip(stateNames, state.map(\.value)).map { ($0, $1) }
+        zip(parameterNames, optimizer.parameters.map(\.value)).map { ($0, $1) }
+            + zip(stateNames, state.map(\.value)).map { ($0, $1) }
     }
 
     public var schedule: Schedule { spec.optimizer.schedule?.value ?? .constant }

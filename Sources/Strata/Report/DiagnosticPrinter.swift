@@ -16,7 +16,8 @@ public struct DiagnosticPrinter {
             lines.append("\(pad) |")
             lines.append("\(gutter) | \(sourceLine)")
             // Tabs stay tabs so the caret lines up under them.
-            let lead = sourceLine.unicodeScalars.prefix(max(0, location.column - 1)).map { $0 == "\t" ? "\t" : " " }.joined()
+            let lead = sourceLine.unicodeScalars.prefix(max(0, location.column - 1)).map { $0 == "\t" ? "\t" : " " }
+                .joined()
             lines.append("\(pad) | \(lead)^")
         }
         if let help = diagnostic.help { lines.append("  help: \(help)") }

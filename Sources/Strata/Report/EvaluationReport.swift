@@ -18,15 +18,20 @@ public enum EvaluationReport {
         for (index, row) in confusion.enumerated() {
             let total = row.reduce(0, +)
             let share = total > 0 ? String(format: "%.4f", Double(row[index]) / Double(total)) : "   n/a"
-            lines.append("  \(names[index].padding(toLength: nameWidth, withPad: " ", startingAt: 0))  \(share)  (\(row[index])/\(total))")
+            lines.append(
+                "  \(names[index].padding(toLength: nameWidth, withPad: " ", startingAt: 0))  \(share)  (\(row[index])/\(total))"
+            )
         }
         lines.append("")
         lines.append("Confusion matrix (rows: actual, columns: predicted):")
         let cell = max(confusion.flatMap { $0 }.map { String($0).count }.max() ?? 1, 3)
         let shortNames = names.map { String($0.prefix(cell)) }
-        lines.append(String(repeating: " ", count: nameWidth + 2) + shortNames.map { pad($0, cell) }.joined(separator: " "))
+        lines.append(
+            String(repeating: " ", count: nameWidth + 2) + shortNames.map { pad($0, cell) }.joined(separator: " "))
         for (index, row) in confusion.enumerated() {
-            lines.append("  " + names[index].padding(toLength: nameWidth, withPad: " ", startingAt: 0) + row.map { pad(String($0), cell) }.joined(separator: " "))
+            lines.append(
+                "  " + names[index].padding(toLength: nameWidth, withPad: " ", startingAt: 0)
+                    + row.map { pad(String($0), cell) }.joined(separator: " "))
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -38,7 +43,9 @@ public enum EvaluationReport {
             object["confusion_matrix"] = confusion
             if let classNames { object["class_names"] = classNames }
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
@@ -54,7 +61,8 @@ public enum PredictionCSV {
         let count = width > 0 ? outputs.count / width : 0
         if let names = classNames {
             let binary = width == 1
-            lines.append((["class"] + (binary ? ["probability"] : names.map { "p_\(quote($0))" })).joined(separator: ","))
+            lines.append(
+                (["class"] + (binary ? ["probability"] : names.map { "p_\(quote($0))" })).joined(separator: ","))
             for i in 0..<count {
                 let row = Array(outputs[i * width..<(i + 1) * width])
                 let index = binary ? (row[0] >= 0.5 ? 1 : 0) : row.indices.max { row[$0] < row[$1] }!
@@ -63,12 +71,15 @@ public enum PredictionCSV {
             }
         } else {
             lines.append((width == 1 ? ["y"] : (1...width).map { "y_\($0)" }).joined(separator: ","))
-            for i in 0..<count { lines.append(outputs[i * width..<(i + 1) * width].map { "\($0)" }.joined(separator: ",")) }
+            for i in 0..<count {
+                lines.append(outputs[i * width..<(i + 1) * width].map { "\($0)" }.joined(separator: ","))
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     private static func quote(_ text: String) -> String {
-        text.contains(",") || text.contains("\"") ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        text.contains(",") || text.contains("\"")
+            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 }

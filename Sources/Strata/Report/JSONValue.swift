@@ -32,7 +32,9 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
             return "[\n" + items.map { inner + $0.rendered(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
         case .object(let fields):
             if fields.isEmpty { return "{}" }
-            let lines = fields.keys.sorted().map { key in inner + JSONValue.quote(key) + ": " + (fields[key] ?? .null).rendered(indent: inner) }
+            let lines = fields.keys.sorted().map { key in
+                inner + JSONValue.quote(key) + ": " + (fields[key] ?? .null).rendered(indent: inner)
+            }
             return "{\n" + lines.joined(separator: ",\n") + "\n\(indent)}"
         }
     }
@@ -48,7 +50,9 @@ public indirect enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral,
             case "\r": out += "\\r"
             default:
                 if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+                    out +=
+                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                        + String(scalar.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

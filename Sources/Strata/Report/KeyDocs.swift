@@ -24,7 +24,9 @@ public enum KeyDocs {
     static func table(_ rules: [KeyRule]) -> String {
         var lines = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
         for rule in rules {
-            lines.append("| `\(rule.name)` | \(type(rule.type)) | \(defaultText(rule.defaultValue)) | \(rule.doc.replacingOccurrences(of: "|", with: "\\|")) |")
+            lines.append(
+                "| `\(rule.name)` | \(type(rule.type)) | \(defaultText(rule.defaultValue)) | \(rule.doc.replacingOccurrences(of: "|", with: "\\|")) |"
+            )
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -35,7 +37,8 @@ public enum KeyDocs {
         case .pair(let range): return "integer \(bound(range)) or `[h, w]`"
         case .number(let b):
             if let low = b.above ?? b.atLeast, let high = b.below ?? b.atMost {
-                return "number in \(b.above != nil ? "(" : "[")\(format(low)), \(format(high))\(b.below != nil ? ")" : "]")"
+                return
+                    "number in \(b.above != nil ? "(" : "[")\(format(low)), \(format(high))\(b.below != nil ? ")" : "]")"
             }
             if let x = b.above { return "number > \(format(x))" }
             if let x = b.atLeast { return "number ≥ \(format(x))" }
@@ -43,7 +46,8 @@ public enum KeyDocs {
         case .boolean: return "boolean"
         case .word(let words):
             let quoted = words.map { "`\($0)`" }
-            return quoted.count <= 1 ? quoted.joined() : quoted.dropLast().joined(separator: ", ") + " or " + (quoted.last ?? "")
+            return quoted.count <= 1
+                ? quoted.joined() : quoted.dropLast().joined(separator: ", ") + " or " + (quoted.last ?? "")
         case .activation: return "[activation](#activations)"
         case .initializer: return "[initializer](#initializers)"
         case .regularizer: return "`{l1: x, l2: y}`, either or both ≥ 0"

@@ -41,41 +41,64 @@ public enum LearningCurves {
             let y0 = top + Double(index) * (panelHeight + gap)
             let series = [(name, trainColor, "training"), ("val_" + name, validationColor, "validation")]
                 .compactMap { key, color, label -> (String, String, String, [(Double, Double)])? in
-                    let points = history.compactMap { r in r.values[key].flatMap { $0.isFinite ? (Double(r.epoch), $0) : nil } }
+                    let points = history.compactMap { r in
+                        r.values[key].flatMap { $0.isFinite ? (Double(r.epoch), $0) : nil }
+                    }
                     return points.isEmpty ? nil : (key, color, label, points)
                 }
             let values = series.flatMap { $0.3.map(\.1) }
             var low = values.min() ?? 0, high = values.max() ?? 1
-            if name == "accuracy" { low = min(low, 1); high = max(high, low) }
+            if name == "accuracy" {
+                low = min(low, 1)
+                high = max(high, low)
+            }
             if high == low { (low, high) = (low - 0.5 * max(abs(low), 1e-3), high + 0.5 * max(abs(high), 1e-3)) }
             let pad = (high - low) * 0.05
             let ticks = niceTicks(low - pad, high + pad)
             let yDomain = (min(ticks.first ?? low, low - pad), max(ticks.last ?? high, high + pad))
             let y = Scale(domain: yDomain, range: (y0 + panelHeight, y0))
             // Frame, grid and ticks.
-            svg.rect(x: left, y: y0, width: width - left - right, height: panelHeight, fill: "none", extra: "stroke=\"#999\" class=\"frame\" data-panel=\"\(escape(name))\" data-y-min=\"\(yDomain.0)\" data-y-max=\"\(yDomain.1)\" data-x-min=\"\(xDomain.0)\" data-x-max=\"\(xDomain.1)\"")
+            svg.rect(
+                x: left, y: y0, width: width - left - right, height: panelHeight, fill: "none",
+                extra:
+                    "stroke=\"#999\" class=\"frame\" data-panel=\"\(escape(name))\" data-y-min=\"\(yDomain.0)\" data-y-max=\"\(yDomain.1)\" data-x-min=\"\(xDomain.0)\" data-x-max=\"\(xDomain.1)\""
+            )
             if let overfit {
-                svg.rect(x: x(Double(overfit.lowerBound)), y: y0, width: x(Double(overfit.upperBound)) - x(Double(overfit.lowerBound)), height: panelHeight, fill: "#d62728", extra: "fill-opacity=\"0.10\" class=\"overfitting\"")
+                svg.rect(
+                    x: x(Double(overfit.lowerBound)), y: y0,
+                    width: x(Double(overfit.upperBound)) - x(Double(overfit.lowerBound)), height: panelHeight,
+                    fill: "#d62728", extra: "fill-opacity=\"0.10\" class=\"overfitting\"")
                 if index == 0 {
-                    svg.text("overfitting: validation loss rises while training loss falls", x: x(Double(overfit.upperBound)) - 6, y: y0 + 16, size: 11, anchor: "end", fill: "#d62728")
+                    svg.text(
+                        "overfitting: validation loss rises while training loss falls",
+                        x: x(Double(overfit.upperBound)) - 6, y: y0 + 16, size: 11, anchor: "end", fill: "#d62728")
                 }
             }
             for tick in ticks where tick >= yDomain.0 && tick <= yDomain.1 {
                 svg.line(left, y(tick), width - right, y(tick), stroke: "#eee")
-                svg.text(tickLabel(tick), x: left - 6, y: y(tick) + 4, size: 11, anchor: "end", extra: "class=\"y-tick\"")
+                svg.text(
+                    tickLabel(tick), x: left - 6, y: y(tick) + 4, size: 11, anchor: "end", extra: "class=\"y-tick\"")
             }
             for tick in niceTicks(xDomain.0, xDomain.1, count: 8) where tick == tick.rounded() {
                 svg.line(x(tick), y0 + panelHeight, x(tick), y0 + panelHeight + 4, stroke: "#999")
-                svg.text(tickLabel(tick), x: x(tick), y: y0 + panelHeight + 16, size: 11, anchor: "middle", extra: "class=\"x-tick\"")
+                svg.text(
+                    tickLabel(tick), x: x(tick), y: y0 + panelHeight + 16, size: 11, anchor: "middle",
+                    extra: "class=\"x-tick\"")
             }
             svg.text("epoch", x: (left + width - right) / 2, y: y0 + panelHeight + 32, size: 12, anchor: "middle")
-            svg.text(name, x: 18, y: y0 + panelHeight / 2, size: 13, anchor: "middle", extra: "transform=\"rotate(-90 18 \(n(y0 + panelHeight / 2)))\"")
+            svg.text(
+                name, x: 18, y: y0 + panelHeight / 2, size: 13, anchor: "middle",
+                extra: "transform=\"rotate(-90 18 \(n(y0 + panelHeight / 2)))\"")
             if let best {
-                svg.line(x(Double(best)), y0, x(Double(best)), y0 + panelHeight, stroke: "#2ca02c", width: 1.5, extra: "stroke-dasharray=\"5 4\" class=\"best-epoch\" data-epoch=\"\(best)\"")
+                svg.line(
+                    x(Double(best)), y0, x(Double(best)), y0 + panelHeight, stroke: "#2ca02c", width: 1.5,
+                    extra: "stroke-dasharray=\"5 4\" class=\"best-epoch\" data-epoch=\"\(best)\"")
                 if index == 0 {
                     // Label on the side with room.
                     let onLeft = x(Double(best)) > (left + width - right) / 2
-                    svg.text("best epoch \(best)", x: x(Double(best)) + (onLeft ? -4 : 4), y: y0 + panelHeight - 6, size: 11, anchor: onLeft ? "end" : "start", fill: "#2ca02c")
+                    svg.text(
+                        "best epoch \(best)", x: x(Double(best)) + (onLeft ? -4 : 4), y: y0 + panelHeight - 6, size: 11,
+                        anchor: onLeft ? "end" : "start", fill: "#2ca02c")
                 }
             }
             for (key, color, _, points) in series {
@@ -95,19 +118,26 @@ public enum LearningCurves {
 
     /// Reads epochs from a checkpoint's metadata or from a `.history.jsonl` file.
     public static func history(from path: String) throws -> (records: [EpochRecord], title: String) {
-        let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent.replacingOccurrences(of: ".history", with: "")
+        let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent.replacingOccurrences(
+            of: ".history", with: "")
         if path.hasSuffix(".jsonl") {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw DataError(path: path, "cannot be read")
             }
             var records: [EpochRecord] = []
             for (index, line) in text.split(separator: "\n").enumerated() {
-                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double], let epoch = object["epoch"] else {
-                    throw DataError(path: path, place: "line \(index + 1)", "not a history record (a JSON object with an epoch)")
+                guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double],
+                    let epoch = object["epoch"]
+                else {
+                    throw DataError(
+                        path: path, place: "line \(index + 1)", "not a history record (a JSON object with an epoch)")
                 }
                 var values = object
                 for key in ["epoch", "seconds", "learning_rate"] { values.removeValue(forKey: key) }
-                records.append(EpochRecord(epoch: Int(epoch), learningRate: object["learning_rate"] ?? 0, values: values, seconds: object["seconds"]))
+                records.append(
+                    EpochRecord(
+                        epoch: Int(epoch), learningRate: object["learning_rate"] ?? 0, values: values,
+                        seconds: object["seconds"]))
             }
             return (records, "\(name): learning curves")
         }

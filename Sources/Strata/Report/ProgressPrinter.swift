@@ -18,17 +18,20 @@ public final class ProgressPrinter: TrainingObserver {
         epochLabel = "Epoch \(epoch)/\(epochs)"
     }
 
-    public func batchFinished(_ batch: Int, of batches: Int, loss: Double, metrics: [(String, Double)], seconds: Double) {
+    public func batchFinished(_ batch: Int, of batches: Int, loss: Double, metrics: [(String, Double)], seconds: Double)
+    {
         guard interactive else { return }
         let width = 20
         let filled = batches > 0 ? width * batch / batches : width
         let bar = String(repeating: "━", count: filled) + String(repeating: "─", count: width - filled)
-        let figures = ([("loss", loss)] + metrics).map { "\($0.0): \(ProgressPrinter.number($0.1))" }.joined(separator: " - ")
+        let figures = ([("loss", loss)] + metrics).map { "\($0.0): \(ProgressPrinter.number($0.1))" }.joined(
+            separator: " - ")
         write("\r\u{1B}[2K\(epochLabel) \(bar) \(batch)/\(batches) \(String(format: "%.1fs", seconds)) - \(figures)")
     }
 
     public func epochFinished(_ record: EpochRecord, of epochs: Int) {
-        let line = "\(epochLabel) - \(String(format: "%.1fs", record.seconds ?? 0)) - \(ProgressPrinter.figures(record))"
+        let line =
+            "\(epochLabel) - \(String(format: "%.1fs", record.seconds ?? 0)) - \(ProgressPrinter.figures(record))"
         write(interactive ? "\r\u{1B}[2K" + line + "\n" : line + "\n")
     }
 

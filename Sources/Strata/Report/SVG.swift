@@ -14,24 +14,39 @@ struct SVGDocument {
     mutating func add(_ element: String) { body.append(element) }
 
     mutating func rect(x: Double, y: Double, width: Double, height: Double, fill: String, extra: String = "") {
-        add("<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(height))\" fill=\"\(fill)\"\(extra.isEmpty ? "" : " " + extra)/>")
+        add(
+            "<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(height))\" fill=\"\(fill)\"\(extra.isEmpty ? "" : " " + extra)/>"
+        )
     }
 
-    mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1, extra: String = "") {
-        add("<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\"\(extra.isEmpty ? "" : " " + extra)/>")
+    mutating func line(
+        _ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String, width: Double = 1, extra: String = ""
+    ) {
+        add(
+            "<line x1=\"\(n(x1))\" y1=\"\(n(y1))\" x2=\"\(n(x2))\" y2=\"\(n(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\"\(extra.isEmpty ? "" : " " + extra)/>"
+        )
     }
 
     mutating func polyline(_ points: [(Double, Double)], stroke: String, width: Double = 2, attributes: String = "") {
         let list = points.map { "\(n($0.0)),\(n($0.1))" }.joined(separator: " ")
-        add("<polyline fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\" points=\"\(list)\"\(attributes.isEmpty ? "" : " " + attributes)/>")
+        add(
+            "<polyline fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(n(width))\" points=\"\(list)\"\(attributes.isEmpty ? "" : " " + attributes)/>"
+        )
     }
 
     mutating func circle(_ x: Double, _ y: Double, radius: Double, fill: String, extra: String = "") {
-        add("<circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"\(n(radius))\" fill=\"\(fill)\"\(extra.isEmpty ? "" : " " + extra)/>")
+        add(
+            "<circle cx=\"\(n(x))\" cy=\"\(n(y))\" r=\"\(n(radius))\" fill=\"\(fill)\"\(extra.isEmpty ? "" : " " + extra)/>"
+        )
     }
 
-    mutating func text(_ string: String, x: Double, y: Double, size: Double = 12, anchor: String = "start", weight: String = "normal", fill: String = "#222", extra: String = "") {
-        add("<text x=\"\(n(x))\" y=\"\(n(y))\" font-size=\"\(n(size))\" text-anchor=\"\(anchor)\" font-weight=\"\(weight)\" fill=\"\(fill)\"\(extra.isEmpty ? "" : " " + extra)>\(escape(string))</text>")
+    mutating func text(
+        _ string: String, x: Double, y: Double, size: Double = 12, anchor: String = "start", weight: String = "normal",
+        fill: String = "#222", extra: String = ""
+    ) {
+        add(
+            "<text x=\"\(n(x))\" y=\"\(n(y))\" font-size=\"\(n(size))\" text-anchor=\"\(anchor)\" font-weight=\"\(weight)\" fill=\"\(fill)\"\(extra.isEmpty ? "" : " " + extra)>\(escape(string))</text>"
+        )
     }
 
     func render() -> String {
@@ -94,7 +109,9 @@ struct Scale {
 
 /// Viridis-like colors for t in [0, 1], interpolated between five anchors.
 func heatColor(_ t: Double) -> String {
-    let anchors: [(Double, Double, Double)] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)]
+    let anchors: [(Double, Double, Double)] = [
+        (68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37),
+    ]
     let x = min(max(t, 0), 1) * Double(anchors.count - 1)
     let i = min(Int(x), anchors.count - 2)
     let f = x - Double(i)

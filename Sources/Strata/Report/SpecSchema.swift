@@ -6,15 +6,25 @@ public enum SpecSchema {
     public static func document() -> JSONValue {
         let top: [String: JSONValue] = [
             "name": ["type": "string", "description": "the model's name; default: the file name without .yaml"],
-            "seed": ["type": "integer", "minimum": 0, "default": 42, "description": "seeds initialization, shuffling, dropout and splits"],
+            "seed": [
+                "type": "integer", "minimum": 0, "default": 42,
+                "description": "seeds initialization, shuffling, dropout and splits",
+            ],
             "input": [
                 "description": "the shape of one example, without the batch",
                 "oneOf": [positive, ["type": "array", "items": positive, "minItems": 1, "maxItems": 3]],
             ],
-            "layers": ["type": "array", "minItems": 1, "items": ["oneOf": .array(LayerRegistry.kinds.map(layer))], "description": "the model, input to output"],
+            "layers": [
+                "type": "array", "minItems": 1, "items": ["oneOf": .array(LayerRegistry.kinds.map(layer))],
+                "description": "the model, input to output",
+            ],
             "loss": ["enum": .array(LossKind.allCases.map { .string($0.rawValue) })],
             "metrics": ["oneOf": [metric, ["type": "array", "items": metric, "uniqueItems": true]]],
-            "optimizer": ["oneOf": .array([["enum": .array(OptimizerDescriptor.all.map { .string($0.name) })]] + OptimizerDescriptor.all.map(optimizer))],
+            "optimizer": [
+                "oneOf": .array(
+                    [["enum": .array(OptimizerDescriptor.all.map { .string($0.name) })]]
+                        + OptimizerDescriptor.all.map(optimizer))
+            ],
             "training": training,
             "data": data,
             "checkpoint": object([
@@ -38,7 +48,9 @@ public enum SpecSchema {
 
     /// A closed mapping: only these keys.
     static func object(_ properties: [String: JSONValue], required: [String] = []) -> JSONValue {
-        var fields: [String: JSONValue] = ["type": "object", "additionalProperties": false, "properties": .object(properties)]
+        var fields: [String: JSONValue] = [
+            "type": "object", "additionalProperties": false, "properties": .object(properties),
+        ]
         if !required.isEmpty { fields["required"] = .array(required.map { .string($0) }) }
         return .object(fields)
     }
@@ -62,15 +74,22 @@ public enum SpecSchema {
 
     static func layer(_ kind: any LayerKind.Type) -> JSONValue {
         if let bodyKey = kind.bodyKey, let rule = kind.keys.first(where: { $0.name == bodyKey }) {
-            return .object(["oneOf": .array(tagged(kind.typeName, schema(of: rule), description: kind.summary, bare: false))])
+            return .object([
+                "oneOf": .array(tagged(kind.typeName, schema(of: rule), description: kind.summary, bare: false))
+            ])
         }
         let required = kind.keys.filter(\.isRequired).map(\.name)
         var properties = keyProperties(kind.keys)
-        properties["name"] = ["type": "string", "minLength": 1, "description": "letters, digits, _ and -; unique; becomes the tensor names' prefix"]
+        properties["name"] = [
+            "type": "string", "minLength": 1,
+            "description": "letters, digits, _ and -; unique; becomes the tensor names' prefix",
+        ]
         let body = object(properties, required: required)
         // A kind with no required key may be written bare (`- flatten`) or with nothing after the colon.
         let optionalBody: JSONValue = required.isEmpty ? ["oneOf": [["type": "null"], body]] : body
-        return .object(["oneOf": .array(tagged(kind.typeName, optionalBody, description: kind.summary, bare: required.isEmpty))])
+        return .object([
+            "oneOf": .array(tagged(kind.typeName, optionalBody, description: kind.summary, bare: required.isEmpty))
+        ])
     }
 
     static func optimizer(_ descriptor: OptimizerDescriptor) -> JSONValue {
@@ -95,7 +114,9 @@ public enum SpecSchema {
         switch type {
         case .integer(let range): return integer(range)
         case .pair(let range):
-            return ["oneOf": [integer(range), ["type": "array", "items": integer(range), "minItems": 2, "maxItems": 2]]]
+            return [
+                "oneOf": [integer(range), ["type": "array", "items": integer(range), "minItems": 2, "maxItems": 2]]
+            ]
         case .number(let b):
             var fields: [String: JSONValue] = ["type": "number"]
             if let x = b.above { fields["exclusiveMinimum"] = .number(x) }
@@ -128,27 +149,53 @@ public enum SpecSchema {
     static var definitions: JSONValue {
         let number: JSONValue = ["type": "number"]
         let alpha = object(["alpha": ["type": "number", "minimum": 0]])
-        let activations: [JSONValue] = [["enum": .array(ActivationKind.byName.map { .string($0.name) })]]
-            + ActivationKind.byName.filter { $0.kind.alpha != nil }.flatMap { tagged($0.name, ["oneOf": [["type": "null"], alpha]], bare: false) }
-        let initializers: [JSONValue] = [["enum": .array(InitializerKind.plain.keys.sorted().map { .string($0) })]]
+        let activations: [JSONValue] =
+            [["enum": .array(ActivationKind.byName.map { .string($0.name) })]]
+            + ActivationKind.byName.filter { $0.kind.alpha != nil }.flatMap {
+                tagged($0.name, ["oneOf": [["type": "null"], alpha]], bare: false)
+            }
+        let initializers: [JSONValue] =
+            [["enum": .array(InitializerKind.plain.keys.sorted().map { .string($0) })]]
             + tagged("constant", number, bare: false) + tagged("values", ["$ref": "#/$defs/tensor"], bare: false)
         let steps: JSONValue = ["type": "integer", "minimum": 1]
         let rate: JSONValue = ["type": "number", "exclusiveMinimum": 0, "maximum": 1]
-        let schedules: [JSONValue] = tagged("step", object(["decay_steps": steps, "decay_rate": rate], required: ["decay_steps", "decay_rate"]), bare: false)
-            + tagged("exponential", object(["decay_steps": steps, "decay_rate": rate], required: ["decay_steps", "decay_rate"]), bare: false)
-            + tagged("cosine", object(["decay_steps": steps, "alpha": ["type": "number", "minimum": 0, "maximum": 1]], required: ["decay_steps"]), bare: false)
+        let schedules: [JSONValue] =
+            tagged(
+                "step", object(["decay_steps": steps, "decay_rate": rate], required: ["decay_steps", "decay_rate"]),
+                bare: false)
+            + tagged(
+                "exponential",
+                object(["decay_steps": steps, "decay_rate": rate], required: ["decay_steps", "decay_rate"]), bare: false
+            )
+            + tagged(
+                "cosine",
+                object(
+                    ["decay_steps": steps, "alpha": ["type": "number", "minimum": 0, "maximum": 1]],
+                    required: ["decay_steps"]), bare: false)
         let path: JSONValue = ["type": "string", "minLength": 1]
         let column: JSONValue = ["oneOf": [["type": "string"], ["type": "integer", "minimum": 0]]]
         let sources: [JSONValue] =
-            tagged("csv", object(["path": path, "features": ["type": "array", "items": column], "label": column, "header": ["type": "boolean"]], required: ["path"]), bare: false)
+            tagged(
+                "csv",
+                object(
+                    [
+                        "path": path, "features": ["type": "array", "items": column], "label": column,
+                        "header": ["type": "boolean"],
+                    ], required: ["path"]), bare: false)
             + tagged("idx", object(["images": path, "labels": path], required: ["images", "labels"]), bare: false)
-            + tagged("inline", object(["x": ["type": "array", "minItems": 1], "y": ["type": "array", "minItems": 1]], required: ["x", "y"]), bare: false)
+            + tagged(
+                "inline",
+                object(
+                    ["x": ["type": "array", "minItems": 1], "y": ["type": "array", "minItems": 1]],
+                    required: ["x", "y"]), bare: false)
         return [
             "activation": ["oneOf": .array(activations)],
             "initializer": ["oneOf": .array(initializers)],
             "tensor": ["oneOf": [number, ["type": "array", "items": ["$ref": "#/$defs/tensor"]]]],
-            "regularizer": ["type": "object", "additionalProperties": false, "minProperties": 1,
-                            "properties": ["l1": ["type": "number", "minimum": 0], "l2": ["type": "number", "minimum": 0]]],
+            "regularizer": [
+                "type": "object", "additionalProperties": false, "minProperties": 1,
+                "properties": ["l1": ["type": "number", "minimum": 0], "l2": ["type": "number", "minimum": 0]],
+            ],
             "schedule": ["oneOf": .array(schedules)],
             "source": ["oneOf": .array(sources)],
         ]
@@ -178,7 +225,9 @@ public enum SpecSchema {
                 "standardize": ["type": "boolean"],
                 "labels": ["enum": .array(LabelFormat.allCases.map { .string($0.rawValue) })],
                 "one_hot": ["type": "boolean"],
-                "class_names": ["type": "array", "items": ["type": ["string", "number", "boolean"]], "uniqueItems": true],
+                "class_names": [
+                    "type": "array", "items": ["type": ["string", "number", "boolean"]], "uniqueItems": true,
+                ],
                 "classes": ["type": "integer", "minimum": 2],
             ], required: ["train"])
     }

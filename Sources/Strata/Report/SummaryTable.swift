@@ -14,24 +14,23 @@ public enum SummaryTable {
                 + cells[2]).trimmingCharacters(in: .whitespaces)
         }
         let total = widths.reduce(0, +)
-        var lines = ["Model: \"\(name)\"", String(repeating: "━", count: total), row(header), String(repeating: "━", count: total)]
+        var lines = [
+            "Model: \"\(name)\"", String(repeating: "━", count: total), row(header),
+            String(repeating: "━", count: total),
+        ]
         lines.append(contentsOf: rows.map(row))
         lines.append(String(repeating: "━", count: total))
-        lines.append("Total params: \(grouped(summary.totalParams)) (\(formatBytes(saturatingMultiply(summary.totalParams, 4))))")
+        lines.append(
+            "Total params: \(grouped(summary.totalParams)) (\(formatBytes(saturatingMultiply(summary.totalParams, 4))))"
+        )
         lines.append("FLOPs per example: \(grouped(summary.flopsPerExample))")
-        lines.append("Memory at batch size \(summary.batchSize): \(formatBytes(summary.memory.totalBytes)) (parameters \(formatBytes(summary.memory.parameterBytes)), gradients \(formatBytes(summary.memory.gradientBytes)), optimizer state \(formatBytes(summary.memory.optimizerBytes)), activations \(formatBytes(summary.memory.activationBytes)))")
+        lines.append(
+            "Memory at batch size \(summary.batchSize): \(formatBytes(summary.memory.totalBytes)) (parameters \(formatBytes(summary.memory.parameterBytes)), gradients \(formatBytes(summary.memory.gradientBytes)), optimizer state \(formatBytes(summary.memory.optimizerBytes)), activations \(formatBytes(summary.memory.activationBytes)))"
+        )
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func grouped(_ value: Int) -> String {
-        let digits = Array(String(value))
-        var out = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
-            out.append(digit)
-        }
-        return out
-    }
+    static func grouped(_ value: Int) -> String { groupedDigits(value) }
 }
 
 /// `strata check --format json`: one object a program can read.
@@ -40,7 +39,10 @@ public enum CheckJSON {
         var object: [String: Any] = [:]
         if let summary {
             object["layers"] = summary.layers.map { layer -> [String: Any] in
-                ["name": layer.name, "type": layer.typeName, "output_shape": layer.outputShape, "params": layer.params, "flops": layer.flops]
+                [
+                    "name": layer.name, "type": layer.typeName, "output_shape": layer.outputShape,
+                    "params": layer.params, "flops": layer.flops,
+                ]
             }
             object["input_shape"] = summary.inputShape
             object["total_params"] = summary.totalParams
@@ -59,7 +61,9 @@ public enum CheckJSON {
             if !d.notes.isEmpty { entry["notes"] = d.notes }
             return entry
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

@@ -58,7 +58,10 @@ public struct KeyRule: Sendable {
     public let what: String
     public let help: String?
 
-    public init(_ name: String, _ type: KeyType, _ defaultValue: Default, _ doc: String, what: String? = nil, help: String? = nil) {
+    public init(
+        _ name: String, _ type: KeyType, _ defaultValue: Default, _ doc: String, what: String? = nil,
+        help: String? = nil
+    ) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue

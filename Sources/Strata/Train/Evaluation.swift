@@ -12,24 +12,30 @@ public struct Evaluation: Sendable {
 extension ModelPlan {
     /// Copies examples `order[start..<start + count]` of `dataset` into the network's input and target buffers.
     func load(_ dataset: Dataset, order: UnsafeBufferPointer<Int>?, start: Int, count: Int) {
-        precondition(dataset.featureCount * network.maxBatch == network.input.count && dataset.targetWidth == network.targetWidth)
+        precondition(
+            dataset.featureCount * network.maxBatch == network.input.count && dataset.targetWidth == network.targetWidth
+        )
         guard count > 0 else { return }
         dataset.features.withUnsafeBufferPointer { features in
             dataset.targets.withUnsafeBufferPointer { targets in
                 network.loadBatch(
-                    features: features.baseAddress!, targets: targets.baseAddress!, order: order?.baseAddress, start: start, count: count,
+                    features: features.baseAddress!, targets: targets.baseAddress!, order: order?.baseAddress,
+                    start: start, count: count,
                     total: dataset.count)
             }
         }
     }
 
     /// Part `part` of `parts` of that copy, into the network's spare buffers (`Network.loadSpareRows`).
-    func loadSpare(_ dataset: Dataset, order: UnsafeBufferPointer<Int>?, start: Int, count: Int, part: Int, of parts: Int) {
+    func loadSpare(
+        _ dataset: Dataset, order: UnsafeBufferPointer<Int>?, start: Int, count: Int, part: Int, of parts: Int
+    ) {
         guard count > 0 else { return }
         dataset.features.withUnsafeBufferPointer { features in
             dataset.targets.withUnsafeBufferPointer { targets in
                 network.loadSpareRows(
-                    part: part, of: parts, features: features.baseAddress!, targets: targets.baseAddress!, order: order?.baseAddress,
+                    part: part, of: parts, features: features.baseAddress!, targets: targets.baseAddress!,
+                    order: order?.baseAddress,
                     start: start, count: count)
             }
         }
@@ -51,12 +57,16 @@ extension ModelPlan {
             network.forward(batch: batch, context: context)
             var loss = network.computeLoss(batch: batch, gradient: false)
             if penalty != 0 { loss += penalty * Double(batch) }
-            metrics.add(outputs: network.output.pointer, targets: network.targets.pointer, batch: batch, width: width, targetWidth: targetWidth, loss: loss)
+            metrics.add(
+                outputs: network.output.pointer, targets: network.targets.pointer, batch: batch, width: width,
+                targetWidth: targetWidth, loss: loss)
             if confusion != nil {
                 for row in 0..<batch {
                     let out = network.output.pointer + row * width, target = network.targets.pointer + row * targetWidth
                     let predicted = width == 1 ? (out[0] >= 0.5 ? 1 : 0) : argmax(out, width)
-                    let actual = targetWidth == 1 ? (width == 1 ? (target[0] >= 0.5 ? 1 : 0) : Int(target[0])) : argmax(target, targetWidth)
+                    let actual =
+                        targetWidth == 1
+                        ? (width == 1 ? (target[0] >= 0.5 ? 1 : 0) : Int(target[0])) : argmax(target, targetWidth)
                     if actual < classes && predicted < classes { confusion![actual][predicted] += 1 }
                 }
             }
@@ -65,5 +75,3 @@ extension ModelPlan {
         return Evaluation(metrics: metrics, confusion: confusion)
     }
 }
-
-

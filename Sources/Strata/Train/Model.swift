@@ -14,11 +14,15 @@ public final class Model: @unchecked Sendable {
         let checkpoint = try Checkpoint.read(path)
         let (parsed, diagnostics) = SpecParser.parse(text: checkpoint.specText, file: checkpoint.specPath)
         guard let parsed else {
-            throw CheckpointError(path: path, message: "its spec no longer parses: \(diagnostics.errors.first?.description ?? "unknown error")")
+            throw CheckpointError(
+                path: path,
+                message: "its spec no longer parses: \(diagnostics.errors.first?.description ?? "unknown error")")
         }
         let (checked, _, shapeDiagnostics) = Checker.check(parsed, options: CheckOptions(readData: false))
         guard let checked else {
-            throw CheckpointError(path: path, message: "its spec no longer checks: \(shapeDiagnostics.errors.first?.description ?? "unknown error")")
+            throw CheckpointError(
+                path: path,
+                message: "its spec no longer checks: \(shapeDiagnostics.errors.first?.description ?? "unknown error")")
         }
         var spec = checked.spec
         spec.seed = checkpoint.seed
@@ -53,11 +57,15 @@ public final class Model: @unchecked Sendable {
             switch choice {
             case .train: dataset = data.train
             case .validation:
-                guard let validation = data.validation else { throw DataError(path: spec.file, "the spec has no validation data") }
+                guard let validation = data.validation else {
+                    throw DataError(path: spec.file, "the spec has no validation data")
+                }
                 dataset = validation
             default:
                 guard let test = data.test else {
-                    throw DataError(path: spec.file, "the spec has no test data", help: "give `data: {test: …}` or `test_split`, or choose --data train|validation|PATH")
+                    throw DataError(
+                        path: spec.file, "the spec has no test data",
+                        help: "give `data: {test: …}` or `test_split`, or choose --data train|validation|PATH")
                 }
                 dataset = test
             }
@@ -68,7 +76,8 @@ public final class Model: @unchecked Sendable {
     public func evaluate(_ dataset: Dataset) -> Evaluation { plan.evaluate(dataset, classCount: encoding.classCount) }
 
     private var loader: DatasetLoader {
-        DatasetLoader(encoding: encoding, loss: spec.loss.value, specFile: spec.file, featureCount: spec.input.value.reduce(1, *))
+        DatasetLoader(
+            encoding: encoding, loss: spec.loss.value, specFile: spec.file, featureCount: spec.input.value.reduce(1, *))
     }
 
     private func loadFile(_ file: String) throws -> Dataset {

@@ -30,7 +30,8 @@ public enum TrainingError: Error, CustomStringConvertible {
         switch self {
         case .diverged(let epoch, let batch, let layer, let checkpoint):
             var text = "error: the loss became NaN or infinite in epoch \(epoch), batch \(batch)"
-            text += layer.map { "; the first layer whose output went non-finite is \($0)" }
+            text +=
+                layer.map { "; the first layer whose output went non-finite is \($0)" }
                 ?? "; every layer's output is finite, but the outputs grew too large for the loss"
             text += "\n  help: lower the learning_rate (or add standardize: true / scale for large inputs)"
             text += checkpoint.map { "\n  note: the last good checkpoint, \($0), is unchanged" } ?? ""
@@ -120,7 +121,9 @@ public final class Trainer {
     }
 
     private static func read(_ path: String) throws -> Checkpoint {
-        do { return try Checkpoint.read(path) } catch let error as CheckpointError { throw TrainingError.checkpoint(error) }
+        do { return try Checkpoint.read(path) } catch let error as CheckpointError {
+            throw TrainingError.checkpoint(error)
+        }
     }
 
     /// The history file beside the checkpoint: `runs/digits.safetensors` → `runs/digits.history.jsonl`.
@@ -172,24 +175,33 @@ public final class Trainer {
                 if !first.isEmpty { plan.load(train, order: order, start: first.lowerBound, count: first.count) }
                 for batchIndex in firstBatch..<batches {
                     let count = rows(batchIndex).count
-                    let context = StepContext(training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
+                    let context = StepContext(
+                        training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed,
+                        workspace: network.workspace)
                     let hasNext = batchIndex + 1 < batches
                     // The next batch is gathered while this one's light tail runs; layers may apply the update to
                     // a weight as they compute its gradient, and the optimizer does the rest.
                     let next = rows(batchIndex + 1)
-                    let loss = network.trainingStep(batch: count, context: context, alongside: hasNext ? gatherParts : 0, { part in
-                        plan.loadSpare(train, order: order, start: next.lowerBound, count: next.count, part: part, of: gatherParts)
-                    }, begin: { loss in
-                        guard loss.isFinite else { return nil }
-                        // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
-                        let penalty = network.regularizationPenalty()
-                        metrics.add(
-                            outputs: network.output.pointer, targets: network.targets.pointer, batch: count, width: network.outputWidth,
-                            targetWidth: network.targetWidth, loss: penalty == 0 ? loss : loss + penalty * Double(count))
-                        rate = schedule.learningRate(base: baseRate, step: plan.optimizer.iterations)
-                        plan.optimizer.beginStep(learningRate: Float(rate))
-                        return plan.optimizer
-                    })
+                    let loss = network.trainingStep(
+                        batch: count, context: context, alongside: hasNext ? gatherParts : 0,
+                        { part in
+                            plan.loadSpare(
+                                train, order: order, start: next.lowerBound, count: next.count, part: part,
+                                of: gatherParts)
+                        },
+                        begin: { loss in
+                            guard loss.isFinite else { return nil }
+                            // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
+                            let penalty = network.regularizationPenalty()
+                            metrics.add(
+                                outputs: network.output.pointer, targets: network.targets.pointer, batch: count,
+                                width: network.outputWidth,
+                                targetWidth: network.targetWidth,
+                                loss: penalty == 0 ? loss : loss + penalty * Double(count))
+                            rate = schedule.learningRate(base: baseRate, step: plan.optimizer.iterations)
+                            plan.optimizer.beginStep(learningRate: Float(rate))
+                            return plan.optimizer
+                        })
                     guard loss.isFinite else {
                         throw TrainingError.diverged(
                             epoch: epoch, batch: batchIndex + 1, layer: network.firstNonFiniteLayer(batch: count),
@@ -205,7 +217,8 @@ public final class Trainer {
                         if elapsed - lastReport >= 0.1 || batchIndex + 1 == batches {
                             lastReport = elapsed
                             observer.batchFinished(
-                                batchIndex + 1, of: batches, loss: metrics.meanLoss, metrics: reported(metrics), seconds: elapsed)
+                                batchIndex + 1, of: batches, loss: metrics.meanLoss, metrics: reported(metrics),
+                                seconds: elapsed)
                         }
                     }
                     if options.catchInterrupt && strata_interrupted() != 0 {
@@ -225,7 +238,8 @@ public final class Trainer {
                 values["val_loss"] = evaluation.loss
                 for (name, value) in reported(evaluation.metrics) { values["val_" + name] = value }
             }
-            let record = EpochRecord(epoch: epoch, learningRate: rate, values: values, seconds: Date().timeIntervalSince(started))
+            let record = EpochRecord(
+                epoch: epoch, learningRate: rate, values: values, seconds: Date().timeIntervalSince(started))
             state.epoch = epoch
             state.batch = 0
             state.history.append(record.timeless)
@@ -283,7 +297,8 @@ public final class Trainer {
         var state = state
         state.iterations = plan.optimizer.iterations
         return Checkpoint(
-            specText: spec.source, specPath: spec.file, seed: spec.seed, state: state, encoding: data.encoding, preprocessing: data.preprocessing,
+            specText: spec.source, specPath: spec.file, seed: spec.seed, state: state, encoding: data.encoding,
+            preprocessing: data.preprocessing,
             tensors: tensors)
     }
 
@@ -307,7 +322,8 @@ public final class Trainer {
         if let seconds = entry.seconds { object["seconds"] = seconds }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return String(decoding: try encoder.encode(object), as: UTF8.self) + "\n"
     }
 
@@ -325,7 +341,8 @@ public final class Trainer {
         } catch let error as CheckpointError {
             throw TrainingError.checkpoint(error)
         } catch {
-            throw TrainingError.checkpoint(CheckpointError(path: historyPath, message: "cannot write the history: \(error)"))
+            throw TrainingError.checkpoint(
+                CheckpointError(path: historyPath, message: "cannot write the history: \(error)"))
         }
     }
 }

@@ -11,7 +11,9 @@ public struct TrainingData: Sendable {
     /// Loads every source, holds out test then validation examples (seeded, stratified), and fits
     /// preprocessing on what remains for training.
     /// `preprocessing`, when given (from a checkpoint), is applied instead of being fitted again.
-    public static func prepare(_ spec: Spec, encoding: LabelEncoding, preprocessing stored: Preprocessing? = nil) throws -> TrainingData {
+    public static func prepare(
+        _ spec: Spec, encoding: LabelEncoding, preprocessing stored: Preprocessing? = nil
+    ) throws -> TrainingData {
         guard let data = spec.data else {
             throw DataError(path: spec.file, "the spec has no data section")
         }
@@ -25,7 +27,8 @@ public struct TrainingData: Sendable {
             test = try loader.load(source.value)
         } else if data.testSplit > 0 {
             let (kept, held) = DataSplits.split(
-                classes: full.classIndices(classCount: encoding.classCount), count: full.count, fraction: data.testSplit,
+                classes: full.classIndices(classCount: encoding.classCount), count: full.count,
+                fraction: data.testSplit,
                 random: &random)
             test = full.subset(held)
             full = full.subset(kept)
@@ -43,15 +46,19 @@ public struct TrainingData: Sendable {
                 full = full.subset(kept)
             }
         }
-        let preprocessing = stored ?? Preprocessing.fit(
-            scale: data.scale.map { Float($0.value) }, standardize: data.standardize, training: full)
+        let preprocessing =
+            stored
+            ?? Preprocessing.fit(
+                scale: data.scale.map { Float($0.value) }, standardize: data.standardize, training: full)
         for index in 0..<3 {
             switch index {
             case 0: preprocessing.apply(to: &full.features, featureCount: full.featureCount)
-            case 1: if validation != nil { preprocessing.apply(to: &validation!.features, featureCount: full.featureCount) }
+            case 1:
+                if validation != nil { preprocessing.apply(to: &validation!.features, featureCount: full.featureCount) }
             default: if test != nil { preprocessing.apply(to: &test!.features, featureCount: full.featureCount) }
             }
         }
-        return TrainingData(train: full, validation: validation, test: test, preprocessing: preprocessing, encoding: encoding)
+        return TrainingData(
+            train: full, validation: validation, test: test, preprocessing: preprocessing, encoding: encoding)
     }
 }

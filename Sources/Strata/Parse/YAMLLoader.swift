@@ -99,7 +99,12 @@ enum YAMLLoader {
         for scalar in text.unicodeScalars {
             if consumed >= offset { break }
             consumed += String(scalar).utf8.count
-            if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+            if scalar == "\n" {
+                line += 1
+                column = 1
+            } else {
+                column += 1
+            }
         }
         return (line, column)
     }
@@ -107,15 +112,21 @@ enum YAMLLoader {
 
 /// Yams reports a duplicated key at its first occurrence; users need the second, the one to delete.
 enum DuplicateKeyLocator {
-    static func secondOccurrence(of key: String, after first: (line: Int, column: Int), in text: String) -> (line: Int, column: Int)? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array(String($0).unicodeScalars) }
+    static func secondOccurrence(
+        of key: String, after first: (line: Int, column: Int), in text: String
+    ) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            Array(String($0).unicodeScalars)
+        }
         guard first.line - 1 < lines.count else { return nil }
         let keyScalars = Array(key.unicodeScalars)
         // Flow mappings: the second key usually sits later on the same line.
         let firstLine = lines[first.line - 1]
         var index = first.column - 1 + keyScalars.count
         while index < firstLine.count {
-            if startsKey(keyScalars, in: firstLine, at: index), index > 0, "{, ".unicodeScalars.contains(firstLine[index - 1]) {
+            if startsKey(keyScalars, in: firstLine, at: index), index > 0,
+                "{, ".unicodeScalars.contains(firstLine[index - 1])
+            {
                 return (first.line, index + 1)
             }
             index += 1

@@ -45,7 +45,9 @@ final class NodeReader {
             if case .scalar(let scalar) = node, node.tagName == .float, let value = Double(scalar.string),
                 value.rounded() == value
             {
-                error("\(what) must be a whole number, got \(scalar.string)", at: node, help: "write it without a decimal point")
+                error(
+                    "\(what) must be a whole number, got \(scalar.string)", at: node,
+                    help: "write it without a decimal point")
             } else {
                 error("\(what) must be an integer, got \(describe(node))", at: node)
             }
@@ -184,7 +186,8 @@ final class NodeReader {
             guard keys.contains(name) else {
                 let suggestion = closestMatch(to: name, in: keys)
                 if let suggestion { misspelled.insert(suggestion) }
-                let help = suggestion.map { "did you mean '\($0)'?" }
+                let help =
+                    suggestion.map { "did you mean '\($0)'?" }
                     ?? "\(what) takes: \(keys.joined(separator: ", "))"
                 error("unknown key '\(name)' in \(what)", at: key, help: help)
                 continue
@@ -226,10 +229,6 @@ final class NodeReader {
         if range.upperBound == Int.max { return "at least \(range.lowerBound)" }
         return "between \(range.lowerBound) and \(range.upperBound)"
     }
-}
-
-func format(_ value: Double) -> String {
-    value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
 }
 
 /// The keys of one mapping, already checked against the allowed set.

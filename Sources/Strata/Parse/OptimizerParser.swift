@@ -29,7 +29,8 @@ extension SpecBuilder {
         let arguments = LayerArguments(rules: descriptor.keys, given: given, location: location)
         let kind = descriptor.build(arguments)
         if case .sgd(let momentum, true, _) = kind, momentum == 0, let node = fields?["nesterov"] {
-            reader.diagnostics.warning("nesterov has no effect without momentum", at: reader.location(node), help: "set `momentum: 0.9`")
+            reader.diagnostics.warning(
+                "nesterov has no effect without momentum", at: reader.location(node), help: "set `momentum: 0.9`")
         }
         return OptimizerSpec(
             name: word, kind: Located(kind, at: location), learningRate: arguments.number("learning_rate"),
@@ -37,11 +38,15 @@ extension SpecBuilder {
     }
 
     func parseSchedule(_ node: Node) -> Located<Schedule>? {
-        guard let (kind, kindNode, body) = reader.tagged(node, what: "schedule", kinds: Schedule.names) else { return nil }
+        guard let (kind, kindNode, body) = reader.tagged(node, what: "schedule", kinds: Schedule.names) else {
+            return nil
+        }
         let keys = kind == "cosine" ? ["decay_steps", "alpha"] : ["decay_steps", "decay_rate"]
         guard let body else {
-            reader.error("schedule '\(kind)' needs its parameters: \(keys.joined(separator: ", "))", at: kindNode,
-                         help: kind == "cosine" ? "e.g. `cosine: {decay_steps: 1000}`" : "e.g. `\(kind): {decay_steps: 1000, decay_rate: 0.5}`")
+            reader.error(
+                "schedule '\(kind)' needs its parameters: \(keys.joined(separator: ", "))", at: kindNode,
+                help: kind == "cosine"
+                    ? "e.g. `cosine: {decay_steps: 1000}`" : "e.g. `\(kind): {decay_steps: 1000, decay_rate: 0.5}`")
             return nil
         }
         guard let fields = reader.fields(body, what: "\(kind) schedule", keys: keys) else { return nil }
@@ -56,6 +61,9 @@ extension SpecBuilder {
         let rate = fields.required("decay_rate", help: "the factor applied per period, e.g. 0.5")
             .flatMap { reader.double($0, what: "decay_rate", above: 0, atMost: 1) }
         guard let steps, let rate else { return nil }
-        return Located(kind == "step" ? .step(decaySteps: steps, decayRate: rate) : .exponential(decaySteps: steps, decayRate: rate), at: location)
+        return Located(
+            kind == "step"
+                ? .step(decaySteps: steps, decayRate: rate) : .exponential(decaySteps: steps, decayRate: rate),
+            at: location)
     }
 }

@@ -17,7 +17,8 @@ public enum SpecParser {
     public static func parse(data: Data, file: String) -> (spec: Spec?, diagnostics: Diagnostics) {
         var diagnostics = Diagnostics()
         if let offset = data.firstIndex(of: 0) {
-            let (line, column) = YAMLLoader.lineAndColumn(ofUTF8Offset: offset, in: String(decoding: data.prefix(offset), as: UTF8.self))
+            let (line, column) = YAMLLoader.lineAndColumn(
+                ofUTF8Offset: offset, in: String(decoding: data.prefix(offset), as: UTF8.self))
             diagnostics.error(
                 "this is not a text file: byte 0x00 at offset \(offset)",
                 at: SourceLocation(file: file, line: line, column: column), help: "a spec is a YAML text file")
@@ -51,7 +52,8 @@ public enum SpecParser {
         let bytes = [UInt8](data)
         while index < bytes.count {
             let lead = bytes[index]
-            let length = lead < 0x80 ? 1 : lead >> 5 == 0b110 ? 2 : lead >> 4 == 0b1110 ? 3 : lead >> 3 == 0b11110 ? 4 : 0
+            let length =
+                lead < 0x80 ? 1 : lead >> 5 == 0b110 ? 2 : lead >> 4 == 0b1110 ? 3 : lead >> 3 == 0b11110 ? 4 : 0
             if length == 0 || index + length > bytes.count { return index }
             if bytes[index + 1..<index + length].contains(where: { $0 >> 6 != 0b10 }) { return index }
             index += length
@@ -83,7 +85,9 @@ struct SpecBuilder {
     let file: String
     let text: String
 
-    static let topLevelKeys = ["name", "seed", "input", "layers", "loss", "metrics", "optimizer", "training", "data", "checkpoint"]
+    static let topLevelKeys = [
+        "name", "seed", "input", "layers", "loss", "metrics", "optimizer", "training", "data", "checkpoint",
+    ]
 
     func build(_ root: Node) -> Spec? {
         if case .sequence = root {
@@ -93,7 +97,9 @@ struct SpecBuilder {
             return nil
         }
         guard case .mapping = root else {
-            reader.error("the spec must be a mapping of keys such as `input:` and `layers:`, got \(reader.describe(root))", at: root)
+            reader.error(
+                "the spec must be a mapping of keys such as `input:` and `layers:`, got \(reader.describe(root))",
+                at: root)
             return nil
         }
         guard let top = reader.fields(root, what: "the spec", keys: Self.topLevelKeys) else { return nil }
@@ -101,18 +107,26 @@ struct SpecBuilder {
         let defaultName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let name = top["name"].flatMap { reader.string($0, what: "name") } ?? defaultName
         let seed = top["seed"].flatMap { reader.int($0, what: "seed", range: 0...Int.max) }.map(UInt64.init) ?? 42
-        let input = top.required("input", help: "give the shape of one example, e.g. `input: [64]` or `input: [28, 28, 1]`")
-            .flatMap(parseInput)
+        let input = top.required(
+            "input", help: "give the shape of one example, e.g. `input: [64]` or `input: [28, 28, 1]`"
+        )
+        .flatMap(parseInput)
         let layers = top.required("layers", help: "list the layers, e.g. `layers: [{dense: {units: 10}}]`")
             .flatMap(parseLayers)
         let loss = top.required("loss", help: "e.g. `loss: categorical_crossentropy` or `loss: mse`")
-            .flatMap { node in reader.choice(node, what: "loss", LossKind.self).map { Located($0, at: reader.location(node)) } }
+            .flatMap { node in
+                reader.choice(node, what: "loss", LossKind.self).map { Located($0, at: reader.location(node)) }
+            }
         let metrics = top["metrics"].map(parseMetrics) ?? []
-        let optimizer = top.required("optimizer", help: "e.g. `optimizer: {sgd: {learning_rate: 0.1}}` or `optimizer: adam`")
-            .flatMap(parseOptimizer)
+        let optimizer = top.required(
+            "optimizer", help: "e.g. `optimizer: {sgd: {learning_rate: 0.1}}` or `optimizer: adam`"
+        )
+        .flatMap(parseOptimizer)
         let training = parseTraining(top["training"], at: top.location)
-        let data = top.required("data", help: "say where the training data is, e.g. `data: {train: {csv: {path: data.csv}}}`")
-            .flatMap(parseData)
+        let data = top.required(
+            "data", help: "say where the training data is, e.g. `data: {train: {csv: {path: data.csv}}}`"
+        )
+        .flatMap(parseData)
         let checkpoint = parseCheckpoint(top["checkpoint"], name: name, at: top.location)
 
         guard let input, let layers, let loss, let optimizer, let training, let checkpoint else { return nil }
@@ -124,7 +138,9 @@ struct SpecBuilder {
     private func parseInput(_ node: Node) -> Located<[Int]>? {
         let help = "the shape of one example without the batch: `[64]` for 64 features, `[28, 28, 1]` for a gray image"
         if case .scalar = node, node.tagName == .int {
-            return reader.int(node, what: "input size", range: 1...Int.max).map { Located([$0], at: reader.location(node)) }
+            return reader.int(node, what: "input size", range: 1...Int.max).map {
+                Located([$0], at: reader.location(node))
+            }
         }
         guard let items = reader.sequence(node, what: "input") else { return nil }
         guard (1...3).contains(items.count) else {
@@ -166,7 +182,9 @@ struct SpecBuilder {
         }
         if let v = fields["shuffle"], let shuffle = reader.bool(v, what: "shuffle") { training.shuffle = shuffle }
         if let v = fields["validation_split"],
-            let split = reader.double(v, what: "validation_split", atLeast: 0, below: 1, help: "a fraction such as 0.2 holds out 20% of the training data")
+            let split = reader.double(
+                v, what: "validation_split", atLeast: 0, below: 1,
+                help: "a fraction such as 0.2 holds out 20% of the training data")
         {
             training.validationSplit = Located(split, at: reader.location(v))
         }
@@ -175,12 +193,24 @@ struct SpecBuilder {
     }
 
     private func parseEarlyStopping(_ node: Node) -> EarlyStoppingSpec? {
-        guard let fields = reader.fields(node, what: "early_stopping", keys: ["monitor", "patience", "min_delta", "restore_best_weights"]) else { return nil }
-        var spec = EarlyStoppingSpec(monitor: Located("val_loss", at: fields.location), patience: 0, minDelta: 0, restoreBestWeights: false)
-        if let v = fields["monitor"], let monitor = reader.string(v, what: "monitor") { spec.monitor = Located(monitor, at: reader.location(v)) }
-        if let v = fields["patience"], let patience = reader.int(v, what: "patience", range: 0...Int.max) { spec.patience = patience }
-        if let v = fields["min_delta"], let delta = reader.double(v, what: "min_delta", atLeast: 0) { spec.minDelta = delta }
-        if let v = fields["restore_best_weights"], let restore = reader.bool(v, what: "restore_best_weights") { spec.restoreBestWeights = restore }
+        guard
+            let fields = reader.fields(
+                node, what: "early_stopping", keys: ["monitor", "patience", "min_delta", "restore_best_weights"])
+        else { return nil }
+        var spec = EarlyStoppingSpec(
+            monitor: Located("val_loss", at: fields.location), patience: 0, minDelta: 0, restoreBestWeights: false)
+        if let v = fields["monitor"], let monitor = reader.string(v, what: "monitor") {
+            spec.monitor = Located(monitor, at: reader.location(v))
+        }
+        if let v = fields["patience"], let patience = reader.int(v, what: "patience", range: 0...Int.max) {
+            spec.patience = patience
+        }
+        if let v = fields["min_delta"], let delta = reader.double(v, what: "min_delta", atLeast: 0) {
+            spec.minDelta = delta
+        }
+        if let v = fields["restore_best_weights"], let restore = reader.bool(v, what: "restore_best_weights") {
+            spec.restoreBestWeights = restore
+        }
         return spec
     }
 
@@ -189,7 +219,9 @@ struct SpecBuilder {
             path: Located("runs/\(name).safetensors", at: location), save: Located(.end, at: location),
             monitor: Located("val_loss", at: location))
         guard let node else { return spec }
-        guard let fields = reader.fields(node, what: "checkpoint", keys: ["path", "save", "monitor"]) else { return nil }
+        guard let fields = reader.fields(node, what: "checkpoint", keys: ["path", "save", "monitor"]) else {
+            return nil
+        }
         if let v = fields["path"], let path = reader.string(v, what: "checkpoint path") {
             if path.isEmpty {
                 reader.error("checkpoint path is empty", at: v)

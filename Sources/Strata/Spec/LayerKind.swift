@@ -38,19 +38,6 @@ extension LayerKind {
     public var typeName: String { Self.typeName }
 }
 
-/// Every layer kind a spec may name. A new kind is one file in this folder and one entry here.
-public enum LayerRegistry {
-    public static let kinds: [any LayerKind.Type] = [
-        DenseSpec.self, Conv2DSpec.self, MaxPool2DSpec.self, AveragePooling2DSpec.self,
-        GlobalAveragePooling2DSpec.self, GlobalMaxPooling2DSpec.self, FlattenSpec.self, DropoutSpec.self,
-        ActivationSpec.self, BatchNormalizationSpec.self,
-    ]
-
-    public static var typeNames: [String] { kinds.map { $0.typeName } }
-
-    public static func kind(named name: String) -> (any LayerKind.Type)? { kinds.first { $0.typeName == name } }
-}
-
 /// Why a layer cannot take its input.
 public enum ShapeProblem: Error {
     /// The input's rank or layout is wrong: "NAME needs `needs`, got SHAPE from PRODUCER".
@@ -84,33 +71,17 @@ public struct TensorDecl: Sendable {
     }
 }
 
-/// Output height and width of a sliding window by Keras' rules, or the problem with `size` (at its location).
-func windowOutput(
-    _ input: [Int], size: Located<[Int]>, strides: [Int], padding: Padding, what: String, name: String
-) throws(ShapeProblem) -> Window {
-    guard input.count == 3 else { throw .needs("[height, width, channels]", help: nil) }
-    let (k, s) = (size.value, strides)
-    if padding == .valid, k[0] > input[0] || k[1] > input[1] {
-        throw .invalid(
-            "\(what) \(describeShape(k)) of \(name) is larger than its input \(input[0])x\(input[1])", at: size.location,
-            help: "use a smaller \(what), or `padding: same`")
-    }
-    guard let window = Window(input: (input[0], input[1]), kernel: (k[0], k[1]), strides: (s[0], s[1]), same: padding == .same)
-    else {
-        throw .invalid(
-            "\(what) \(describeShape(k)) with strides \(describeShape(s)) of \(name) is too large to lay over its input",
-            at: size.location, help: "use sizes no larger than the input")
-    }
-    return window
-}
-
-/// The engine's activation layer for a dense or conv2d layer's `activation:`, if it is not linear.
-func activationLayers(_ activation: Located<ActivationKind>?, name: String, shape: [Int]) -> [Layer] {
-    guard let kind = activation?.value, kind != .linear else { return [] }
-    return [ActivationLayer(name: name, kind: kind, shape: shape)]
-}
-
-extension Window {
-    var size: String { "\(kernelHeight)x\(kernelWidth)" }
-    var strideText: String { "\(strideHeight)x\(strideWidth)" }
+/// What the checker derived for one layer.
+public struct LayerSummary: Sendable {
+    public var name: String
+    public var typeName: String
+    public var inputShape: [Int]
+    public var outputShape: [Int]
+    /// Trainable parameters.
+    public var params: Int
+    /// State kept without training (moving statistics).
+    public var nonTrainableParams: Int
+    /// Multiply-adds count 2; bias adds 1; activations and pooling comparisons are not counted.
+    public var flops: Int
+    public var location: SourceLocation
 }

@@ -6,7 +6,8 @@ extension SpecBuilder {
     func parseLayers(_ node: Node) -> [LayerSpec]? {
         guard let items = reader.sequence(node, what: "layers") else { return nil }
         if items.isEmpty {
-            reader.error("layers is empty", at: node, help: "a model needs at least one layer, e.g. `- dense: {units: 1}`")
+            reader.error(
+                "layers is empty", at: node, help: "a model needs at least one layer, e.g. `- dense: {units: 1}`")
             return nil
         }
         let parsed = items.compactMap(parseLayer)
@@ -15,7 +16,9 @@ extension SpecBuilder {
     }
 
     /// Keras-style default names (`dense_1`, `dense_2`, `conv2d_1`), skipping names the user took.
-    private func nameLayers(_ layers: [(kind: any LayerKind, name: Located<String>?, location: SourceLocation)]) -> [LayerSpec]? {
+    private func nameLayers(
+        _ layers: [(kind: any LayerKind, name: Located<String>?, location: SourceLocation)]
+    ) -> [LayerSpec]? {
         var taken: [String: SourceLocation] = [:]
         var ok = true
         for layer in layers {
@@ -89,7 +92,9 @@ extension SpecBuilder {
             given[rule.name] = value
         }
         guard ok else { return nil }
-        return (type.init(LayerArguments(rules: type.keys, given: given, location: reader.location(anchor))), name, location)
+        return (
+            type.init(LayerArguments(rules: type.keys, given: given, location: reader.location(anchor))), name, location
+        )
     }
 
     /// A key's value read by its rule's type, located where it is written (an initializer's `values` at the
@@ -115,8 +120,10 @@ extension SpecBuilder {
         case .pair(let range):
             return reader.intTuple(node, what: what, count: 2, range: range).map(KeyValue.pair)
         case .number(let b):
-            return reader.double(node, what: what, above: b.above, atLeast: b.atLeast, below: b.below, atMost: b.atMost, help: rule.help)
-                .map(KeyValue.number)
+            return reader.double(
+                node, what: what, above: b.above, atLeast: b.atLeast, below: b.below, atMost: b.atMost, help: rule.help
+            )
+            .map(KeyValue.number)
         case .boolean:
             return reader.bool(node, what: what).map(KeyValue.boolean)
         case .word(let words):
@@ -143,10 +150,13 @@ extension SpecBuilder {
 
     private func parseLayerName(_ node: Node) -> Located<String>? {
         guard let name = reader.string(node, what: "layer name") else { return nil }
-        let allowed = name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+        let allowed = name.unicodeScalars.allSatisfy {
+            $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+        }
         guard !name.isEmpty, allowed else {
-            reader.error("layer name '\(name)' may only hold letters, digits, '_' and '-'", at: node,
-                         help: "names become tensor names such as `\(name).weight` in the checkpoint")
+            reader.error(
+                "layer name '\(name)' may only hold letters, digits, '_' and '-'", at: node,
+                help: "names become tensor names such as `\(name).weight` in the checkpoint")
             return nil
         }
         return Located(name, at: reader.location(node))
@@ -173,7 +183,9 @@ extension SpecBuilder {
     }
 
     private func initializer(_ node: Node, key: String) -> Located<InitializerKind>? {
-        guard let (kind, kindNode, body) = reader.tagged(node, what: key, kinds: InitializerKind.names) else { return nil }
+        guard let (kind, kindNode, body) = reader.tagged(node, what: key, kinds: InitializerKind.names) else {
+            return nil
+        }
         let location = reader.location(kindNode)
         switch kind {
         case "constant":
@@ -187,7 +199,9 @@ extension SpecBuilder {
                 reader.error("values needs the numbers, e.g. `\(key): {values: [[0.5]]}`", at: kindNode)
                 return nil
             }
-            return tensorValues(body, what: key).map { Located(.values($0.values.map(Float.init), shape: $0.shape), at: reader.location(body)) }
+            return tensorValues(body, what: key).map {
+                Located(.values($0.values.map(Float.init), shape: $0.shape), at: reader.location(body))
+            }
         default:
             if let body {
                 reader.error("initializer '\(kind)' takes no parameters", at: body, help: "write just `\(kind)`")
