@@ -23,17 +23,22 @@ private let allowed: [String: Set<String>] = [
     var texts: [String: String] = [:]
     var home: [String: String] = [:]
     let declaration = try NSRegularExpression(
-        pattern: #"^(?:public |final |private |fileprivate |indirect )*(?:struct|enum|class|protocol|func|typealias) ([A-Za-z_][A-Za-z0-9_]*)"#,
+        pattern:
+            #"^(?:public |final |private |fileprivate |indirect )*(?:struct|enum|class|protocol|func|typealias) ([A-Za-z_][A-Za-z0-9_]*)"#,
         options: .anchorsMatchLines)
     for folder in folders {
         let files = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(folder).path)
-        let text = try files.map { try String(contentsOf: root.appendingPathComponent("\(folder)/\($0)"), encoding: .utf8) }
-            .joined(separator: "\n")
+        let text = try files.map {
+            try String(contentsOf: root.appendingPathComponent("\(folder)/\($0)"), encoding: .utf8)
+        }
+        .joined(separator: "\n")
         // Comments name other stages freely; only code counts.
         texts[folder] = text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("//") }
             .joined(separator: "\n")
         for match in declaration.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-            if let range = Range(match.range(at: 1), in: text), text[range].count > 2 { home[String(text[range]), default: folder] = folder }
+            if let range = Range(match.range(at: 1), in: text), text[range].count > 2 {
+                home[String(text[range]), default: folder] = folder
+            }
         }
     }
     for (folder, text) in texts {
