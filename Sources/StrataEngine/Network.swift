@@ -129,9 +129,11 @@ public final class Network: @unchecked Sendable {
             case .binaryCrossentropy:
                 return Losses.sigmoidBinaryCrossEntropy(
                     gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, width: width)
-            default:
+            case .categoricalCrossentropy:
                 return Losses.softmaxCrossEntropy(
                     gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, classes: width)
+            case .mse, .mae:
+                preconditionFailure("\(loss.rawValue) is never fused")
             }
         }
         let g = gradient ? gradients[n]!.pointer : nil

@@ -100,38 +100,29 @@ extension SpecBuilder {
     /// A key's value read by its rule's type, located where it is written (an initializer's `values` at the
     /// numbers); nil (with a diagnostic) when it does not fit.
     func keyValue(_ node: Node, _ rule: KeyRule) -> Located<KeyValue>? {
+        let what = rule.what
+        let here = { (value: KeyValue?) in value.map { Located($0, at: self.reader.location(node)) } }
         switch rule.type {
+        case .integer(let range):
+            return here(reader.int(node, what: what, range: range, help: rule.help).map(KeyValue.integer))
+        case .pair(let range):
+            return here(reader.intTuple(node, what: what, count: 2, range: range).map(KeyValue.pair))
+        case .number(let b):
+            let value = reader.double(
+                node, what: what, above: b.above, atLeast: b.atLeast, below: b.below, atMost: b.atMost, help: rule.help)
+            return here(value.map(KeyValue.number))
+        case .boolean:
+            return here(reader.bool(node, what: what).map(KeyValue.boolean))
+        case .word(let words):
+            return here(reader.choice(node, what: what, words.map { ($0, $0) }).map(KeyValue.word))
+        case .regularizer:
+            return here(parseRegularizer(node, key: rule.name).map(KeyValue.regularizer))
         case .activation:
             return parseActivation(node).map { Located(.activation($0.value), at: $0.location) }
         case .initializer:
             return initializer(node, key: rule.name).map { Located(.initializer($0.value), at: $0.location) }
         case .schedule:
             return parseSchedule(node).map { Located(.schedule($0.value), at: $0.location) }
-        default:
-            return plainValue(node, rule).map { Located($0, at: reader.location(node)) }
-        }
-    }
-
-    private func plainValue(_ node: Node, _ rule: KeyRule) -> KeyValue? {
-        let what = rule.what
-        switch rule.type {
-        case .integer(let range):
-            return reader.int(node, what: what, range: range, help: rule.help).map(KeyValue.integer)
-        case .pair(let range):
-            return reader.intTuple(node, what: what, count: 2, range: range).map(KeyValue.pair)
-        case .number(let b):
-            return reader.double(
-                node, what: what, above: b.above, atLeast: b.atLeast, below: b.below, atMost: b.atMost, help: rule.help
-            )
-            .map(KeyValue.number)
-        case .boolean:
-            return reader.bool(node, what: what).map(KeyValue.boolean)
-        case .word(let words):
-            return reader.choice(node, what: what, words.map { ($0, $0) }).map(KeyValue.word)
-        case .regularizer:
-            return parseRegularizer(node, key: rule.name).map(KeyValue.regularizer)
-        case .activation, .initializer, .schedule:
-            return nil
         }
     }
 

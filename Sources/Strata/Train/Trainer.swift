@@ -133,111 +133,31 @@ public final class Trainer {
         spec.training.earlyStopping?.monitor.value ?? spec.checkpoint.monitor.value
     }
 
-    public func run() throws -> TrainingResult {
-        let epochs = spec.training.epochs.value
-        let train = data.train
-        let batchSize = spec.training.batchSize.value
-        let batches = (train.count + batchSize - 1) / batchSize
-        var order = Array(0..<train.count)
-        let network = plan.network
-        let baseRate = spec.optimizer.learningRate.value
-        let schedule = plan.schedule
-        let classCount = data.encoding.classCount
+    /// What happened over the run, beyond the state: for the result and the last save.
+    private struct RunOutcome {
+        var savedAny = false
         var stoppedEarly = false
         var interrupted = false
+    }
+
+    public func run() throws -> TrainingResult {
         if options.catchInterrupt { strata_catch_interrupt() }
         defer { if options.catchInterrupt { strata_release_interrupt() } }
-        var savedAny = false
-
+        let epochs = spec.training.epochs.value
+        var order = Array(0..<data.train.count)
+        var outcome = RunOutcome()
         // Gradients start cleared; after that each optimizer step clears them for the next.
-        network.zeroGradients()
-        epochLoop: while state.epoch < epochs {
+        plan.network.zeroGradients()
+        while state.epoch < epochs {
             let epoch = state.epoch + 1
             let started = Date()
-            // The order of an epoch depends only on the seed and the epoch, so a resumed run sees the same order.
-            for i in order.indices { order[i] = i }
-            if spec.training.shuffle {
-                var random = SplitMix64.stream(seed: spec.seed, purpose: RandomPurpose.shuffle &+ UInt64(epoch) << 8)
-                random.shuffle(&order)
-            }
-            observer?.epochStarted(epoch, of: epochs, batches: batches)
-            var metrics = MetricAccumulator()
-            var rate = baseRate
-            var lastReport = -1.0
-            let firstBatch = state.batch
-            try order.withUnsafeBufferPointer { order in
-                let rows = { (batchIndex: Int) in
-                    min(batchIndex * batchSize, train.count)..<min((batchIndex + 1) * batchSize, train.count)
-                }
-                // The next batch's rows in parts of about 8: shared between whichever threads are free.
-                let gatherParts = max(1, batchSize / 8)
-                let first = rows(firstBatch)
-                if !first.isEmpty { plan.load(train, order: order, start: first.lowerBound, count: first.count) }
-                for batchIndex in firstBatch..<batches {
-                    let count = rows(batchIndex).count
-                    let context = StepContext(
-                        training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed,
-                        workspace: network.workspace)
-                    let hasNext = batchIndex + 1 < batches
-                    // The next batch is gathered while this one's light tail runs; layers may apply the update to
-                    // a weight as they compute its gradient, and the optimizer does the rest.
-                    let next = rows(batchIndex + 1)
-                    let loss = network.trainingStep(
-                        batch: count, context: context, alongside: hasNext ? gatherParts : 0,
-                        { part in
-                            plan.loadSpare(
-                                train, order: order, start: next.lowerBound, count: next.count, part: part,
-                                of: gatherParts)
-                        },
-                        begin: { loss in
-                            guard loss.isFinite else { return nil }
-                            // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
-                            let penalty = network.regularizationPenalty()
-                            metrics.add(
-                                outputs: network.output.pointer, targets: network.targets.pointer, batch: count,
-                                width: network.outputWidth,
-                                targetWidth: network.targetWidth,
-                                loss: penalty == 0 ? loss : loss + penalty * Double(count))
-                            rate = schedule.learningRate(base: baseRate, step: plan.optimizer.iterations)
-                            plan.optimizer.beginStep(learningRate: Float(rate))
-                            return plan.optimizer
-                        })
-                    guard loss.isFinite else {
-                        throw TrainingError.diverged(
-                            epoch: epoch, batch: batchIndex + 1, layer: network.firstNonFiniteLayer(batch: count),
-                            checkpoint: savedAny || options.resume != nil ? checkpointPath : nil)
-                    }
-                    plan.optimizer.finishStep()
-                    if hasNext { network.useSpareBatch() }
-                    afterStep?(plan)
-                    state.batch = batchIndex + 1
-                    if let observer, observer.wantsBatchUpdates {
-                        // Throttled here, so the reporting costs nothing on most steps.
-                        let elapsed = Date().timeIntervalSince(started)
-                        if elapsed - lastReport >= 0.1 || batchIndex + 1 == batches {
-                            lastReport = elapsed
-                            observer.batchFinished(
-                                batchIndex + 1, of: batches, loss: metrics.meanLoss, metrics: reported(metrics),
-                                seconds: elapsed)
-                        }
-                    }
-                    if options.catchInterrupt && strata_interrupted() != 0 {
-                        interrupted = true
-                        return
-                    }
-                }
-            }
-            if interrupted {
+            shuffle(&order, epoch: epoch)
+            let (metrics, rate) = try trainEpoch(epoch, of: epochs, order: order, outcome: &outcome)
+            if outcome.interrupted {
                 try save()
-                break epochLoop
+                break
             }
-            var values: [String: Double] = ["loss": metrics.meanLoss]
-            for (name, value) in reported(metrics) { values[name] = value }
-            if let validation = data.validation {
-                let evaluation = plan.evaluate(validation, classCount: classCount)
-                values["val_loss"] = evaluation.loss
-                for (name, value) in reported(evaluation.metrics) { values["val_" + name] = value }
-            }
+            let values = epochValues(metrics)
             let record = EpochRecord(
                 epoch: epoch, learningRate: rate, values: values, seconds: Date().timeIntervalSince(started))
             state.epoch = epoch
@@ -245,41 +165,152 @@ public final class Trainer {
             state.history.append(record.timeless)
             try appendHistory(record)
             observer?.epochFinished(record, of: epochs)
-
-            let monitored = values[monitorName]
-            var improved = false
-            if let monitored {
-                let delta = spec.training.earlyStopping?.minDelta ?? 0
-                improved = state.monitor.update(monitored, epoch: epoch, monitor: monitorName, minDelta: delta)
-            }
-            if improved, !bestWeights.isEmpty {
-                for (copy, model) in zip(bestWeights, plan.modelTensors) { copy.copy(from: model.tensor) }
-            }
-            switch spec.checkpoint.save.value {
-            case .everyEpoch:
-                try save()
-                savedAny = true
-            case .best where improved:
-                try save()
-                savedAny = true
-            default:
+            if try monitorAndSave(values, epoch: epoch, outcome: &outcome) {
+                outcome.stoppedEarly = true
                 break
             }
-            if let early = spec.training.earlyStopping, monitored != nil, state.monitor.wait > early.patience {
-                stoppedEarly = true
-                break epochLoop
-            }
         }
-        if !interrupted {
+        if !outcome.interrupted {
             if let early = spec.training.earlyStopping, early.restoreBestWeights, state.monitor.best != nil {
                 for (copy, model) in zip(bestWeights, plan.modelTensors) { model.tensor.copy(from: copy) }
             }
-            if spec.checkpoint.save.value != .best || !savedAny { try save() }
+            if spec.checkpoint.save.value != .best || !outcome.savedAny { try save() }
         }
-        let test = data.test.map { plan.evaluate($0, classCount: classCount) }
+        let test = data.test.map { plan.evaluate($0, classCount: data.encoding.classCount) }
         return TrainingResult(
-            checkpointPath: checkpointPath, historyPath: historyPath, history: state.history, interrupted: interrupted,
-            stoppedEarly: stoppedEarly, test: test)
+            checkpointPath: checkpointPath, historyPath: historyPath, history: state.history,
+            interrupted: outcome.interrupted, stoppedEarly: outcome.stoppedEarly, test: test)
+    }
+
+    /// The order of an epoch depends only on the seed and the epoch, so a resumed run sees the same order.
+    private func shuffle(_ order: inout [Int], epoch: Int) {
+        for i in order.indices { order[i] = i }
+        guard spec.training.shuffle else { return }
+        var random = SplitMix64.stream(seed: spec.seed, purpose: RandomPurpose.shuffle &+ UInt64(epoch) << 8)
+        random.shuffle(&order)
+    }
+
+    /// The epoch's batches from `state.batch` on (the last partial one too): its metrics and last learning rate.
+    /// Stops after a step when Ctrl-C was pressed (`outcome.interrupted`).
+    private func trainEpoch(
+        _ epoch: Int, of epochs: Int, order: [Int], outcome: inout RunOutcome
+    ) throws -> (MetricAccumulator, Double) {
+        let train = data.train, batchSize = spec.training.batchSize.value
+        let batches = (train.count + batchSize - 1) / batchSize
+        let network = plan.network
+        observer?.epochStarted(epoch, of: epochs, batches: batches)
+        let started = Date()
+        var metrics = MetricAccumulator()
+        var rate = spec.optimizer.learningRate.value
+        var lastReport = -1.0
+        let savedAny = outcome.savedAny
+        var interrupted = false
+        try order.withUnsafeBufferPointer { order in
+            let rows = { (batchIndex: Int) in
+                min(batchIndex * batchSize, train.count)..<min((batchIndex + 1) * batchSize, train.count)
+            }
+            // The next batch's rows in parts of about 8: shared between whichever threads are free.
+            let gatherParts = max(1, batchSize / 8)
+            let first = rows(state.batch)
+            if !first.isEmpty { plan.load(train, order: order, start: first.lowerBound, count: first.count) }
+            for batchIndex in state.batch..<batches {
+                let count = rows(batchIndex).count
+                let hasNext = batchIndex + 1 < batches
+                let next = rows(batchIndex + 1)
+                // The next batch is gathered while this one's light tail runs.
+                let loss = step(count: count, metrics: &metrics, rate: &rate, gatherParts: hasNext ? gatherParts : 0) {
+                    part in
+                    plan.loadSpare(
+                        train, order: order, start: next.lowerBound, count: next.count, part: part, of: gatherParts)
+                }
+                guard loss.isFinite else {
+                    throw TrainingError.diverged(
+                        epoch: epoch, batch: batchIndex + 1, layer: network.firstNonFiniteLayer(batch: count),
+                        checkpoint: savedAny || options.resume != nil ? checkpointPath : nil)
+                }
+                if hasNext { network.useSpareBatch() }
+                afterStep?(plan)
+                state.batch = batchIndex + 1
+                if let observer, observer.wantsBatchUpdates {
+                    // Throttled here, so the reporting costs nothing on most steps.
+                    let elapsed = Date().timeIntervalSince(started)
+                    if elapsed - lastReport >= 0.1 || batchIndex + 1 == batches {
+                        lastReport = elapsed
+                        observer.batchFinished(
+                            batchIndex + 1, of: batches, loss: metrics.meanLoss, metrics: reported(metrics),
+                            seconds: elapsed)
+                    }
+                }
+                if options.catchInterrupt && strata_interrupted() != 0 {
+                    interrupted = true
+                    return
+                }
+            }
+        }
+        outcome.interrupted = interrupted
+        return (metrics, rate)
+    }
+
+    /// One optimizer step on the loaded batch of `count` rows, with `gather`'s parts run alongside its light tail;
+    /// layers may apply the update to a weight as they compute its gradient, and the optimizer does the rest.
+    /// Returns the loss; a non-finite one stops before backward and updates nothing.
+    private func step(
+        count: Int, metrics: inout MetricAccumulator, rate: inout Double, gatherParts: Int, _ gather: (Int) -> Void
+    ) -> Double {
+        let network = plan.network
+        let context = StepContext(
+            training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
+        let loss = network.trainingStep(batch: count, context: context, alongside: gatherParts, gather) { loss in
+            guard loss.isFinite else { return nil }
+            // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
+            let penalty = network.regularizationPenalty()
+            metrics.add(
+                outputs: network.output.pointer, targets: network.targets.pointer, batch: count,
+                width: network.outputWidth, targetWidth: network.targetWidth,
+                loss: penalty == 0 ? loss : loss + penalty * Double(count))
+            rate = plan.schedule.learningRate(base: spec.optimizer.learningRate.value, step: plan.optimizer.iterations)
+            plan.optimizer.beginStep(learningRate: Float(rate))
+            return plan.optimizer
+        }
+        if loss.isFinite { plan.optimizer.finishStep() }
+        return loss
+    }
+
+    /// The epoch's loss and metrics, and the validation split's with `val_` in front.
+    private func epochValues(_ metrics: MetricAccumulator) -> [String: Double] {
+        var values: [String: Double] = ["loss": metrics.meanLoss]
+        for (name, value) in reported(metrics) { values[name] = value }
+        if let validation = data.validation {
+            let evaluation = plan.evaluate(validation, classCount: data.encoding.classCount)
+            values["val_loss"] = evaluation.loss
+            for (name, value) in reported(evaluation.metrics) { values["val_" + name] = value }
+        }
+        return values
+    }
+
+    /// Updates the monitor, keeps the best weights, saves as the spec asks; returns whether to stop early.
+    private func monitorAndSave(_ values: [String: Double], epoch: Int, outcome: inout RunOutcome) throws -> Bool {
+        let monitored = values[monitorName]
+        var improved = false
+        if let monitored {
+            let delta = spec.training.earlyStopping?.minDelta ?? 0
+            improved = state.monitor.update(monitored, epoch: epoch, monitor: monitorName, minDelta: delta)
+        }
+        if improved, !bestWeights.isEmpty {
+            for (copy, model) in zip(bestWeights, plan.modelTensors) { copy.copy(from: model.tensor) }
+        }
+        let save: Bool
+        switch spec.checkpoint.save.value {
+        case .everyEpoch: save = true
+        case .best: save = improved
+        case .end: save = false
+        }
+        if save {
+            try self.save()
+            outcome.savedAny = true
+        }
+        guard let early = spec.training.earlyStopping, monitored != nil else { return false }
+        return state.monitor.wait > early.patience
     }
 
     /// The metrics the spec asks for, named as Keras logs them.
