@@ -91,10 +91,8 @@ struct Predict: ParsableCommand {
 /// Maps the library's errors to a message on stderr and exit code 1.
 func exitForLibraryError(_ error: Error) throws -> Never {
     switch error {
-    case let error as DataError:
-        printError(error.description + (error.help.map { "\n  help: \($0)" } ?? ""))
-    case let error as CheckpointError:
-        printError(error.description)
+    case let error as any FileError:
+        printError(error.rendered)
     case let error as TrainingError:
         printError(error.description)
     default:

@@ -108,11 +108,8 @@ struct Train: ParsableCommand {
             printError(error.description)
             if case .diverged = error { throw ExitCode(ExitStatus.diverged) }
             throw ExitCode(ExitStatus.specOrDataError)
-        } catch let error as DataError {
-            printError(error.description + (error.help.map { "\n  help: \($0)" } ?? ""))
-            throw ExitCode(ExitStatus.specOrDataError)
-        } catch let error as CheckpointError {
-            printError(error.description)
+        } catch let error as any FileError {
+            printError(error.rendered)
             throw ExitCode(ExitStatus.specOrDataError)
         }
     }

@@ -178,3 +178,71 @@ func damagedCheckpointIsRefusedWithItsReason(kind: String, message: String) thro
         SHA256.hex(String(repeating: "a", count: 1000))
             == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
 }
+
+/// Edits one field of a JSON metadata value (`state`, `labels`, `preprocessing`).
+private func editedJSON(_ key: String, _ change: @escaping (inout [String: Any]) -> Void) -> [UInt8] {
+    var p = Pieces(original)
+    p.editMetadata { metadata in
+        var object = try! JSONSerialization.jsonObject(with: Data((metadata[key] as! String).utf8)) as! [String: Any]
+        change(&object)
+        metadata[key] = String(
+            decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+    return p.bytes()
+}
+
+/// Metadata edited by hand (the spec hash still matches): each field is checked against the model before use, and
+/// the refusal names it. These crashed `eval`, `predict` or `--resume`, or were silently accepted, before.
+private let metadataCases: [(String, String, String)] = [
+    ("labels", "classCount -1", "'labels.classCount' is -1"),
+    ("labels", "classCount huge", "'labels.classCount' is 4611686018427387904"),
+    ("labels", "classCount 11", "'labels.classCount' is 11"),
+    ("labels", "targetWidth 0", "'labels.targetWidth' is 0"),
+    ("labels", "targetWidth -1", "'labels.targetWidth' is -1"),
+    ("labels", "targetWidth 1000", "'labels.targetWidth' is 1000"),
+    ("preprocessing", "mean empty", "'preprocessing' has 0 means"),
+    ("state", "epoch -1", "'state.epoch' is -1"),
+    ("state", "iterations -1", "'state.iterations' is -1"),
+    ("state", "batch -100", "'state.batch' is -100"),
+]
+
+@Test(arguments: metadataCases)
+func editedMetadataIsRefusedNamingTheField(key: String, edit: String, message: String) throws {
+    let bytes = editedJSON(key) { object in
+        switch edit {
+        case "classCount -1": object["classCount"] = -1
+        case "classCount huge": object["classCount"] = 1 << 62
+        case "classCount 11": object["classCount"] = 11
+        case "targetWidth 0": object["targetWidth"] = 0
+        case "targetWidth -1": object["targetWidth"] = -1
+        case "targetWidth 1000": object["targetWidth"] = 1000
+        case "mean empty": (object["mean"], object["standardDeviation"]) = ([Float](), [Float]())
+        case "epoch -1": object["epoch"] = -1
+        case "iterations -1": object["iterations"] = -1
+        case "batch -100": object["batch"] = -100
+        default: Issue.record("no edit \(edit)")
+        }
+    }
+    let path = temporaryFolder().appendingPathComponent("edited.safetensors").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    #expect {
+        _ = try Model(checkpoint: path)
+    } throws: { error in
+        (error as? CheckpointError)?.message.contains(message) == true
+    }
+}
+
+/// `--resume` from a checkpoint whose state says it stopped at batch 1000 of an epoch of 1 batch.
+@Test func resumeRefusesABatchPastTheEpoch() throws {
+    let bytes = editedJSON("state") { $0["batch"] = 1000 }
+    let path = temporaryFolder().appendingPathComponent("batch.safetensors").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    #expect {
+        _ = try train("xor.yaml") {
+            $0.epochs = 4
+            $0.resume = path
+        }
+    } throws: { error in
+        "\(error)".contains("'state.batch' is 1000, but an epoch here has 1 batches")
+    }
+}

@@ -13,10 +13,18 @@ public struct NamedTensor: Sendable, Equatable {
     }
 }
 
-public struct CheckpointError: Error, Sendable, CustomStringConvertible {
+public struct CheckpointError: FileError, Sendable {
     public var path: String
+    public var place: String?
     public var message: String
-    public var description: String { "\(path): error: \(message)" }
+    public var help: String?
+
+    public init(path: String, place: String? = nil, message: String, help: String? = nil) {
+        self.path = path
+        self.place = place
+        self.message = message
+        self.help = help
+    }
 }
 
 /// The safetensors format: an 8-byte little-endian header length N, N bytes of JSON (padded with spaces to a

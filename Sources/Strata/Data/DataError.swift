@@ -1,5 +1,5 @@
 /// A problem with a data file, naming the file and the record (CSV line) or byte offset.
-public struct DataError: Error, Sendable, CustomStringConvertible {
+public struct DataError: FileError, Sendable {
     public var path: String
     /// "line 12", "byte 16", or nil when the whole file is at fault.
     public var place: String?
@@ -11,9 +11,5 @@ public struct DataError: Error, Sendable, CustomStringConvertible {
         self.place = place
         self.message = message
         self.help = help
-    }
-
-    public var description: String {
-        "\(path)\(place.map { ", \($0)" } ?? ""): error: \(message)"
     }
 }

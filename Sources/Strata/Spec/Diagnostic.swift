@@ -77,3 +77,19 @@ public struct Diagnostics: Sendable, Error {
         }.map(\.element)
     }
 }
+
+/// An error about a file outside the spec (data, a checkpoint, an output): the file, the place in it when known,
+/// what is wrong and what to do. `rendered` is the one way they are printed.
+public protocol FileError: Error, CustomStringConvertible {
+    var path: String { get }
+    /// "line 12", "byte 16", a field's name, or nil when the whole file is at fault.
+    var place: String? { get }
+    var message: String { get }
+    var help: String? { get }
+}
+
+extension FileError {
+    public var description: String { "\(path)\(place.map { ", \($0)" } ?? ""): error: \(message)" }
+    /// The description with its help line, as the command line prints it.
+    public var rendered: String { description + (help.map { "\n  help: \($0)" } ?? "") }
+}

@@ -30,6 +30,9 @@ public final class Model: @unchecked Sendable {
         self.checkpoint = checkpoint
         self.path = path
         plan = ModelPlan(spec: spec, batchSize: max(1, spec.training.batchSize.value), threads: threads)
+        try checkpoint.validate(
+            path: path, loss: spec.loss.value, outputWidth: plan.network.outputWidth,
+            featureCount: elementCount(spec.input.value))
         try plan.load(checkpoint, path: path, optimizerState: false)
     }
 

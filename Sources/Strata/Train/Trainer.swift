@@ -37,7 +37,7 @@ public enum TrainingError: Error, CustomStringConvertible {
             text += checkpoint.map { "\n  note: the last good checkpoint, \($0), is unchanged" } ?? ""
             return text
         case .checkpoint(let error):
-            return error.description
+            return error.rendered
         }
     }
 }
@@ -99,10 +99,9 @@ public final class Trainer {
         }
         if let path = options.resume {
             let checkpoint = try Trainer.read(path)
-            do {
+            try asTrainingError {
+                try validate(checkpoint, path: path)
                 try plan.load(checkpoint, path: path, optimizerState: true)
-            } catch let error as CheckpointError {
-                throw TrainingError.checkpoint(error)
             }
             state = checkpoint.state
             for (index, (name, _)) in plan.modelTensors.enumerated() where !bestWeights.isEmpty {
@@ -112,11 +111,32 @@ public final class Trainer {
             }
         } else if let path = options.initFrom {
             let checkpoint = try Trainer.read(path)
-            do {
-                try plan.load(checkpoint, path: path, optimizerState: false)
-            } catch let error as CheckpointError {
-                throw TrainingError.checkpoint(error)
-            }
+            try asTrainingError { try plan.load(checkpoint, path: path, optimizerState: false) }
+        }
+    }
+
+    /// Runs `body`, reporting a checkpoint problem as a training error.
+    private func asTrainingError(_ body: () throws -> Void) throws {
+        do { try body() } catch let error as CheckpointError { throw TrainingError.checkpoint(error) }
+    }
+
+    /// A checkpoint to resume must fit this model and this data: its metadata, its labels, where it stopped.
+    private func validate(_ checkpoint: Checkpoint, path: String) throws {
+        try checkpoint.validate(
+            path: path, loss: spec.loss.value, outputWidth: plan.network.outputWidth,
+            featureCount: elementCount(spec.input.value))
+        let batchSize = spec.training.batchSize.value
+        let batches = (data.train.count + batchSize - 1) / batchSize
+        if checkpoint.state.batch >= max(batches, 1) {
+            throw CheckpointError(
+                path: path,
+                message: "'state.batch' is \(checkpoint.state.batch), but an epoch here has \(batches) batches")
+        }
+        if checkpoint.encoding != data.encoding {
+            throw CheckpointError(
+                path: path,
+                message: "its labels were encoded differently from this spec's data (classes, names or one-hot)",
+                help: "resume with the spec and data it was trained on, or start afresh with --init-from")
         }
     }
 
