@@ -127,7 +127,7 @@ public final class Trainer {
             featureCount: elementCount(spec.input.value))
         let batchSize = spec.training.batchSize.value
         let batches = (data.train.count + batchSize - 1) / batchSize
-        if checkpoint.state.batch >= max(batches, 1) {
+        if checkpoint.state.batch > batches {
             throw CheckpointError(
                 path: path,
                 message: "'state.batch' is \(checkpoint.state.batch), but an epoch here has \(batches) batches")
