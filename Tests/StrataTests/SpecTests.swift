@@ -53,3 +53,12 @@ func invalidSpecReportsMarkedDiagnostics(fixture: String) throws {
     let parsed = Expectation.parse(text)
     #expect(parsed.map(\.description) == ["2:9 error: bad", "1:1 warning: odd thing"])
 }
+
+/// Specs at the edges of what sizes allow, which once trapped: they check clean (in this process, so a trap
+/// would end the test run).
+@Test(arguments: ["overflow-conv-strides.yaml", "overflow-pool-strides.yaml"])
+func edgeSpecsCheckClean(fixture: String) {
+    let (checked, _, diagnostics) = Checker.check(path: Paths.fixtures.appendingPathComponent("valid/\(fixture)").path)
+    #expect(checked != nil, "\(diagnostics.items.map(\.description))")
+    #expect(checked?.summary.layers.first?.outputShape.prefix(2) == [1, 1])
+}

@@ -65,7 +65,7 @@ public struct Conv2DSpec: LayerKind {
 
     public func flops(input: [Int], output: [Int]) -> Int {
         let outputs = elementCount(output)
-        let perOutput = saturatingMultiply(kernelSize.value[0] * kernelSize.value[1], input[2])
+        let perOutput = saturatingMultiply(elementCount(kernelSize.value), input[2])
         return saturatingAdd(saturatingMultiply(2, saturatingMultiply(outputs, perOutput)), useBias ? outputs : 0)
     }
 
@@ -80,9 +80,9 @@ public struct Conv2DSpec: LayerKind {
         ]
         if let formula { lines.append(formula) }
         lines.append("parameters: \(k[0])·\(k[1])·\(c)·\(f)\(useBias ? " + \(f)" : "") = \(g(layer.params))")
-        let positions = layer.outputShape[0] * layer.outputShape[1]
+        let biasAdds = elementCount(layer.outputShape)
         lines.append(
-            "FLOPs: 2·\(k[0])·\(k[1])·\(c) per output value × \(layer.outputShape[0])·\(layer.outputShape[1])·\(f) outputs\(useBias ? " + \(g(positions * f)) bias adds" : "") = \(g(layer.flops))"
+            "FLOPs: 2·\(k[0])·\(k[1])·\(c) per output value × \(layer.outputShape[0])·\(layer.outputShape[1])·\(f) outputs\(useBias ? " + \(g(biasAdds)) bias adds" : "") = \(g(layer.flops))"
         )
         return lines + regularizerLines(kernelRegularizer?.value)
     }
