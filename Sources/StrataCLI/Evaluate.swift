@@ -19,6 +19,10 @@ struct Eval: ParsableCommand {
     @Option(help: "Also write the confusion matrix as an SVG heat map to this file.")
     var plot: String?
 
+    func validate() throws {
+        try requireNonEmpty([("the checkpoint", checkpoint), ("--data", data), ("--plot", plot)])
+    }
+
     func run() throws {
         do {
             let model = try Model(checkpoint: checkpoint)
@@ -47,6 +51,7 @@ struct Eval: ParsableCommand {
                 let title = "\(model.spec.name): confusion matrix (\(data))"
                 try AtomicFile.write(
                     Array(ConfusionPlot.render(confusion, classNames: names, title: title).utf8), to: plot)
+                printError("Wrote the confusion matrix of the \(data) data to \(plot)")
             }
         } catch let error as ExitCode {
             throw error
@@ -71,6 +76,10 @@ struct Predict: ParsableCommand {
     @Option(help: "Write the CSV here instead of standard output.")
     var output: String?
 
+    func validate() throws {
+        try requireNonEmpty([("the checkpoint", checkpoint), ("--input", input), ("--output", output)])
+    }
+
     func run() throws {
         do {
             let model = try Model(checkpoint: checkpoint)
@@ -79,6 +88,9 @@ struct Predict: ParsableCommand {
             let csv = PredictionCSV.render(outputs, width: model.plan.network.outputWidth, classNames: model.classNames)
             if let output {
                 try AtomicFile.write(Array(csv.utf8), to: output)
+                printError(
+                    "Wrote predictions for \(inputs.count / max(1, model.spec.input.value.reduce(1, *))) examples to \(output)"
+                )
             } else {
                 print(csv, terminator: "")
             }

@@ -17,6 +17,8 @@ struct Plot: ParsableCommand {
     @Flag(help: "Plot the loss over a grid of the model's two parameters with the gradient-descent path.")
     var surface = false
 
+    func validate() throws { try requireNonEmpty([("the source", source), ("--output", output)]) }
+
     func run() throws {
         let base = (source as NSString).deletingPathExtension.replacingOccurrences(of: ".history", with: "")
         do {

@@ -9,16 +9,16 @@ struct Train: ParsableCommand {
     @Argument(help: "The spec file (YAML).")
     var spec: String
 
-    @Option(help: "Train for this many epochs instead of the spec's.")
+    @Option(parsing: .unconditional, help: "Train for this many epochs instead of the spec's.")
     var epochs: Int?
 
-    @Option(help: "Use this batch size instead of the spec's.")
+    @Option(parsing: .unconditional, help: "Use this batch size instead of the spec's.")
     var batchSize: Int?
 
-    @Option(help: "Use this learning rate instead of the spec's.")
+    @Option(parsing: .unconditional, help: "Use this learning rate instead of the spec's.")
     var learningRate: Double?
 
-    @Option(help: "Use this random seed instead of the spec's.")
+    @Option(parsing: .unconditional, help: "Use this random seed instead of the spec's.")
     var seed: UInt64?
 
     @Option(help: "Write the checkpoint here instead of the spec's checkpoint path.")
@@ -30,7 +30,7 @@ struct Train: ParsableCommand {
     @Option(help: "Start from this checkpoint's weights with a fresh optimizer (fine-tuning).")
     var initFrom: String?
 
-    @Option(help: "Worker threads for the kernels (results are identical for any count).")
+    @Option(parsing: .unconditional, help: "Worker threads for the kernels (results are identical for any count).")
     var threads: Int?
 
     @Flag(help: "Print no progress.")
@@ -45,7 +45,10 @@ struct Train: ParsableCommand {
         if let learningRate, !(learningRate > 0) || !learningRate.isFinite {
             throw ValidationError("--learning-rate must be a positive number")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, !(1...TrainOptions.maximumThreads).contains(threads) {
+            throw ValidationError("--threads must be between 1 and \(TrainOptions.maximumThreads)")
+        }
+        try requireNonEmpty([("the spec", spec), ("--output", output), ("--resume", resume), ("--init-from", initFrom)])
         if resume != nil && initFrom != nil { throw ValidationError("--resume and --init-from cannot be combined") }
     }
 
@@ -86,7 +89,7 @@ struct Train: ParsableCommand {
             }
             var plotPath: String?
             if !noPlot, !result.history.isEmpty {
-                let path = (result.checkpointPath as NSString).deletingPathExtension + ".svg"
+                let path = CompanionFiles.plot(result.checkpointPath)
                 let title = "\(checked.spec.name): learning curves"
                 try AtomicFile.write(Array(LearningCurves.render(result.history, title: title).utf8), to: path)
                 plotPath = path

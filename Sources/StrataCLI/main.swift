@@ -37,6 +37,13 @@ func printDiagnostics(_ diagnostics: Diagnostics, file: String, source: String? 
     if !rendered.isEmpty { printError((separated ? "\n" : "") + rendered) }
 }
 
+/// Empty path arguments are usage errors (exit 2), named.
+func requireNonEmpty(_ paths: [(option: String, value: String?)]) throws {
+    for (option, value) in paths where value?.isEmpty == true {
+        throw ValidationError("\(option) is empty; give a file path")
+    }
+}
+
 struct StrataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
@@ -58,11 +65,18 @@ struct Check: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Option(help: "Refuse specs that need more memory than this many MiB to train.")
+    @Option(parsing: .unconditional, help: "Refuse specs that need more memory than this many MiB to train.")
     var memoryBudget: Int = CheckOptions.defaultMemoryBudget >> 20
 
+    func validate() throws {
+        try requireNonEmpty([("the spec", spec)])
+        if memoryBudget < 1 { throw ValidationError("--memory-budget must be at least 1 (MiB)") }
+    }
+
     func run() throws {
-        let options = CheckOptions(memoryBudgetBytes: memoryBudget << 20)
+        // Budgets past what an Int counts in bytes mean no limit, not a negative one.
+        let (bytes, overflow) = memoryBudget.multipliedReportingOverflow(by: 1 << 20)
+        let options = CheckOptions(memoryBudgetBytes: overflow ? Int.max : bytes)
         let (checked, summary, diagnostics) = Checker.check(path: spec, options: options)
         switch format {
         case .json:
@@ -77,6 +91,16 @@ struct Check: ParsableCommand {
 
 /// ArgumentParser exits 64 on usage errors; Strata documents 2, as most Unix tools do.
 func runMain() -> Never {
+    // A misspelled command gets a suggestion rather than "unexpected arguments".
+    let arguments = CommandLine.arguments.dropFirst()
+    let commands = StrataCommand.configuration.subcommands.map { $0._commandName } + ["help"]
+    if let word = arguments.first, !word.hasPrefix("-"), !commands.contains(word) {
+        let suggestion = closestMatch(to: word, in: commands).map { "did you mean '\($0)'? " } ?? ""
+        printError(
+            "error: unknown command '\(word)'\n  help: \(suggestion)(commands: \(commands.dropLast().joined(separator: ", ")))"
+        )
+        exit(2)
+    }
     do {
         var command = try StrataCommand.parseAsRoot()
         try command.run()

@@ -17,7 +17,7 @@ func editDistance(_ a: String, _ b: String) -> Int {
 }
 
 /// The closest candidate, if it is close enough to be a plausible typo.
-func closestMatch(to word: String, in candidates: [String]) -> String? {
+public func closestMatch(to word: String, in candidates: [String]) -> String? {
     let lowered = word.lowercased()
     let scored = candidates.map { (candidate: $0, distance: editDistance(lowered, $0.lowercased())) }
     guard let best = scored.min(by: { $0.distance < $1.distance }) else { return nil }

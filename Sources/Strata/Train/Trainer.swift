@@ -14,6 +14,8 @@ public struct TrainOptions: Sendable {
     /// Start from this checkpoint's weights with a fresh optimizer.
     public var initFrom: String?
     public var threads: Int = CPU.coreCount
+    /// Each thread has its own workspace: more than this is refused, not allocated.
+    public static let maximumThreads = 256
     /// Catch Ctrl-C to finish the step and save (the CLI sets this; an embedding app may not want it).
     public var catchInterrupt = false
     /// Write the checkpoint and history files; off for in-memory runs such as the loss-surface replay.
@@ -89,10 +91,17 @@ public final class Trainer {
         self.checked = adjusted
         self.spec = spec
         self.options = options
-        checkpointPath = options.output ?? spec.checkpoint.path.value
+        checkpointPath = Trainer.checkpointPath(options.output ?? spec.checkpoint.path.value, name: spec.name)
         guard let facts = checked.data else { throw DataError(path: spec.file, "the spec's data was not checked") }
+        // Where the files go is checked before any work, not after an hour of training.
+        if options.writeFiles {
+            try AtomicFile.checkWritable(checkpointPath)
+            try AtomicFile.checkWritable(CompanionFiles.history(checkpointPath))
+        }
         data = try TrainingData.prepare(spec, encoding: facts.encoding)
-        plan = ModelPlan(spec: spec, batchSize: spec.training.batchSize.value, threads: options.threads)
+        plan = ModelPlan(
+            spec: spec, batchSize: spec.training.batchSize.value,
+            threads: min(max(options.threads, 1), TrainOptions.maximumThreads))
         plan.initialize(seed: spec.seed)
         if let early = spec.training.earlyStopping, early.restoreBestWeights {
             bestWeights = plan.modelTensors.map { Tensor(shape: $0.tensor.shape) }
@@ -118,6 +127,16 @@ public final class Trainer {
     /// Runs `body`, reporting a checkpoint problem as a training error.
     private func asTrainingError(_ body: () throws -> Void) throws {
         do { try body() } catch let error as CheckpointError { throw TrainingError.checkpoint(error) }
+    }
+
+    /// A path ending in `/` or naming a folder means a file named after the spec inside it.
+    static func checkpointPath(_ path: String, name: String) -> String {
+        var isFolder: ObjCBool = false
+        guard
+            path.hasSuffix("/")
+                || (FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) && isFolder.boolValue)
+        else { return path }
+        return (path.hasSuffix("/") ? path : path + "/") + "\(name).safetensors"
     }
 
     /// A checkpoint to resume must fit this model and this data: its metadata, its labels, where it stopped.
@@ -147,7 +166,7 @@ public final class Trainer {
     }
 
     /// The history file beside the checkpoint: `runs/digits.safetensors` → `runs/digits.history.jsonl`.
-    public var historyPath: String { (checkpointPath as NSString).deletingPathExtension + ".history.jsonl" }
+    public var historyPath: String { CompanionFiles.history(checkpointPath) }
 
     private var monitorName: String {
         spec.training.earlyStopping?.monitor.value ?? spec.checkpoint.monitor.value
@@ -195,6 +214,11 @@ public final class Trainer {
                 for (copy, model) in zip(bestWeights, plan.modelTensors) { model.tensor.copy(from: copy) }
             }
             if spec.checkpoint.save.value != .best || !outcome.savedAny { try save() }
+        }
+        // A run that trained no epoch (--epochs 0, or a resume with none left) still leaves the history it has, so
+        // no older run's file stays beside the new checkpoint.
+        if options.writeFiles, historyHandle == nil, !outcome.interrupted {
+            try writeHistory(state.history)
         }
         let test = data.test.map { plan.evaluate($0, classCount: data.encoding.classCount) }
         return TrainingResult(
@@ -378,22 +402,25 @@ public final class Trainer {
         return String(decoding: try encoder.encode(object), as: UTF8.self) + "\n"
     }
 
+    /// Writes the history file afresh with `records`, and keeps it open for appending.
+    private func writeHistory(_ records: ArraySlice<EpochRecord>) throws {
+        try AtomicFile.write(Array(try records.map(historyLine).joined().utf8), to: historyPath)
+        historyHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: historyPath))
+        try historyHandle?.seekToEnd()
+    }
+
+    private func writeHistory(_ records: [EpochRecord]) throws { try writeHistory(records[...]) }
+
     /// A history file that cannot be written stops training like a checkpoint that cannot: nothing is lost quietly.
     private func appendHistory(_ record: EpochRecord) throws {
         guard options.writeFiles else { return }
         do {
-            if historyHandle == nil {
-                let earlier = try state.history.dropLast().map(historyLine).joined()
-                try AtomicFile.write(Array(earlier.utf8), to: historyPath)
-                historyHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: historyPath))
-                try historyHandle?.seekToEnd()
-            }
+            if historyHandle == nil { try writeHistory(state.history.dropLast()) }
             try historyHandle?.write(contentsOf: Data(historyLine(record).utf8))
-        } catch let error as CheckpointError {
-            throw TrainingError.checkpoint(error)
+        } catch let error as any FileError {
+            throw error
         } catch {
-            throw TrainingError.checkpoint(
-                CheckpointError(path: historyPath, message: "cannot write the history: \(error)"))
+            throw OutputError(path: historyPath, "cannot write the history: \(error.localizedDescription)")
         }
     }
 }

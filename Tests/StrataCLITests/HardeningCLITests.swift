@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+// Options and output paths from issue 11: each a whole command, as a user runs it.
+
+@Test func misspelledCommandGetsASuggestionAndExitsTwo() throws {
+    let result = try CLI.run(["trian", "specs/xor.yaml"])
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("unknown command 'trian'") && result.stderr.contains("did you mean 'train'?"))
+}
+
+@Test(arguments: [
+    (["--epochs", "-1"], "--epochs must be at least 0"), (["--threads", "-3"], "--threads must be between 1 and 256"),
+    (["--threads", "100000"], "--threads must be between 1 and 256"),
+    (["--threads", "9223372036854775807"], "--threads must be between 1 and 256"),
+    (["--output", ""], "--output is empty"),
+])
+func badTrainOptionsAreUsageErrors(options: [String], message: String) throws {
+    let result = try CLI.run(["train", "specs/xor.yaml"] + options)
+    #expect(result.status == 2, "\(result.stderr)")
+    #expect(result.stderr.contains(message), "\(result.stderr)")
+}
+
+@Test func hugeMemoryBudgetMeansNoLimit() throws {
+    let result = try CLI.run(["check", "specs/xor.yaml", "--memory-budget", "9223372036854775807"])
+    #expect(result.status == 0, "\(result.stderr)")
+}
+
+/// `--output o.svg`: the checkpoint is o.svg and its plot o.svg.svg; they never overwrite each other.
+@Test func derivedFileNamesNeverCollideWithTheCheckpoint() throws {
+    let folder = try CLI.temporaryFolder()
+    let output = folder.appendingPathComponent("o.svg").path
+    let result = try CLI.run(["train", "specs/xor.yaml", "--epochs", "2", "--quiet", "--output", output])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(try CLI.run(["eval", output, "--data", "train"]).status == 0)
+    #expect(FileManager.default.fileExists(atPath: output + ".svg"))
+    #expect(FileManager.default.fileExists(atPath: output + ".history.jsonl"))
+}
+
+@Test func trailingSlashMeansAFolder() throws {
+    let folder = try CLI.temporaryFolder()
+    let result = try CLI.run(["train", "specs/xor.yaml", "--epochs", "1", "--quiet", "--output", folder.path + "/x/"])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("x/xor.safetensors").path))
+}
+
+/// A symbolic link is followed, and stays a link.
+@Test func outputThroughASymbolicLinkKeepsTheLink() throws {
+    let folder = try CLI.temporaryFolder()
+    let target = folder.appendingPathComponent("real.safetensors").path,
+        link = folder.appendingPathComponent("link.safetensors").path
+    try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+    let result = try CLI.run(["train", "specs/xor.yaml", "--epochs", "1", "--quiet", "--no-plot", "--output", link])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link)) == target)
+    #expect(try CLI.run(["eval", target, "--data", "train"]).status == 0)
+}
+
+/// A parent that is a file is found before training, with the reason in words.
+@Test func outputUnderAFileFailsBeforeTraining() throws {
+    let folder = try CLI.temporaryFolder()
+    let file = folder.appendingPathComponent("plain")
+    try Data("x".utf8).write(to: file)
+    let result = try CLI.run(["train", "specs/digits.yaml", "--quiet", "--output", file.path + "/run.safetensors"])
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("is a file, not a folder"), "\(result.stderr)")
+    #expect(!result.stderr.contains("NSCocoaErrorDomain"))
+}
+
+/// A FIFO (as /dev/stdout may be) is written through, not replaced by a regular file.
+@Test func predictWritesThroughAFIFO() throws {
+    let folder = try CLI.temporaryFolder()
+    let checkpoint = folder.appendingPathComponent("iris.safetensors").path
+    #expect(try CLI.run(["train", "specs/iris.yaml", "--epochs", "1", "--quiet", "--output", checkpoint]).status == 0)
+    let fifo = folder.appendingPathComponent("out.fifo").path
+    #expect(mkfifo(fifo, 0o600) == 0)
+    let reader = Process()
+    reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+    reader.arguments = [fifo]
+    let pipe = Pipe()
+    reader.standardOutput = pipe
+    try reader.run()
+    let result = try CLI.run(["predict", checkpoint, "--input", "data/iris.csv", "--output", fifo])
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    reader.waitUntilExit()
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(text.split(separator: "\n").count == 151)
+    var status = stat()
+    #expect(stat(fifo, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+    #expect(result.stderr.contains("Wrote predictions for 150 examples to \(fifo)"))
+}
+
+/// `--epochs 0` writes the (empty) history it says it saved, replacing an older run's.
+@Test func zeroEpochsLeavesNoOlderHistory() throws {
+    let folder = try CLI.temporaryFolder()
+    let output = folder.appendingPathComponent("xor.safetensors").path
+    #expect(try CLI.run(["train", "specs/xor.yaml", "--epochs", "3", "--quiet", "--output", output]).status == 0)
+    #expect(try CLI.run(["train", "specs/xor.yaml", "--epochs", "0", "--quiet", "--output", output]).status == 0)
+    let history = try String(contentsOfFile: folder.appendingPathComponent("xor.history.jsonl").path, encoding: .utf8)
+    #expect(history.isEmpty)
+}
