@@ -76,6 +76,9 @@ struct Predict: ParsableCommand {
     @Option(help: "Write the CSV here instead of standard output.")
     var output: String?
 
+    @Flag(help: "The input has no header line: columns are taken by position.")
+    var noHeader = false
+
     func validate() throws {
         try requireNonEmpty([("the checkpoint", checkpoint), ("--input", input), ("--output", output)])
     }
@@ -83,7 +86,7 @@ struct Predict: ParsableCommand {
     func run() throws {
         do {
             let model = try Model(checkpoint: checkpoint)
-            let inputs = try model.readInputs(csv: input)
+            let inputs = try model.readInputs(csv: input, header: !noHeader)
             let outputs = model.predict(inputs)
             let csv = PredictionCSV.render(outputs, width: model.plan.network.outputWidth, classNames: model.classNames)
             if let output {

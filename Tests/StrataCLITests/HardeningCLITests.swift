@@ -99,3 +99,63 @@ func badTrainOptionsAreUsageErrors(options: [String], message: String) throws {
     let history = try String(contentsOfFile: folder.appendingPathComponent("xor.history.jsonl").path, encoding: .utf8)
     #expect(history.isEmpty)
 }
+
+/// A model trained on iris, once per test run.
+private let irisCheckpoint: String = {
+    let folder = try! CLI.temporaryFolder()
+    let path = folder.appendingPathComponent("iris.safetensors").path
+    _ = try! CLI.run(["train", "specs/iris.yaml", "--epochs", "5", "--quiet", "--no-plot", "--output", path])
+    return path
+}()
+
+/// iris.csv rewritten: columns in `order` (indices into the original), with or without the header line.
+private func irisVariant(_ order: [Int], header: Bool = true, relabel: ((String) -> String)? = nil) throws -> String {
+    let lines = try String(contentsOf: CLI.repository.appendingPathComponent("data/iris.csv"), encoding: .utf8)
+        .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    let rows = (header ? lines : Array(lines.dropFirst())).enumerated().map { index, cells -> String in
+        var picked = order.map { cells[$0] }
+        if let relabel, let last = order.last, last == 4, index > 0 || !header {
+            picked[picked.count - 1] = relabel(picked.last!)
+        }
+        return picked.joined(separator: ",")
+    }
+    let path = try CLI.temporaryFolder().appendingPathComponent("iris-variant.csv").path
+    try rows.joined(separator: "\n").appending("\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// Columns are matched by name: a file with its columns swapped predicts exactly what the original does.
+@Test func predictMatchesColumnsByName() throws {
+    let original = try CLI.run(["predict", irisCheckpoint, "--input", "data/iris.csv"])
+    let swapped = try CLI.run(["predict", irisCheckpoint, "--input", try irisVariant([3, 2, 4, 1, 0])])
+    #expect(original.status == 0 && swapped.status == 0, "\(swapped.stderr)")
+    #expect(original.stdout == swapped.stdout)
+}
+
+@Test func predictRefusesAHeaderMissingAFeature() throws {
+    let result = try CLI.run(["predict", irisCheckpoint, "--input", try irisVariant([0, 1, 2, 4])])
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("the header has no column 'petal_width'"), "\(result.stderr)")
+}
+
+/// A headerless file is refused, not missing its first row; `--no-header` reads it by position, every row.
+@Test func predictNeverEatsTheFirstRow() throws {
+    let headerless = try irisVariant([0, 1, 2, 3], header: false)
+    let refused = try CLI.run(["predict", irisCheckpoint, "--input", headerless])
+    #expect(refused.status == 1)
+    #expect(
+        refused.stderr.contains("the first line holds numbers, not column names")
+            && refused.stderr.contains("--no-header"))
+    let read = try CLI.run(["predict", irisCheckpoint, "--input", headerless, "--no-header"])
+    #expect(read.status == 0, "\(read.stderr)")
+    #expect(read.stdout.split(separator: "\n").count == 151)
+}
+
+/// A model trained on class names does not take 0/1/2 as labels (it scored 0.04 before).
+@Test func evalRefusesIndicesForAModelTrainedOnNames() throws {
+    let names = ["setosa": "0", "versicolor": "1", "virginica": "2"]
+    let file = try irisVariant([0, 1, 2, 3, 4]) { names[$0] ?? $0 }
+    let result = try CLI.run(["eval", irisCheckpoint, "--data", file])
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("label '0' is not one of the class names"), "\(result.stderr)")
+}

@@ -27,6 +27,8 @@ public struct Checkpoint: Sendable {
     public var state: TrainingState
     public var encoding: LabelEncoding
     public var preprocessing: Preprocessing
+    /// The training CSV's feature columns, by name, when it had a header: predict finds its inputs by them.
+    public var featureNames: [String]?
     public var tensors: [NamedTensor]
 
     public func tensor(_ name: String) -> NamedTensor? { tensors.first { $0.name == name } }
@@ -39,7 +41,7 @@ public struct Checkpoint: Sendable {
                 positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             return String(decoding: try encoder.encode(value), as: UTF8.self)
         }
-        let metadata: [String: String] = [
+        var metadata: [String: String] = [
             "format": Checkpoint.format,
             "spec": specText,
             "spec_sha256": SHA256.hex(specText),
@@ -52,6 +54,7 @@ public struct Checkpoint: Sendable {
             "class_names": try json(encoding.classNames ?? []),
             "preprocessing": try json(preprocessing),
         ]
+        if let featureNames { metadata["feature_names"] = try json(featureNames) }
         return try SafeTensors.encode(tensors, metadata: metadata)
     }
 
@@ -96,7 +99,9 @@ public struct Checkpoint: Sendable {
             specText: spec, specPath: metadata["spec_path"] ?? "checkpoint.yaml", seed: seed,
             state: try decodeJSON("state", as: TrainingState.self),
             encoding: try decodeJSON("labels", as: LabelEncoding.self),
-            preprocessing: try decodeJSON("preprocessing", as: Preprocessing.self), tensors: tensors)
+            preprocessing: try decodeJSON("preprocessing", as: Preprocessing.self),
+            featureNames: metadata["feature_names"] == nil ? nil : try decodeJSON("feature_names", as: [String].self),
+            tensors: tensors)
     }
 }
 

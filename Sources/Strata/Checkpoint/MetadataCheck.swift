@@ -10,6 +10,9 @@ extension Checkpoint {
         problems += labelProblems(loss: loss, outputWidth: outputWidth)
         problems += preprocessingProblems(featureCount: featureCount)
         problems += stateProblems()
+        if let names = featureNames, names.count != featureCount {
+            problems.append("'feature_names' lists \(names.count) columns for \(featureCount) features")
+        }
         guard problems.isEmpty else {
             throw CheckpointError(
                 path: path, message: "its metadata does not fit its model: " + problems.joined(separator: "; "))

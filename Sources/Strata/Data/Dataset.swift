@@ -5,6 +5,8 @@ public struct Dataset: Sendable {
     public var targetWidth: Int
     public var features: [Float]
     public var targets: [Float]
+    /// The feature columns' names, when they came from a CSV header.
+    public var featureNames: [String]?
 
     public init(featureCount: Int, targetWidth: Int, features: [Float], targets: [Float]) {
         self.featureCount = featureCount
@@ -24,7 +26,9 @@ public struct Dataset: Sendable {
             features += self.features[i * featureCount..<(i + 1) * featureCount]
             targets += self.targets[i * targetWidth..<(i + 1) * targetWidth]
         }
-        return Dataset(featureCount: featureCount, targetWidth: targetWidth, features: features, targets: targets)
+        var subset = Dataset(featureCount: featureCount, targetWidth: targetWidth, features: features, targets: targets)
+        subset.featureNames = featureNames
+        return subset
     }
 
     /// The class of each example, for stratified splits: the index, the one-hot argmax, or for one binary target

@@ -34,7 +34,11 @@ public struct DatasetLoader: Sendable {
                 let cell = row[layout.label].trimmingCharacters(in: .whitespaces)
                 return Double(cell).map { .numbers([$0]) } ?? .name(cell)
             }
-            return try assemble(features: features, labels: labels, path: path, place: { "line \(table.lines[$0])" })
+            var dataset = try assemble(features: features, labels: labels, path: path, place: { "line \(table.lines[$0])" })
+            dataset.featureNames = table.header.map { header in
+                layout.features.map { header[$0].trimmingCharacters(in: .whitespaces) }
+            }
+            return dataset
         case .idx(let images, let labels):
             let imagePath = DataPaths.resolve(images.value, specFile: specFile)
             let labelPath = DataPaths.resolve(labels.value, specFile: specFile)
@@ -53,19 +57,36 @@ public struct DatasetLoader: Sendable {
         }
     }
 
-    /// Loads a CSV of inputs for prediction: all columns, or the training source's feature columns when it
-    /// has the label column too.
-    public func loadFeatures(csvPath path: String, like source: DataSource?) throws -> [Float] {
-        var header = true
-        var trainingCSV: CSVSource?
-        if case .csv(let csv)? = source {
-            header = csv.header
-            trainingCSV = csv
-        }
+    /// Loads a CSV of inputs for prediction. With a header and the model's feature names, the columns are
+    /// found by name (in any order, other columns ignored); otherwise by position: all columns, or the training
+    /// layout's feature columns when the label column is there too. A first line of numbers where a header is
+    /// expected is refused rather than eaten.
+    public func loadFeatures(
+        csvPath path: String, header: Bool, featureNames: [String]?, like source: DataSource?
+    ) throws -> [Float] {
         let table = try CSVTable.read(path, header: header)
-        let width = table.header?.count ?? table.rows.first?.count ?? 0
+        guard !table.rows.isEmpty else { throw DataError(path: path, "holds no rows of inputs") }
+        if let columns = table.header?.map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if columns.allSatisfy({ Double($0) != nil }) {
+                throw DataError(
+                    path: path, place: "line 1", "the first line holds numbers, not column names",
+                    help: "if the file has no header line, pass --no-header")
+            }
+            if let featureNames {
+                let index = Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+                let missing = featureNames.filter { index[$0] == nil }
+                guard missing.isEmpty else {
+                    throw DataError(
+                        path: path, place: "line 1",
+                        "the header has no column\(missing.count == 1 ? "" : "s") \(missing.map { "'\($0)'" }.joined(separator: ", "))",
+                        help: "the model reads the columns \(featureNames.joined(separator: ", ")), by name")
+                }
+                return try CSVFeatures.read(table, columns: featureNames.compactMap { index[$0] }, path: path)
+            }
+        }
+        let width = table.header?.count ?? table.rows[0].count
         if width == featureCount { return try CSVFeatures.read(table, columns: Array(0..<width), path: path) }
-        if let trainingCSV, let layout = try? CSVLayout(table: table, source: trainingCSV, path: path),
+        if case .csv(let csv)? = source, let layout = try? CSVLayout(table: table, source: csv, path: path),
             layout.features.count == featureCount
         {
             return try CSVFeatures.read(table, columns: layout.features, path: path)
@@ -111,7 +132,13 @@ public struct DatasetLoader: Sendable {
                     }
                     index = found
                 case .numbers(let row):
-                    if encoding.format == .names, let names, let found = names[format(row[0])] {
+                    if encoding.format == .names {
+                        // A model trained on class names reads a number as a name too, never as an index.
+                        guard let found = names?[format(row[0])] else {
+                            throw DataError(
+                                path: path, place: place(i), "label '\(format(row[0]))' is not one of the class names",
+                                help: encoding.classNames.map { "the model was trained with labels by name: \($0.joined(separator: ", "))" })
+                        }
                         index = found
                     } else {
                         guard row.count == 1, row[0] >= 0, row[0] == row[0].rounded(), row[0] < Double(Int32.max) else {

@@ -118,8 +118,10 @@ public final class Model: @unchecked Sendable {
         return outputs
     }
 
-    /// Reads a CSV of inputs (all columns features, or laid out like the training CSV).
-    public func readInputs(csv path: String) throws -> [Float] {
-        try loader.loadFeatures(csvPath: path, like: spec.data?.train.value)
+    /// Reads a CSV of inputs: with a header, the training features by name when the model knows them; without
+    /// (`header: false`), all columns or the training layout's feature columns, by position.
+    public func readInputs(csv path: String, header: Bool = true) throws -> [Float] {
+        try loader.loadFeatures(
+            csvPath: path, header: header, featureNames: checkpoint.featureNames, like: spec.data?.train.value)
     }
 }

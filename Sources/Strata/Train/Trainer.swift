@@ -373,8 +373,7 @@ public final class Trainer {
         state.iterations = plan.optimizer.iterations
         return Checkpoint(
             specText: spec.source, specPath: spec.file, seed: spec.seed, state: state, encoding: data.encoding,
-            preprocessing: data.preprocessing,
-            tensors: tensors)
+            preprocessing: data.preprocessing, featureNames: data.train.featureNames, tensors: tensors)
     }
 
     private func save() throws {
