@@ -34,7 +34,8 @@ public struct DatasetLoader: Sendable {
                 let cell = row[layout.label].trimmingCharacters(in: .whitespaces)
                 return Double(cell).map { .numbers([$0]) } ?? .name(cell)
             }
-            var dataset = try assemble(features: features, labels: labels, path: path, place: { "line \(table.lines[$0])" })
+            var dataset = try assemble(
+                features: features, labels: labels, path: path, place: { "line \(table.lines[$0])" })
             dataset.featureNames = table.header.map { header in
                 layout.features.map { header[$0].trimmingCharacters(in: .whitespaces) }
             }
@@ -137,7 +138,9 @@ public struct DatasetLoader: Sendable {
                         guard let found = names?[format(row[0])] else {
                             throw DataError(
                                 path: path, place: place(i), "label '\(format(row[0]))' is not one of the class names",
-                                help: encoding.classNames.map { "the model was trained with labels by name: \($0.joined(separator: ", "))" })
+                                help: encoding.classNames.map {
+                                    "the model was trained with labels by name: \($0.joined(separator: ", "))"
+                                })
                         }
                         index = found
                     } else {
