@@ -109,7 +109,7 @@ struct Train: ParsableCommand {
             }
         } catch let error as TrainingError {
             printError(error.description)
-            if case .diverged = error { throw ExitCode(ExitStatus.diverged) }
+            if error.isDivergence { throw ExitCode(ExitStatus.diverged) }
             throw ExitCode(ExitStatus.specOrDataError)
         } catch let error as any FileError {
             printError(error.rendered)

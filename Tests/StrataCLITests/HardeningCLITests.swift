@@ -159,3 +159,15 @@ private func irisVariant(_ order: [Int], header: Bool = true, relabel: ((String)
     #expect(result.status == 1)
     #expect(result.stderr.contains("label '0' is not one of the class names"), "\(result.stderr)")
 }
+
+/// A learning rate so large the update overflows: the weights go infinite while the last loss was finite. That
+/// is divergence (exit 3), and no checkpoint of infinities is written.
+@Test func infiniteWeightsAfterTheLastStepAreDivergence() throws {
+    let output = try CLI.temporaryFolder().appendingPathComponent("linear.safetensors").path
+    let result = try CLI.run([
+        "train", "specs/linear.yaml", "--learning-rate", "1e308", "--epochs", "1", "--output", output,
+    ])
+    #expect(result.status == 3, "\(result.stderr)")
+    #expect(result.stderr.contains("NaN or infinite"))
+    #expect(!FileManager.default.fileExists(atPath: output))
+}

@@ -95,6 +95,9 @@ private func damaged(_ kind: String) -> [UInt8] {
     case "wrong shape":
         p.edit("dense_1.bias") { $0["shape"] = [2, 4] }
     case "state not json": p.editMetadata { $0["state"] = "{oops" }
+    case "infinite weight":
+        let offset = ((p.header["dense_1.weight"] as! [String: Any])["data_offsets"] as! [Int])[0]
+        p.data.replaceSubrange(offset..<offset + 4, with: [0, 0, 0x80, 0x7F])
     default: fatalError(kind)
     }
     return p.bytes()
@@ -123,6 +126,7 @@ private let damageCases: [(String, String)] = [
     ("missing tensor", "missing tensor 'dense_2.bias'"),
     ("wrong shape", "'dense_1.bias' has shape [2, 4] in the checkpoint, the model needs [8]"),
     ("state not json", "the metadata's 'state' is not valid"),
+    ("infinite weight", "holds NaN or infinite values"),
 ]
 
 @Test(arguments: damageCases)

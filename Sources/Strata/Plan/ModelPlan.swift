@@ -115,6 +115,11 @@ public final class ModelPlan: @unchecked Sendable {
             + zip(stateNames, state.map(\.value)).map { ($0, $1) }
     }
 
+    /// The first parameter or state tensor holding a NaN or an infinity, by checkpoint name.
+    public func firstNonFiniteTensor() -> String? {
+        modelTensors.first { !$0.tensor.buffer.allSatisfy(\.isFinite) }?.name
+    }
+
     public var schedule: Schedule { spec.optimizer.schedule?.value ?? .constant }
 }
 

@@ -34,6 +34,11 @@ public final class Model: @unchecked Sendable {
             path: path, loss: spec.loss.value, outputWidth: plan.network.outputWidth,
             featureCount: elementCount(spec.input.value))
         try plan.load(checkpoint, path: path, optimizerState: false)
+        if let tensor = plan.firstNonFiniteTensor() {
+            throw CheckpointError(
+                path: path, place: tensor, message: "holds NaN or infinite values: the training that wrote it diverged",
+                help: "train again with a lower learning_rate")
+        }
     }
 
     public var encoding: LabelEncoding { checkpoint.encoding }

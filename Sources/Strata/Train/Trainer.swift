@@ -26,7 +26,17 @@ public struct TrainOptions: Sendable {
 
 public enum TrainingError: Error, CustomStringConvertible {
     case diverged(epoch: Int, batch: Int, layer: String?, checkpoint: String?)
+    /// The loss stayed finite but a weight did not (a huge learning rate can overflow the update itself).
+    case nonFiniteWeights(epoch: Int, tensor: String, checkpoint: String?)
     case checkpoint(CheckpointError)
+
+    /// Whether training diverged (exit 3) rather than failed on its input.
+    public var isDivergence: Bool {
+        switch self {
+        case .diverged, .nonFiniteWeights: true
+        case .checkpoint: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -36,6 +46,11 @@ public enum TrainingError: Error, CustomStringConvertible {
                 layer.map { "; the first layer whose output went non-finite is \($0)" }
                 ?? "; every layer's output is finite, but the outputs grew too large for the loss"
             text += "\n  help: lower the learning_rate (or add standardize: true / scale for large inputs)"
+            text += checkpoint.map { "\n  note: the last good checkpoint, \($0), is unchanged" } ?? ""
+            return text
+        case .nonFiniteWeights(let epoch, let tensor, let checkpoint):
+            var text = "error: after epoch \(epoch) the weights in \(tensor) are NaN or infinite: training diverged"
+            text += "\n  help: lower the learning_rate"
             text += checkpoint.map { "\n  note: the last good checkpoint, \($0), is unchanged" } ?? ""
             return text
         case .checkpoint(let error):
@@ -195,6 +210,11 @@ public final class Trainer {
             if outcome.interrupted {
                 try save()
                 break
+            }
+            if let tensor = plan.firstNonFiniteTensor() {
+                throw TrainingError.nonFiniteWeights(
+                    epoch: epoch, tensor: tensor,
+                    checkpoint: outcome.savedAny || options.resume != nil ? checkpointPath : nil)
             }
             let values = epochValues(metrics)
             let record = EpochRecord(
