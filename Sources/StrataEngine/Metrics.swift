@@ -6,7 +6,7 @@ public enum MetricKind: String, Sendable, CaseIterable {
 
 /// Sums over an epoch so every metric is exact over all examples (RMSE is the root of the epoch's mean square,
 /// not a mean of batch roots).
-public struct MetricAccumulator: Sendable {
+public struct MetricAccumulator: Sendable, Codable, Equatable {
     public var examples = 0
     public var elements = 0
     public var correct = 0

@@ -171,3 +171,40 @@ private func irisVariant(_ order: [Int], header: Bool = true, relabel: ((String)
     #expect(result.stderr.contains("NaN or infinite"))
     #expect(!FileManager.default.fileExists(atPath: output))
 }
+
+/// Ctrl-C part-way through an epoch, then `--resume`: the same bytes as a run never interrupted (the epoch's
+/// running sums are in the checkpoint, so its reported loss is whole).
+@Test func resumeAfterAMidEpochInterruptIsByteIdentical() throws {
+    let folder = try CLI.temporaryFolder()
+    // digits without early stopping (it could end the run before the interrupt), its data by absolute path.
+    let spec = folder.appendingPathComponent("digits.yaml").path
+    try String(contentsOf: CLI.repository.appendingPathComponent("specs/digits.yaml"), encoding: .utf8)
+        .split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("early_stopping") }
+        .joined(separator: "\n").replacingOccurrences(of: "../data/", with: CLI.repository.path + "/data/")
+        .write(toFile: spec, atomically: true, encoding: .utf8)
+    let interrupted = folder.appendingPathComponent("interrupted.safetensors").path
+    let process = Process()
+    process.executableURL = CLI.binary
+    process.arguments = ["train", spec, "--epochs", "100000", "--quiet", "--no-plot", "--output", interrupted]
+    process.currentDirectoryURL = CLI.repository
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    Thread.sleep(forTimeInterval: 1.5)
+    kill(process.processIdentifier, SIGINT)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 130)
+    // The epoch it stopped in, from the checkpoint's metadata; both runs end one epoch later.
+    let header = try Data(contentsOf: URL(fileURLWithPath: interrupted))
+    let length = header.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+    let json = try JSONSerialization.jsonObject(with: header[8..<8 + length]) as? [String: Any]
+    let epoch = try #require(Int((json?["__metadata__"] as? [String: String])?["epoch"] ?? ""))
+    let epochs = String(epoch + 1)
+    let straight = folder.appendingPathComponent("straight.safetensors").path
+    #expect(try CLI.run(["train", spec, "--epochs", epochs, "--quiet", "--no-plot", "--output", straight]).status == 0)
+    let resumed = try CLI.run([
+        "train", spec, "--epochs", epochs, "--quiet", "--no-plot", "--resume", interrupted, "--output", interrupted,
+    ])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: straight)) == Data(contentsOf: URL(fileURLWithPath: interrupted)))
+}

@@ -9,8 +9,21 @@ public struct TrainingState: Sendable, Codable, Equatable {
     public var iterations: Int = 0
     public var history: [EpochRecord] = []
     public var monitor = MonitorState()
+    /// The sums of an epoch interrupted part-way (nil between epochs), so a resumed run reports the same epoch.
+    public var partial: EpochProgress?
 
     public init() {}
+}
+
+/// An epoch's running sums and the learning rate of its last step.
+public struct EpochProgress: Sendable, Codable, Equatable {
+    public var metrics: MetricAccumulator
+    public var learningRate: Double
+
+    public init(metrics: MetricAccumulator, learningRate: Double) {
+        self.metrics = metrics
+        self.learningRate = learningRate
+    }
 }
 
 /// A Strata checkpoint: one safetensors file holding parameters (`LAYER.weight`, `LAYER.bias`), optimizer

@@ -86,6 +86,12 @@ extension Checkpoint {
         if s.history.count != max(s.epoch, 0) {
             problems.append("'state.history' holds \(s.history.count) epochs, but 'state.epoch' is \(s.epoch)")
         }
+        if let partial = s.partial {
+            let m = partial.metrics
+            if [m.examples, m.elements, m.correct].contains(where: { $0 < 0 }) || m.correct > m.examples {
+                problems.append("'state.partial' holds negative or inconsistent counts")
+            }
+        }
         if s.monitor.wait < 0 || s.monitor.bestEpoch < 0 || s.monitor.bestEpoch > max(s.epoch, 0) {
             problems.append(
                 "'state.monitor' is out of range (wait \(s.monitor.wait), best epoch \(s.monitor.bestEpoch))")

@@ -264,8 +264,11 @@ public final class Trainer {
         let network = plan.network
         observer?.epochStarted(epoch, of: epochs, batches: batches)
         let started = Date()
-        var metrics = MetricAccumulator()
-        var rate = spec.optimizer.learningRate.value
+        // A resumed epoch goes on from the sums it was interrupted with.
+        var metrics = state.batch > 0 ? state.partial?.metrics ?? MetricAccumulator() : MetricAccumulator()
+        var rate =
+            state.batch > 0
+            ? state.partial?.learningRate ?? spec.optimizer.learningRate.value : spec.optimizer.learningRate.value
         var lastReport = -1.0
         let savedAny = outcome.savedAny
         var interrupted = false
@@ -312,6 +315,7 @@ public final class Trainer {
             }
         }
         outcome.interrupted = interrupted
+        state.partial = interrupted ? EpochProgress(metrics: metrics, learningRate: rate) : nil
         return (metrics, rate)
     }
 
