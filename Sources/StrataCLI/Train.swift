@@ -78,6 +78,12 @@ struct Train: ParsableCommand {
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
             if !quiet { trainer.observer = printer }
+            let planned = trainer.checked.spec.training.epochs.value
+            if let resume, trainer.state.epoch >= planned, trainer.state.batch == 0 {
+                printError(
+                    "note: nothing left to train: \(resume) has already trained \(trainer.state.epoch) of \(planned) epochs; "
+                        + "pass --epochs with more to continue")
+            }
             let result = try trainer.run()
             if let test = result.test, !quiet {
                 var parts = ["loss: \(String(format: "%.4f", test.loss))"]
@@ -96,7 +102,11 @@ struct Train: ParsableCommand {
             }
             if !quiet {
                 if result.stoppedEarly, let last = result.history.last {
-                    print("Stopped early after epoch \(last.epoch).")
+                    let restored =
+                        checked.spec.training.earlyStopping?.restoreBestWeights == true ? result.bestEpoch : nil
+                    print(
+                        "Stopped early after epoch \(last.epoch)"
+                            + (restored.map { "; weights restored from epoch \($0)." } ?? "."))
                 }
                 print(
                     "Saved \(result.checkpointPath) and \(result.historyPath)"

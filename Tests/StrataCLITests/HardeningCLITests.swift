@@ -208,3 +208,18 @@ private func irisVariant(_ order: [Int], header: Bool = true, relabel: ((String)
     #expect(resumed.status == 0, "\(resumed.stderr)")
     #expect(try Data(contentsOf: URL(fileURLWithPath: straight)) == Data(contentsOf: URL(fileURLWithPath: interrupted)))
 }
+
+/// Stopping early with restore_best_weights says which epoch's weights were kept; resuming a finished run says
+/// there is nothing left to do.
+@Test func earlyStopSaysWhichWeightsWereRestoredAndAFinishedResumeSaysSo() throws {
+    let output = try CLI.temporaryFolder().appendingPathComponent("digits.safetensors").path
+    let result = try CLI.run(["train", "specs/digits.yaml", "--epochs", "200", "--no-plot", "--output", output])
+    #expect(result.status == 0)
+    let line = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("Stopped early after epoch") })
+    #expect(line.contains("; weights restored from epoch "), "\(line)")
+    let again = try CLI.run([
+        "train", "specs/digits.yaml", "--epochs", "3", "--quiet", "--resume", output, "--output", output,
+    ])
+    #expect(again.status == 0)
+    #expect(again.stderr.contains("nothing left to train"), "\(again.stderr)")
+}

@@ -74,6 +74,8 @@ public struct TrainingResult: Sendable {
     public var history: [EpochRecord]
     public var interrupted: Bool
     public var stoppedEarly: Bool
+    /// The epoch the monitor found best (its weights restored, with `restore_best_weights`).
+    public var bestEpoch: Int?
     /// The final evaluation on the test set, when there is one.
     public var test: Evaluation?
 }
@@ -243,7 +245,8 @@ public final class Trainer {
         let test = data.test.map { plan.evaluate($0, classCount: data.encoding.classCount) }
         return TrainingResult(
             checkpointPath: checkpointPath, historyPath: historyPath, history: state.history,
-            interrupted: outcome.interrupted, stoppedEarly: outcome.stoppedEarly, test: test)
+            interrupted: outcome.interrupted, stoppedEarly: outcome.stoppedEarly,
+            bestEpoch: state.monitor.best == nil ? nil : state.monitor.bestEpoch, test: test)
     }
 
     /// The order of an epoch depends only on the seed and the epoch, so a resumed run sees the same order.
