@@ -223,3 +223,19 @@ private func irisVariant(_ order: [Int], header: Bool = true, relabel: ((String)
     #expect(again.status == 0)
     #expect(again.stderr.contains("nothing left to train"), "\(again.stderr)")
 }
+
+/// /dev/zero given where a CSV goes: refused at its first byte, in check, eval and predict.
+@Test func endlessInputIsRefusedEverywhere() throws {
+    let spec = try CLI.temporaryFolder().appendingPathComponent("zero.yaml").path
+    try
+        "input: [2]\nlayers: [{dense: {units: 1}}]\nloss: mse\noptimizer: sgd\ndata: {train: {csv: {path: /dev/zero}}}\n"
+        .write(toFile: spec, atomically: true, encoding: .utf8)
+    for arguments in [
+        ["check", spec], ["eval", irisCheckpoint, "--data", "/dev/zero"],
+        ["predict", irisCheckpoint, "--input", "/dev/zero"],
+    ] {
+        let result = try CLI.run(arguments)
+        #expect(result.status == 1, "\(arguments)")
+        #expect(result.stderr.contains("not a text file"), "\(arguments): \(result.stderr)")
+    }
+}

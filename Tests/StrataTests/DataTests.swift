@@ -122,3 +122,53 @@ private func expectDataError(
     fitted.apply(to: &features, featureCount: 2)
     #expect(features == [2, 2])
 }
+
+private func gzip(_ path: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = ["-kf", path]
+    try process.run()
+    process.waitUntilExit()
+    return path + ".gz"
+}
+
+/// A gzip file missing only its 8-byte trailer decompresses completely, but is not whole: `gzip -t` rejects it,
+/// and so does Strata.
+@Test func gzipWithoutItsTrailerIsRefused() throws {
+    let plain = temporaryFolder().appendingPathComponent("labels.idx")
+    try Data([0, 0, 8, 1, 0, 0, 0, 3, 0, 1, 2]).write(to: plain)
+    var compressed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try gzip(plain.path))))
+    compressed.removeLast(8)
+    let cut = plain.path + ".cut.gz"
+    try Data(compressed).write(to: URL(fileURLWithPath: cut))
+    expectDataError("corrupt or truncated") { _ = try IDXFile.read(cut) }
+}
+
+/// A small .gz whose data runs far past what its IDX header declares: reading stops at the declared size plus a
+/// chunk, not after inflating all of it.
+@Test func idxStopsReadingWhereItsHeaderSaysTheDataEnds() throws {
+    let plain = temporaryFolder().appendingPathComponent("bomb.idx")
+    try Data([0, 0, 8, 1, 0, 0, 0, 4, 1, 2, 3, 4] + [UInt8](repeating: 0, count: 64 << 20)).write(to: plain)
+    let packed = try gzip(plain.path)
+    let size = try FileManager.default.attributesOfItem(atPath: packed)[.size] as? Int ?? 0
+    #expect(size < 1 << 20)
+    expectDataError("the header's dimensions 4 need 4 bytes of data, the file has more") {
+        _ = try IDXFile.read(packed)
+    }
+}
+
+/// /dev/zero as a CSV ends at its first byte, not when memory runs out.
+@Test func endlessBinaryInputIsRefusedAtOnce() {
+    expectDataError("not a text file (byte 0x00)", place: "byte 0") { _ = try CSVTable.read("/dev/zero", header: true) }
+}
+
+@Test func aFolderIsNotAFile() {
+    expectDataError("is a folder, not a file") { _ = try CSVTable.read(temporaryFolder().path, header: true) }
+}
+
+/// A byte-order mark (Excel writes one) is not part of the first column's name.
+@Test func byteOrderMarkIsNotPartOfTheHeader() throws {
+    let path = write("\u{FEFF}a,b,label\n1,2,0\n", "bom.csv")
+    let table = try CSVTable.read(path, header: true)
+    #expect(table.header == ["a", "b", "label"])
+}

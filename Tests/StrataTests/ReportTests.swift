@@ -183,3 +183,23 @@ func explainMatchesTheExpectedText(name: String) throws {
     #expect(
         written == ["Epoch 3/10 - 1.2s - loss: 0.4213 - accuracy: 0.8512 - val_loss: 0.5000 - val_accuracy: 0.8000\n"])
 }
+
+/// A history file is input: an epoch of 1e19 is refused naming the line (it trapped), and values whose spread is
+/// below their precision (1e17 and 1e17 + 16) still plot (the tick loop never ended).
+@Test func historyFilesAreCheckedAndAbsurdValuesStillPlot() throws {
+    let folder = temporaryFolder()
+    let bad = folder.appendingPathComponent("bad.history.jsonl").path
+    try "{\"epoch\": 1, \"loss\": 1}\n{\"epoch\": 1e19, \"loss\": 1}\n".write(
+        toFile: bad, atomically: true, encoding: .utf8)
+    #expect {
+        _ = try LearningCurves.history(from: bad)
+    } throws: { error in
+        (error as? DataError)?.place == "line 2" && (error as? DataError)?.message.contains("epoch 1e+19") == true
+    }
+    let huge = folder.appendingPathComponent("huge.history.jsonl").path
+    try "{\"epoch\": 1, \"loss\": 1e17}\n{\"epoch\": 2, \"loss\": 100000000000000016}\n"
+        .write(toFile: huge, atomically: true, encoding: .utf8)
+    let (records, title) = try LearningCurves.history(from: huge)
+    #expect(LearningCurves.render(records, title: title).contains("<svg"))
+    #expect(niceTicks(1e17, 1e17 + 16).count <= 16)
+}

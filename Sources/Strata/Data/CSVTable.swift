@@ -8,10 +8,9 @@ public struct CSVTable: Sendable {
     public var lines: [Int]
 
     public static func read(_ path: String, header: Bool) throws -> CSVTable {
-        let bytes = try FileBytes.read(path)
-        if let zero = bytes.firstIndex(of: 0) {
-            throw DataError(path: path, place: "byte \(zero)", "not a text file (byte 0x00)")
-        }
+        var bytes = try FileBytes.read(path, limit: FileBytes.maximumTextSize, text: true)
+        // A UTF-8 byte-order mark is not part of the first column's name.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         return try parse(String(decoding: bytes, as: UTF8.self), path: path, header: header)
     }
 

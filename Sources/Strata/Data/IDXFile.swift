@@ -4,8 +4,25 @@ public struct IDXFile: Sendable {
     public var dimensions: [Int]
     public var values: [UInt8]
 
+    /// Reads no more data than the header declares (plus a byte, to see that there is more).
     public static func read(_ path: String) throws -> IDXFile {
-        try parse(FileBytes.read(path), path: path)
+        let dimensions = try readDimensions(path)
+        let size = saturatingAdd(4 + 4 * dimensions.count, dimensions.reduce(1, saturatingMultiply))
+        guard size <= FileBytes.maximumSize else {
+            throw DataError(
+                path: path, place: "byte 4",
+                "its header declares \(size) bytes, over the \(FileBytes.maximumSize >> 30) GiB limit")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try FileBytes.read(path, limit: size)
+        } catch let error as DataError where error.message.hasPrefix("holds more than") {
+            throw DataError(
+                path: path, place: "byte \(size)",
+                "size mismatch: the header's dimensions \(dimensions.map(String.init).joined(separator: "x")) need \(size - 4 - 4 * dimensions.count) bytes of data, the file has more"
+            )
+        }
+        return try parse(bytes, path: path)
     }
 
     public static func parse(_ bytes: [UInt8], path: String) throws -> IDXFile {
@@ -59,7 +76,7 @@ public struct IDXFile: Sendable {
 extension IDXFile {
     /// Only the dimensions, reading no more of the (possibly compressed) file than the header.
     public static func readDimensions(_ path: String) throws -> [Int] {
-        let header = try FileBytes.read(path, limit: 4 + 4 * 4)
+        let header = try FileBytes.prefix(path, count: 4 + 4 * 4)
         guard header.count >= 4 else {
             throw DataError(path: path, place: "byte 0", "too short for an IDX header (\(header.count) bytes)")
         }

@@ -116,14 +116,16 @@ public enum LearningCurves {
         return svg.render()
     }
 
+    /// A history file is input like any other: bounded in size, its epochs checked before use.
+    static let maximumEpoch = 100_000_000
+
     /// Reads epochs from a checkpoint's metadata or from a `.history.jsonl` file.
     public static func history(from path: String) throws -> (records: [EpochRecord], title: String) {
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent.replacingOccurrences(
             of: ".history", with: "")
         if path.hasSuffix(".jsonl") {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw DataError(path: path, "cannot be read")
-            }
+            let text = String(
+                decoding: try FileBytes.read(path, limit: FileBytes.maximumTextSize, text: true), as: UTF8.self)
             var records: [EpochRecord] = []
             for (index, line) in text.split(separator: "\n").enumerated() {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double],
@@ -131,6 +133,11 @@ public enum LearningCurves {
                 else {
                     throw DataError(
                         path: path, place: "line \(index + 1)", "not a history record (a JSON object with an epoch)")
+                }
+                guard epoch == epoch.rounded(), (1...Double(maximumEpoch)).contains(epoch) else {
+                    throw DataError(
+                        path: path, place: "line \(index + 1)",
+                        "epoch \(epoch) is not a whole number from 1 to \(maximumEpoch)")
                 }
                 var values = object
                 for key in ["epoch", "seconds", "learning_rate"] { values.removeValue(forKey: key) }

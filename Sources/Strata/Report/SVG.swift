@@ -79,13 +79,15 @@ func niceTicks(_ low: Double, _ high: Double, count: Int = 5) -> [Double] {
     let raw = (high - low) / Double(max(count, 1))
     let magnitude = pow(10, floor(log10(raw)))
     let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
+    // Ticks by index, so a step below the values' precision (1e17 to 1e17 + 16) cannot loop for ever.
+    let start = (low / step).rounded(.down) * step
     var ticks: [Double] = []
-    var tick = (low / step).rounded(.down) * step
-    while tick <= high + step * 1e-9 {
-        if tick >= low - step * 1e-9 { ticks.append(abs(tick) < step * 1e-9 ? 0 : tick) }
-        tick += step
+    for index in 0...count * 3 {
+        let tick = start + Double(index) * step
+        guard tick <= high + step * 1e-9 else { break }
+        if tick >= low - step * 1e-9, tick != ticks.last { ticks.append(abs(tick) < step * 1e-9 ? 0 : tick) }
     }
-    return ticks
+    return ticks.isEmpty ? [low] : ticks
 }
 
 func tickLabel(_ value: Double) -> String {
