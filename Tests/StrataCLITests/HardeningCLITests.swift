@@ -239,3 +239,43 @@ private func irisVariant(_ order: [Int], header: Bool = true, relabel: ((String)
         #expect(result.stderr.contains("not a text file"), "\(arguments): \(result.stderr)")
     }
 }
+
+/// A checkpoint evaluates from any folder, and after its project moved: the spec it carries is found beside it.
+@Test func evalWorksFromAnotherFolderAndAfterTheProjectMoved() throws {
+    let project = try CLI.temporaryFolder()
+    for folder in ["specs", "data", "runs"] {
+        try FileManager.default.createDirectory(
+            at: project.appendingPathComponent(folder), withIntermediateDirectories: true)
+    }
+    for file in ["specs/iris.yaml", "data/iris.csv"] {
+        try FileManager.default.copyItem(
+            at: CLI.repository.appendingPathComponent(file), to: project.appendingPathComponent(file))
+    }
+    let train = try CLI.run(
+        ["train", "specs/iris.yaml", "--epochs", "2", "--quiet", "--output", "runs/iris.safetensors"], in: project)
+    #expect(train.status == 0, "\(train.stderr)")
+    let elsewhere = try CLI.temporaryFolder()
+    let fromElsewhere = try CLI.run(
+        ["eval", project.appendingPathComponent("runs/iris.safetensors").path, "--data", "train"], in: elsewhere)
+    #expect(fromElsewhere.status == 0, "\(fromElsewhere.stderr)")
+    let moved = elsewhere.appendingPathComponent("moved")
+    try FileManager.default.moveItem(at: project, to: moved)
+    let afterMove = try CLI.run(
+        ["eval", moved.appendingPathComponent("runs/iris.safetensors").path, "--data", "train"], in: elsewhere)
+    #expect(afterMove.status == 0, "\(afterMove.stderr)")
+    #expect(afterMove.stdout == fromElsewhere.stdout)
+}
+
+/// Files of the wrong kind are named as what they are.
+@Test(arguments: [
+    (["eval", "data/iris.csv"], "is not a checkpoint: it begins with text"),
+    (["eval", "/dev/zero"], "it is not a regular file"),
+    (["eval", "specs"], "it is a folder, not a file"),
+    (["check", "specs"], "cannot open spec 'specs': it is a folder, not a file"),
+    (["check", "/dev/zero"], "it is not a regular file"),
+])
+func wrongKindsOfFileAreNamed(arguments: [String], message: String) throws {
+    let result = try CLI.run(arguments)
+    #expect(result.status == 1)
+    #expect(result.stderr.contains(message), "\(result.stderr)")
+}

@@ -98,7 +98,7 @@ import Testing
     try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: path))
     let result = try CLI.run(["eval", path])
     #expect(result.status == 1)
-    #expect(result.stderr.hasPrefix("\(path): error: header length"))
+    #expect(result.stderr.hasPrefix("\(path): error: is not a checkpoint: it begins with text"))
 }
 
 @Test func interruptFinishesTheStepSavesAndExits130() throws {

@@ -7,7 +7,7 @@ private let allowed: [String: Set<String>] = [
     "Spec": [],
     "Layers": ["Spec"],
     "Optimizers": ["Spec"],
-    "Parse": ["Spec", "Layers", "Optimizers"],
+    "Parse": ["Spec", "Layers", "Optimizers", "Data"],
     "Data": ["Spec"],
     "Check": ["Spec", "Layers", "Optimizers", "Parse", "Data"],
     "Plan": ["Spec", "Layers", "Optimizers"],

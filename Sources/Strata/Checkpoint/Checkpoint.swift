@@ -32,6 +32,8 @@ public struct EpochProgress: Sendable, Codable, Equatable {
 /// Nothing in it depends on the time or the machine, so the same run gives the same bytes.
 public struct Checkpoint: Sendable {
     public static let format = "strata-checkpoint-1"
+    /// Checkpoints larger than this are refused before they are read.
+    public static let maximumSize = 64 << 30
 
     public var specText: String
     public var specPath: String
@@ -74,11 +76,13 @@ public struct Checkpoint: Sendable {
     public func write(to path: String) throws { try AtomicFile.write(try encode(), to: path) }
 
     public static func read(_ path: String) throws -> Checkpoint {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError(
-                path: path, message: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.read(path, limit: maximumSize)
+        } catch {
+            throw CheckpointError(path: path, message: "cannot be read: \(error.reason)")
         }
-        return try decode([UInt8](data), path: path)
+        return try decode(bytes, path: path)
     }
 
     public static func decode(_ bytes: [UInt8], path: String) throws -> Checkpoint {

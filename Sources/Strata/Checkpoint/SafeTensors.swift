@@ -74,6 +74,14 @@ public enum SafeTensors {
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[i]) << UInt64(8 * i) }
         guard length <= UInt64(maximumHeaderSize) else {
+            // A safetensors file starts with a small binary length; text there means some other kind of file.
+            if bytes.prefix(8).allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }) {
+                let start = String(decoding: bytes.prefix(8), as: UTF8.self).replacingOccurrences(of: "\n", with: "\\n")
+                throw CheckpointError(
+                    path: path,
+                    message: "is not a checkpoint: it begins with text (\"\(start)…\"), not a safetensors header",
+                    help: "give the .safetensors file `strata train` wrote")
+            }
             throw fail(
                 "header length \(length) is larger than the \(maximumHeaderSize)-byte limit; not a Strata checkpoint")
         }

@@ -81,3 +81,27 @@ enum FileBytes {
         bytes >= 1 << 30 ? "\(bytes >> 30) GiB" : bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
     }
 }
+
+/// A spec or a checkpoint: a regular file read whole, refused when it is something else (a folder, a device
+/// such as /dev/zero that never ends) or larger than `limit`.
+enum RegularFile {
+    struct Problem: Error {
+        let reason: String
+    }
+
+    static func read(_ path: String, limit: Int) throws(Problem) -> [UInt8] {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw Problem(reason: "no such file") }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw Problem(reason: "it is a folder, not a file")
+        default: throw Problem(reason: "it is not a regular file (a device or a pipe)")
+        }
+        guard Int(status.st_size) <= limit else {
+            throw Problem(reason: "it is \(status.st_size) bytes, over the \(limit >> 20) MiB limit")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw Problem(reason: "it cannot be read") }
+        guard data.count <= limit else { throw Problem(reason: "it grew past the \(limit >> 20) MiB limit while read") }
+        return [UInt8](data)
+    }
+}

@@ -4,13 +4,19 @@ import Yams
 
 /// Reads spec files into `Spec` values. Every problem found is returned; a spec comes back only when none is an error.
 public enum SpecParser {
+    /// A spec is a short text; anything larger is not one.
+    static let maximumSpecSize = 16 << 20
+
     public static func load(path: String) -> (spec: Spec?, diagnostics: Diagnostics) {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let bytes: [UInt8]
+        do {
+            bytes = try RegularFile.read(path, limit: maximumSpecSize)
+        } catch {
             var diagnostics = Diagnostics()
-            let reason = FileManager.default.fileExists(atPath: path) ? "it cannot be read" : "no such file"
-            diagnostics.error("cannot open spec '\(path)': \(reason)", at: nil)
+            diagnostics.error("cannot open spec '\(path)': \(error.reason)", at: nil)
             return (nil, diagnostics)
         }
+        let data = Data(bytes)
         return parse(data: data, file: path)
     }
 

@@ -12,7 +12,8 @@ public final class Model: @unchecked Sendable {
     /// Loads a checkpoint, re-checks its spec and fills the model's weights; any mismatch is an error.
     public init(checkpoint path: String, threads: Int = CPU.coreCount) throws {
         let checkpoint = try Checkpoint.read(path)
-        let (parsed, diagnostics) = SpecParser.parse(text: checkpoint.specText, file: checkpoint.specPath)
+        let specFile = Model.locateSpec(checkpoint, checkpointPath: path)
+        let (parsed, diagnostics) = SpecParser.parse(text: checkpoint.specText, file: specFile)
         guard let parsed else {
             throw CheckpointError(
                 path: path,
@@ -39,6 +40,31 @@ public final class Model: @unchecked Sendable {
                 path: path, place: tensor, message: "holds NaN or infinite values: the training that wrote it diverged",
                 help: "train again with a lower learning_rate")
         }
+    }
+
+    /// Where the spec the checkpoint carries lives now, so its relative data paths resolve from any folder and
+    /// after the project moved: its stored path from the current folder, or from the checkpoint's folder or one
+    /// above it, whichever holds the same text (the same SHA-256 the checkpoint verified). Else the stored path.
+    static func locateSpec(_ checkpoint: Checkpoint, checkpointPath: String) -> String {
+        let stored = checkpoint.specPath
+        guard !stored.hasPrefix("/") else { return stored }
+        var folders = [FileManager.default.currentDirectoryPath]
+        var folder = URL(fileURLWithPath: checkpointPath).deletingLastPathComponent().standardizedFileURL
+        for _ in 0..<8 {
+            folders.append(folder.path)
+            let parent = folder.deletingLastPathComponent()
+            if parent.path == folder.path { break }
+            folder = parent
+        }
+        for folder in folders {
+            let candidate = URL(fileURLWithPath: folder).appendingPathComponent(stored).path
+            if let data = FileManager.default.contents(atPath: candidate), data.count == checkpoint.specText.utf8.count,
+                String(decoding: data, as: UTF8.self) == checkpoint.specText
+            {
+                return candidate
+            }
+        }
+        return stored
     }
 
     public var encoding: LabelEncoding { checkpoint.encoding }
