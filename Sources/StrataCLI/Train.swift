@@ -58,7 +58,10 @@ struct Train: ParsableCommand {
             let checked = checkedSpec(
                 spec,
                 adjust: { spec in
-                    if let size = overrides.0 { spec.training.batchSize.value = size }
+                    if let size = overrides.0 {
+                        spec.training.batchSize.value = size
+                        spec.training.batchSizeChosen = true
+                    }
                     if let epochs = overrides.1 { spec.training.epochs.value = epochs }
                 })
         else { throw ExitCode(ExitStatus.specOrDataError) }

@@ -203,3 +203,45 @@ func explainMatchesTheExpectedText(name: String) throws {
     #expect(LearningCurves.render(records, title: title).contains("<svg"))
     #expect(niceTicks(1e17, 1e17 + 16).count <= 16)
 }
+
+/// Thousands of problems on one long line print a bounded report: excerpts cut around the column, at most
+/// `maximumShown` diagnostics and a count of the rest (80 KB in once gave 480 MB out).
+@Test func manyDiagnosticsOnOneLongLineStayBounded() {
+    let keys = (0..<5000).map { "k\($0): 1" }.joined(separator: ", ")
+    let text = "{input: [1], \(keys)}\n"
+    let (_, diagnostics) = SpecParser.parse(text: text, file: "wide.yaml")
+    #expect(diagnostics.items.count >= 5000)
+    let rendered = DiagnosticPrinter(sources: ["wide.yaml": text]).render(diagnostics)
+    #expect(rendered.utf8.count < 40_000, "\(rendered.utf8.count) bytes")
+    #expect(rendered.contains("more not shown"))
+    #expect(rendered.contains("…"))
+}
+
+/// A tab in the indentation is named as one.
+@Test func tabIndentationSaysTab() {
+    let (_, diagnostics) = SpecParser.parse(
+        text: "input: [2]\ntraining:\n  epochs: 1\n\tbatch_size: 2\n", file: "t.yaml")
+    #expect(diagnostics.items.first?.message.contains("a tab in the indentation of line 4") == true)
+}
+
+/// A batch larger than the training set is full-batch training, said as such (it used to say "raise
+/// validation_split").
+@Test func batchLargerThanTheTrainingSetSaysSo() {
+    let text = """
+        input: [1]
+        layers: [{dense: {units: 1}}]
+        loss: mse
+        optimizer: sgd
+        training: {batch_size: 10}
+        data: {train: {inline: {x: [[1], [2], [3]], y: [1, 2, 3]}}}
+        """
+    let (spec, _) = SpecParser.parse(text: text, file: "b.yaml")
+    guard let spec else {
+        Issue.record("does not parse")
+        return
+    }
+    let (_, _, diagnostics) = Checker.check(spec)
+    let warning = diagnostics.items.first { $0.severity == .warning }
+    #expect(warning?.message == "batch_size 10 is larger than the 3 training examples: every step uses all of them")
+    #expect(diagnostics.items.allSatisfy { !$0.message.contains("validation_split") })
+}

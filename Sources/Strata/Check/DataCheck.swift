@@ -231,13 +231,14 @@ struct DataCheck {
                         "\(what) \(Strata.format(fraction)) leaves \(group) with no training examples", at: location)
                 }
             }
-            let total = held.reduce(0, +)
-            if total < batch, what == "validation_split" {
-                diagnostics.warning(
-                    "validation_split \(Strata.format(fraction)) leaves \(total) validation examples, fewer than one batch (\(batch))",
-                    at: location, help: "validation metrics from so few examples are noisy; raise validation_split")
-            }
             remaining = zip(remaining, held).map { $0 - $1 }
+        }
+        let training = remaining.reduce(0, +)
+        if batch > training, training > 0, spec.training.batchSizeChosen {
+            diagnostics.warning(
+                "batch_size \(batch) is larger than the \(training) training examples: every step uses all of them",
+                at: spec.training.batchSize.location,
+                help: "that is full-batch gradient descent; for mini-batches set batch_size below \(training)")
         }
     }
 }

@@ -182,6 +182,7 @@ struct SpecBuilder {
         guard let fields = reader.fields(node, what: "training", keys: Self.trainingKeys) else { return nil }
         if let v = fields["batch_size"], let size = reader.int(v, what: "batch_size", range: 1...Int.max) {
             training.batchSize = Located(size, at: reader.location(v))
+            training.batchSizeChosen = true
         }
         if let v = fields["epochs"], let epochs = reader.int(v, what: "epochs", range: 0...Int.max) {
             training.epochs = Located(epochs, at: reader.location(v))

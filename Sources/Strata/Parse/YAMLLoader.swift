@@ -58,6 +58,16 @@ enum YAMLLoader {
 
     private static func diagnostic(for error: YamlError, text: String, file: String) -> Diagnostic {
         func syntax(_ problem: String, _ mark: Mark, _ context: YamlError.Context?) -> Diagnostic {
+            // The scanner's words for a tab in the indentation do not always say "tab"; the line does.
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            if mark.line >= 1, mark.line <= lines.count,
+                lines[mark.line - 1].prefix(while: { $0 == " " || $0 == "\t" }).contains("\t")
+            {
+                return Diagnostic(
+                    .error, "YAML syntax: a tab in the indentation of line \(mark.line)",
+                    at: location(mark, file: file),
+                    help: "YAML indents with spaces, never tabs: replace the tab with spaces")
+            }
             var message = "YAML syntax: \(problem)"
             if let context { message += " (\(context.text) at line \(context.mark.line))" }
             return Diagnostic(.error, message, at: location(mark, file: file), help: syntaxHelp(problem))

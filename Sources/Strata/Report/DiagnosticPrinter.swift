@@ -3,6 +3,11 @@
 public struct DiagnosticPrinter {
     /// Source text per file, to show the offending line.
     public var sources: [String: String]
+    /// At most this many are printed (errors first), then a count of the rest: a one-line spec with thousands of
+    /// problems must not print megabytes.
+    public static let maximumShown = 50
+    /// Source excerpts are cut to this many characters around the column.
+    public static let excerptWidth = 100
 
     public init(sources: [String: String] = [:]) { self.sources = sources }
 
@@ -13,11 +18,11 @@ public struct DiagnosticPrinter {
         {
             let gutter = String(location.line)
             let pad = String(repeating: " ", count: gutter.count)
+            let (excerpt, column) = Self.excerpt(sourceLine, column: location.column)
             lines.append("\(pad) |")
-            lines.append("\(gutter) | \(sourceLine)")
+            lines.append("\(gutter) | \(excerpt)")
             // Tabs stay tabs so the caret lines up under them.
-            let lead = sourceLine.unicodeScalars.prefix(max(0, location.column - 1)).map { $0 == "\t" ? "\t" : " " }
-                .joined()
+            let lead = excerpt.unicodeScalars.prefix(max(0, column - 1)).map { $0 == "\t" ? "\t" : " " }.joined()
             lines.append("\(pad) | \(lead)^")
         }
         if let help = diagnostic.help { lines.append("  help: \(help)") }
@@ -33,7 +38,31 @@ public struct DiagnosticPrinter {
         var parts: [String] = []
         if errors > 0 { parts.append("\(errors) error\(errors == 1 ? "" : "s")") }
         if warnings > 0 { parts.append("\(warnings) warning\(warnings == 1 ? "" : "s")") }
-        return items.map(render).joined(separator: "\n\n") + "\n\n" + parts.joined(separator: ", ") + "\n"
+        // Errors first when cutting, then shown in source order.
+        let ranked =
+            items.indices.filter { items[$0].severity == .error }
+            + items.indices.filter { items[$0].severity != .error }
+        let kept = Set(ranked.prefix(Self.maximumShown))
+        let shown = items.indices.filter { kept.contains($0) }.map { items[$0] }
+        let hidden = items.count - shown.count
+        let more = hidden > 0 ? "\n\n… and \(hidden) more not shown" : ""
+        return shown.map(render).joined(separator: "\n\n") + more + "\n\n" + parts.joined(separator: ", ") + "\n"
+    }
+
+    /// A long line cut to `excerptWidth` characters around `column`, with … where it was cut; the column within.
+    static func excerpt(_ line: String, column: Int) -> (String, Int) {
+        let scalars = Array(line.unicodeScalars)
+        guard scalars.count > excerptWidth else { return (line, column) }
+        let start = max(0, min(column - 1 - excerptWidth / 2, scalars.count - excerptWidth))
+        let end = min(scalars.count, start + excerptWidth)
+        var text = String(String.UnicodeScalarView(scalars[start..<end]))
+        var shifted = column - start
+        if start > 0 {
+            text = "…" + text
+            shifted += 1
+        }
+        if end < scalars.count { text += "…" }
+        return (text, shifted)
     }
 
     private func line(_ number: Int, of text: String) -> String? {

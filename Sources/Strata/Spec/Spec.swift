@@ -81,6 +81,8 @@ public struct TrainingSpec: Sendable {
     public var shuffle: Bool
     public var validationSplit: Located<Double>
     public var earlyStopping: EarlyStoppingSpec?
+    /// Whether the user chose the batch size (in the spec or with --batch-size), rather than the default.
+    public var batchSizeChosen = false
 }
 
 /// What the label column holds in the source files.
