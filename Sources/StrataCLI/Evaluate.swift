@@ -37,9 +37,13 @@ struct Eval: ParsableCommand {
             let metrics = model.spec.metrics.map(\.value)
             switch format {
             case .text:
-                print(EvaluationReport.text(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
+                print(
+                    EvaluationReport.text(evaluation, metrics: metrics, classNames: model.classNames, split: data),
+                    terminator: "")
             case .json:
-                print(EvaluationReport.json(evaluation, metrics: metrics, classNames: model.classNames), terminator: "")
+                print(
+                    EvaluationReport.json(evaluation, metrics: metrics, classNames: model.classNames, split: data),
+                    terminator: "")
             }
             if let plot {
                 guard let confusion = evaluation.confusion, let names = model.classNames else {

@@ -71,13 +71,16 @@ import Testing
     #expect(try CLI.run(["train", "specs/iris.yaml", "--quiet", "--output", checkpoint]).status == 0)
     let eval = try CLI.run(["eval", checkpoint, "--data", "validation"])
     #expect(eval.status == 0, "\(eval.stderr)")
-    #expect(eval.stdout.hasPrefix("30 examples - loss: "))
+    #expect(eval.stdout.hasPrefix("validation data, 30 examples - loss: "))
     #expect(eval.stdout.contains("Per-class accuracy:\n  setosa  "))
     #expect(eval.stdout.contains("Confusion matrix (rows: actual, columns: predicted):"))
     let json = try CLI.run(["eval", checkpoint, "--data", "validation", "--format", "json"])
     let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
     #expect(object["loss"] is Double && object["accuracy"] is Double)
     #expect((object["confusion_matrix"] as? [[Int]])?.count == 3)
+    #expect(object["data"] as? String == "validation")
+    #expect(
+        (object["per_class_accuracy"] as? [String: Double])?.keys.sorted() == ["setosa", "versicolor", "virginica"])
 
     let inputs = folder.appendingPathComponent("flowers.csv")
     try "sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n".write(

@@ -6,6 +6,7 @@ import Testing
 #endif
 
 @testable import Strata
+import StrataEngine
 
 /// Collects elements and attributes of an SVG, failing on malformed XML.
 final class SVGInspector: NSObject, XMLParserDelegate {
@@ -244,4 +245,29 @@ func explainMatchesTheExpectedText(name: String) throws {
     let warning = diagnostics.items.first { $0.severity == .warning }
     #expect(warning?.message == "batch_size 10 is larger than the 3 training examples: every step uses all of them")
     #expect(diagnostics.items.allSatisfy { !$0.message.contains("validation_split") })
+}
+
+/// Column widths follow the names: "T-shirt/top" and its count no longer run together, and short names that
+/// share a prefix (barbera, barolo) stay apart.
+@Test func confusionMatrixColumnsFitTheirNames() {
+    let evaluation = Evaluation(
+        metrics: MetricAccumulator(), confusion: [[886, 1, 2], [3, 990, 4], [5, 6, 1000]])
+    let text = EvaluationReport.text(evaluation, metrics: [], classNames: ["T-shirt/top", "barbera", "barolo"])
+    let header = text.split(separator: "\n").first { $0.contains("T-shirt/top") && $0.contains("barolo") }
+    #expect(header?.contains("T-shirt/top  barbera  barolo") == true, "\(text)")
+    #expect(!text.contains("T-shirt/top886"))
+}
+
+/// One sigmoid output is the positive class's probability, and its column says which class that is.
+@Test func sigmoidPredictionsNameThePositiveClass() {
+    let csv = PredictionCSV.render([0.2, 0.9], width: 1, classNames: ["malignant", "benign"])
+    #expect(csv.hasPrefix("class,p_benign\nmalignant,0.2\nbenign,0.9\n"))
+}
+
+/// With two classes the heat map is still wide enough for its title and accuracy line.
+@Test func smallConfusionPlotsAreNotClipped() {
+    let title = "wine-quality-with-a-long-name: confusion matrix (validation)"
+    let svg = ConfusionPlot.render([[5, 1], [2, 7]], classNames: ["no", "yes"], title: title)
+    let width = svg.split(separator: "width=\"").dropFirst().first.flatMap { Double($0.prefix { $0 != "\"" }) } ?? 0
+    #expect(width >= Double(title.count) * 10)
 }

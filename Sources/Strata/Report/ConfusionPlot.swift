@@ -6,7 +6,13 @@ public enum ConfusionPlot {
         let cell = max(28.0, min(64.0, 560.0 / Double(max(count, 1))))
         let labelWidth = Double((classNames.map(\.count).max() ?? 4) * 7 + 16)
         let (left, top) = (labelWidth + 40, 90.0)
-        var svg = SVGDocument(width: left + cell * Double(count) + 40, height: top + cell * Double(count) + 70)
+        // Wide enough for the title, the accuracy line and the slanted column labels, not only the grid: with two
+        // or three classes the grid alone is narrower than the text around it.
+        let grid = left + cell * Double(count) + 40
+        let longest = Double(classNames.map(\.count).max() ?? 0)
+        let slanted = left + cell * (Double(count) - 0.5) + longest * 6.5 * 0.82 + 20
+        let width = max(grid, Double(title.count) * 10 + 40, left + 440, slanted)
+        var svg = SVGDocument(width: width, height: top + cell * Double(count) + 70)
         svg.text(title, x: svg.width / 2, y: 28, size: 18, anchor: "middle", weight: "bold")
         svg.text("predicted", x: left + cell * Double(count) / 2, y: 52, size: 13, anchor: "middle")
         svg.text(

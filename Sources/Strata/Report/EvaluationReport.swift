@@ -3,12 +3,15 @@ import StrataEngine
 
 /// `strata eval`'s output: loss and metrics, and for classifiers per-class accuracy and a confusion matrix.
 public enum EvaluationReport {
-    public static func text(_ evaluation: Evaluation, metrics: [MetricKind], classNames: [String]?) -> String {
+    /// `split` names the data (test, validation, train, or a file) in the first line.
+    public static func text(
+        _ evaluation: Evaluation, metrics: [MetricKind], classNames: [String]?, split: String = "test"
+    ) -> String {
         var parts = ["loss: \(String(format: "%.4f", evaluation.loss))"]
         for metric in metrics {
             parts.append("\(metric.rawValue): \(String(format: "%.4f", evaluation.metrics.value(metric)))")
         }
-        var lines = ["\(evaluation.metrics.examples) examples - " + parts.joined(separator: " - ")]
+        var lines = ["\(split) data, \(evaluation.metrics.examples) examples - " + parts.joined(separator: " - ")]
         guard let confusion = evaluation.confusion, let names = classNames, names.count == confusion.count else {
             return lines.joined(separator: "\n") + "\n"
         }
@@ -24,24 +27,36 @@ public enum EvaluationReport {
         }
         lines.append("")
         lines.append("Confusion matrix (rows: actual, columns: predicted):")
-        let cell = max(confusion.flatMap { $0 }.map { String($0).count }.max() ?? 1, 3)
-        let shortNames = names.map { String($0.prefix(cell)) }
+        // Each column as wide as its name or its largest count, so names are whole and columns line up.
+        let widths = names.indices.map { c in
+            max(names[c].count, confusion.map { String($0[c]).count }.max() ?? 1, 3)
+        }
         lines.append(
-            String(repeating: " ", count: nameWidth + 2) + shortNames.map { pad($0, cell) }.joined(separator: " "))
+            String(repeating: " ", count: nameWidth + 2)
+                + names.indices.map { pad(names[$0], widths[$0]) }.joined(separator: "  "))
         for (index, row) in confusion.enumerated() {
             lines.append(
                 "  " + names[index].padding(toLength: nameWidth, withPad: " ", startingAt: 0)
-                    + row.map { pad(String($0), cell) }.joined(separator: " "))
+                    + row.indices.map { pad(String(row[$0]), widths[$0]) }.joined(separator: "  "))
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    public static func json(_ evaluation: Evaluation, metrics: [MetricKind], classNames: [String]?) -> String {
-        var object: [String: Any] = ["loss": evaluation.loss, "examples": evaluation.metrics.examples]
+    public static func json(
+        _ evaluation: Evaluation, metrics: [MetricKind], classNames: [String]?, split: String = "test"
+    ) -> String {
+        var object: [String: Any] = ["loss": evaluation.loss, "examples": evaluation.metrics.examples, "data": split]
         for metric in metrics { object[metric.rawValue] = evaluation.metrics.value(metric) }
         if let confusion = evaluation.confusion {
             object["confusion_matrix"] = confusion
             if let classNames { object["class_names"] = classNames }
+            let names = classNames ?? confusion.indices.map(String.init)
+            var perClass: [String: Any] = [:]
+            for (index, row) in confusion.enumerated() where index < names.count {
+                let total = row.reduce(0, +)
+                perClass[names[index]] = total > 0 ? Double(row[index]) / Double(total) : NSNull()
+            }
+            object["per_class_accuracy"] = perClass
         }
         let data =
             (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
@@ -62,7 +77,10 @@ public enum PredictionCSV {
         if let names = classNames {
             let binary = width == 1
             lines.append(
-                (["class"] + (binary ? ["probability"] : names.map { "p_\(quote($0))" })).joined(separator: ","))
+                // One sigmoid output is the probability of the second (positive) class.
+                (["class"]
+                    + (binary ? ["p_\(quote(names.count > 1 ? names[1] : "1"))"] : names.map { "p_\(quote($0))" }))
+                    .joined(separator: ","))
             for i in 0..<count {
                 let row = Array(outputs[i * width..<(i + 1) * width])
                 let index = binary ? (row[0] >= 0.5 ? 1 : 0) : row.indices.max { row[$0] < row[$1] }!
