@@ -60,9 +60,23 @@ import Testing
     try "a,b,y\n1,2,3\n4,five,6\n".write(to: folder.appendingPathComponent("d.csv"), atomically: true, encoding: .utf8)
     try "input: [2]\nlayers: [{dense: {units: 1}}]\nloss: mse\noptimizer: sgd\ndata: {train: {csv: {path: d.csv}}}\n"
         .write(to: folder.appendingPathComponent("s.yaml"), atomically: true, encoding: .utf8)
-    let result = try CLI.run(["train", "s.yaml", "--quiet"], in: folder)
+    // Found by the check, which reads the data in full, before any training; the same from `strata check`.
+    for command in ["train", "check"] {
+        let result = try CLI.run([command, "s.yaml"], in: folder)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("d.csv, line 3: column 'b': 'five' is not a number"), "\(result.stderr)")
+    }
+}
+
+@Test func headerOnlyCSVSaysItHasNoRowsAtCheck() throws {
+    let folder = try CLI.temporaryFolder()
+    try "a,b,y\n".write(to: folder.appendingPathComponent("d.csv"), atomically: true, encoding: .utf8)
+    try
+        "input: [2]\nlayers: [{dense: {units: 3, activation: softmax}}]\nloss: sparse_categorical_crossentropy\noptimizer: sgd\ndata: {train: {csv: {path: d.csv}}}\n"
+        .write(to: folder.appendingPathComponent("s.yaml"), atomically: true, encoding: .utf8)
+    let result = try CLI.run(["check", "s.yaml"], in: folder)
     #expect(result.status == 1)
-    #expect(result.stderr.contains("d.csv, line 3: error: column 'b': 'five' is not a number"))
+    #expect(result.stderr.contains("has a header but no rows of data"), "\(result.stderr)")
 }
 
 @Test func evalAndPredictReadTheCheckpoint() throws {

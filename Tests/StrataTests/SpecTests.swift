@@ -62,3 +62,13 @@ func edgeSpecsCheckClean(fixture: String) {
     #expect(checked != nil, "\(diagnostics.items.map(\.description))")
     #expect(checked?.summary.layers.first?.outputShape.prefix(2) == [1, 1])
 }
+
+/// Inline data far past two million values, with no alias anywhere, is data and not an alias bomb.
+@Test func largeInlineDataIsNotMistakenForAnAliasBomb() {
+    let rows = (0..<420_000).map { "[\($0 % 7), 1, 2]" }.joined(separator: ",")
+    let text =
+        "input: [3]\nlayers: [{dense: {units: 1}}]\nloss: mse\noptimizer: sgd\ndata: {train: {inline: {x: [\(rows)], y: [\((0..<420_000).map { _ in "1" }.joined(separator: ","))]}}}\n"
+    #expect(text.utf8.count > 5_000_000)
+    let (spec, diagnostics) = SpecParser.parse(text: text, file: "big.yaml")
+    #expect(spec != nil, "\(diagnostics.items.prefix(2).map(\.description))")
+}

@@ -33,7 +33,31 @@ struct DataCheck {
         if let outputShape { checkOutputWidth(outputShape, encoding: encoding) }
         // Regression data is one group for the split rules.
         checkSplits(counts ?? [probe.examples], encoding: encoding)
-        return DataFacts(train: probe, encoding: encoding, classCounts: counts)
+        let datasets = diagnostics.hasErrors ? nil : load(encoding, trainTable: probe.table)
+        return DataFacts(train: probe, encoding: encoding, classCounts: counts, datasets: datasets)
+    }
+
+    /// Reads every source in full with the resolved encoding: a bad cell anywhere is found now, not in training,
+    /// and training reuses what was read.
+    private mutating func load(_ encoding: LabelEncoding, trainTable: CSVTable?) -> LoadedSources? {
+        let loader = DatasetLoader(
+            encoding: encoding, loss: spec.loss.value, specFile: spec.file, featureCount: elementCount(spec.input.value)
+        )
+        func read(_ source: Located<DataSource>, table: CSVTable? = nil) -> Dataset? {
+            do {
+                return try loader.load(source.value, table: table)
+            } catch let error as DataError {
+                report(error, at: source.location)
+            } catch {
+                diagnostics.error("cannot read the data: \(error)", at: source.location)
+            }
+            return nil
+        }
+        let train = read(data.train, table: trainTable)
+        let validation = data.validation.map { read($0) }
+        let test = data.test.map { read($0) }
+        guard let train, validation.map({ $0 != nil }) ?? true, test.map({ $0 != nil }) ?? true else { return nil }
+        return LoadedSources(train: train, validation: validation ?? nil, test: test ?? nil)
     }
 
     private mutating func report(_ error: DataError, at location: SourceLocation) {
@@ -82,7 +106,25 @@ struct DataCheck {
                 help: "for numbers to regress on use `loss: mse` or `labels: values`")
             return nil
         }
+        // Class indices are whole numbers from 0: name the first label that is not one (a fractional or negative
+        // label is a data error, not a reason to read the labels as values).
+        if loss == .sparseCategoricalCrossentropy || (loss == .categoricalCrossentropy && oneHot),
+            data.labels?.value != .values, case .numbers(let rows) = labels, width == 1,
+            let bad = rows.firstIndex(where: { $0[0] < 0 || $0[0] != $0[0].rounded() })
+        {
+            diagnostics.error(
+                "example \(bad + 1) has label \(Strata.format(rows[bad][0])); class labels are whole numbers from 0 or class names",
+                at: data.train.location,
+                help: "fix that label in the data, or for numbers to regress on use `loss: mse`")
+            return nil
+        }
         if let stated = data.labels {
+            if stated.value == .classes, case .names(let names) = labels {
+                diagnostics.error(
+                    "labels: classes needs class indices (whole numbers), but the labels are names such as '\(names[0])'",
+                    at: stated.location, help: "use `labels: names` for class names")
+                return nil
+            }
             if stated.value == .classes, case .numbers(let rows) = labels,
                 let bad = rows.firstIndex(where: { $0.count != 1 || $0[0] < 0 || $0[0] != $0[0].rounded() })
             {

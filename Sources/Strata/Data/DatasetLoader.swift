@@ -19,7 +19,8 @@ public struct DatasetLoader: Sendable {
     /// Width of one target row as the loss takes it.
     public var targetWidth: Int { loss == .sparseCategoricalCrossentropy ? 1 : encoding.targetWidth }
 
-    public func load(_ source: DataSource) throws -> Dataset {
+    /// `table`: a CSV source's cells when they were read already (by the checker's probe).
+    public func load(_ source: DataSource, table given: CSVTable? = nil) throws -> Dataset {
         switch source {
         case .inline(let x, let y, let names):
             let features = x.flatMap { $0.map(Float.init) }
@@ -27,7 +28,7 @@ public struct DatasetLoader: Sendable {
             return try assemble(features: features, labels: labels, path: "inline data", place: { "example \($0 + 1)" })
         case .csv(let csv):
             let path = DataPaths.resolve(csv.path.value, specFile: specFile)
-            let table = try CSVTable.read(path, header: csv.header)
+            let table = try given ?? CSVTable.read(path, header: csv.header)
             let layout = try CSVLayout(table: table, source: csv, path: path)
             let features = try CSVFeatures.read(table, columns: layout.features, path: path)
             let labels: [LabelCell] = table.rows.map { row in

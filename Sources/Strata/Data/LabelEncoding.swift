@@ -16,4 +16,14 @@ public struct DataFacts: Sendable {
     public var encoding: LabelEncoding
     /// Training examples per class, for classification.
     public var classCounts: [Int]?
+    /// Every source read in full and encoded, so training uses exactly what was checked (nil when the checker
+    /// did not read the data).
+    public var datasets: LoadedSources?
+}
+
+/// The spec's sources as read: training data before any split, and the separate validation and test sources.
+public struct LoadedSources: Sendable {
+    public var train: Dataset
+    public var validation: Dataset?
+    public var test: Dataset?
 }

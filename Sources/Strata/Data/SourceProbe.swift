@@ -21,6 +21,8 @@ public struct SourceProbe: Sendable {
     /// The shape of one example's features as the file stores it (`[784]`, `[28, 28]`).
     public var featureShape: [Int]
     public var labels: RawLabels
+    /// A CSV source's cells, so the loader does not read the file again.
+    var table: CSVTable?
 }
 
 public enum DataPaths {
@@ -37,14 +39,17 @@ extension SourceProbe {
         switch source {
         case .inline(let x, let y, let yNames):
             let labels: RawLabels = yNames.map { .names($0) } ?? .numbers(y)
-            return SourceProbe(examples: x.count, featureShape: [x.first?.count ?? 0], labels: labels)
+            return SourceProbe(examples: x.count, featureShape: [x.first?.count ?? 0], labels: labels, table: nil)
         case .csv(let csv):
             let path = DataPaths.resolve(csv.path.value, specFile: specFile)
             let table = try CSVTable.read(path, header: csv.header)
+            guard !table.rows.isEmpty else {
+                throw DataError(path: path, table.header == nil ? "holds no rows" : "has a header but no rows of data")
+            }
             let layout = try CSVLayout(table: table, source: csv, path: path)
             return SourceProbe(
                 examples: table.rows.count, featureShape: [layout.features.count],
-                labels: try layout.labels(table, path: path))
+                labels: try layout.labels(table, path: path), table: table)
         case .idx(let images, let labels):
             let imagePath = DataPaths.resolve(images.value, specFile: specFile)
             let labelPath = DataPaths.resolve(labels.value, specFile: specFile)
@@ -62,7 +67,7 @@ extension SourceProbe {
             }
             return SourceProbe(
                 examples: dims[0], featureShape: Array(dims.dropFirst()),
-                labels: .numbers(labelFile.values.map { [Double($0)] }))
+                labels: .numbers(labelFile.values.map { [Double($0)] }), table: nil)
         }
     }
 }

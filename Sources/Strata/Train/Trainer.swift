@@ -115,7 +115,7 @@ public final class Trainer {
             try AtomicFile.checkWritable(checkpointPath)
             try AtomicFile.checkWritable(CompanionFiles.history(checkpointPath))
         }
-        data = try TrainingData.prepare(spec, encoding: facts.encoding)
+        data = try TrainingData.prepare(spec, encoding: facts.encoding, loaded: facts.datasets)
         plan = ModelPlan(
             spec: spec, batchSize: spec.training.batchSize.value,
             threads: min(max(options.threads, 1), TrainOptions.maximumThreads))

@@ -11,8 +11,9 @@ public struct TrainingData: Sendable {
     /// Loads every source, holds out test then validation examples (seeded, stratified), and fits
     /// preprocessing on what remains for training.
     /// `preprocessing`, when given (from a checkpoint), is applied instead of being fitted again.
+    /// `loaded`: the sources as the checker read them, used instead of reading the files again.
     public static func prepare(
-        _ spec: Spec, encoding: LabelEncoding, preprocessing stored: Preprocessing? = nil
+        _ spec: Spec, encoding: LabelEncoding, preprocessing stored: Preprocessing? = nil, loaded: LoadedSources? = nil
     ) throws -> TrainingData {
         guard let data = spec.data else {
             throw DataError(path: spec.file, "the spec has no data section")
@@ -20,11 +21,11 @@ public struct TrainingData: Sendable {
         let loader = DatasetLoader(
             encoding: encoding, loss: spec.loss.value, specFile: spec.file,
             featureCount: spec.input.value.reduce(1, *))
-        var full = try loader.load(data.train.value)
+        var full = try loaded?.train ?? loader.load(data.train.value)
         var random = SplitMix64.stream(seed: spec.seed, purpose: RandomPurpose.split)
         var test: Dataset?
         if let source = data.test {
-            test = try loader.load(source.value)
+            test = try loaded?.test ?? loader.load(source.value)
         } else if data.testSplit > 0 {
             let (kept, held) = DataSplits.split(
                 classes: full.classIndices(classCount: encoding.classCount), count: full.count,
@@ -35,7 +36,7 @@ public struct TrainingData: Sendable {
         }
         var validation: Dataset?
         if let source = data.validation {
-            validation = try loader.load(source.value)
+            validation = try loaded?.validation ?? loader.load(source.value)
         } else if spec.training.validationSplit.value > 0 {
             let (kept, held) = DataSplits.split(
                 classes: full.classIndices(classCount: encoding.classCount), count: full.count,
