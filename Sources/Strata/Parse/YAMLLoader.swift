@@ -6,7 +6,9 @@ enum YAMLLoader {
     /// A spec that expands (through aliases) past this many nodes is refused: an alias bomb would otherwise hang.
     static let maximumNodeCount = 2_000_000
 
-    static func compose(text: String, file: String, into diagnostics: inout Diagnostics) -> Node? {
+    static func compose(
+        text: String, file: String, into diagnostics: inout Diagnostics, nodeLimit: Int = maximumNodeCount
+    ) -> Node? {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -25,10 +27,11 @@ enum YAMLLoader {
         }
         // Without aliases a text holds fewer nodes than bytes, so only expansion can pass this budget: a large
         // spec of inline data is not mistaken for an alias bomb.
-        var budget = max(maximumNodeCount, text.utf8.count)
+        let limit = max(nodeLimit, text.utf8.count)
+        var budget = limit
         if !fitsBudget(root, &budget) {
             diagnostics.error(
-                "the spec expands to more than \(max(maximumNodeCount, text.utf8.count)) values through aliases",
+                "the spec expands to more than \(limit) values through aliases",
                 at: location(root.mark, file: file),
                 help: "aliases that nest other aliases grow exponentially; write the values out or use fewer levels")
             return nil
