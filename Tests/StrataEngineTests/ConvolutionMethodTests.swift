@@ -51,16 +51,17 @@ private struct ConvRun {
 /// Shapes around the implicit kernels' edges: 1, 3, 8, 16 and 32 channels (contiguous and scattered 16-tap
 /// panels), 16 and 48 filters, padding, strides, a kernel as wide as the input, batch sizes that leave a
 /// short last tile of output positions.
-@Test(arguments: [
-    ([7, 6, 1], 16, (3, 3), (1, 1), false), ([7, 6, 3], 32, (3, 2), (2, 2), true),
-    ([5, 5, 8], 16, (3, 3), (1, 1), true),
-    ([6, 7, 16], 48, (2, 3), (2, 1), false), ([4, 4, 32], 16, (4, 4), (1, 1), false),
-    ([9, 9, 3], 16, (5, 5), (3, 3), true),
-])
+@Test(
+    .enabled(if: CPU.hasAVX2FMA, "needs a CPU with AVX2 and FMA"),
+    arguments: [
+        ([7, 6, 1], 16, (3, 3), (1, 1), false), ([7, 6, 3], 32, (3, 2), (2, 2), true),
+        ([5, 5, 8], 16, (3, 3), (1, 1), true),
+        ([6, 7, 16], 48, (2, 3), (2, 1), false), ([4, 4, 32], 16, (4, 4), (1, 1), false),
+        ([9, 9, 3], 16, (5, 5), (3, 3), true),
+    ])
 func implicitConvolutionMatchesIm2col(
     input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool
 ) throws {
-    try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA, so the implicit path cannot run here")
     func layer(_ method: ConvolutionMethod) throws -> Conv2DLayer {
         let layer = try #require(
             Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: kernel, strides: strides, same: same)
@@ -84,8 +85,9 @@ func implicitConvolutionMatchesIm2col(
 
 /// A convolution told that only the top-left 4x3 of its 6x5 output is read computes exactly that corner, sets
 /// the rest to 0, and (given the zero gradient a pooling passes back there) matches the full computation.
-@Test func implicitConvolutionComputesOnlyTheUsedCorner() throws {
-    try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA, so the implicit path cannot run here")
+@Test(.enabled(if: CPU.hasAVX2FMA, "needs a CPU with AVX2 and FMA")) func implicitConvolutionComputesOnlyTheUsedCorner()
+    throws
+{
     let full = try #require(Conv2DLayer(name: "conv", inputShape: [8, 7, 3], filters: 16, kernel: (3, 3)))
     let trimmed = try #require(Conv2DLayer(name: "conv", inputShape: [8, 7, 3], filters: 16, kernel: (3, 3)))
     trimmed.usedOutput = (4, 3)
@@ -102,16 +104,17 @@ func implicitConvolutionMatchesIm2col(
 /// The backward kernels that sum only the nonzero values of a sparse output gradient give the bits of the tile
 /// kernels, on the same shapes, a used corner, and one or two threads (the input gradient falls back to the tile
 /// kernel where the channels are not a multiple of 16).
-@Test(arguments: [
-    ([7, 6, 1], 16, (3, 3), (1, 1), false), ([7, 6, 3], 32, (3, 2), (2, 2), true),
-    ([5, 5, 8], 16, (3, 3), (1, 1), true),
-    ([6, 7, 16], 48, (2, 3), (2, 1), false), ([4, 4, 32], 16, (4, 4), (1, 1), false),
-    ([9, 9, 32], 16, (3, 3), (1, 1), true),
-])
+@Test(
+    .enabled(if: CPU.hasAVX2FMA, "needs a CPU with AVX2 and FMA"),
+    arguments: [
+        ([7, 6, 1], 16, (3, 3), (1, 1), false), ([7, 6, 3], 32, (3, 2), (2, 2), true),
+        ([5, 5, 8], 16, (3, 3), (1, 1), true),
+        ([6, 7, 16], 48, (2, 3), (2, 1), false), ([4, 4, 32], 16, (4, 4), (1, 1), false),
+        ([9, 9, 32], 16, (3, 3), (1, 1), true),
+    ])
 func sparseBackwardMatchesTheTileKernelsBitForBit(
     input: [Int], filters: Int, kernel: (Int, Int), strides: (Int, Int), same: Bool
 ) throws {
-    try #require(CPU.hasAVX2FMA, "this CPU has no AVX2/FMA, so the implicit path cannot run here")
     func layer(sparse: Bool, used: (Int, Int)?) throws -> Conv2DLayer {
         let layer = try #require(
             Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: kernel, strides: strides, same: same)
