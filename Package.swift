@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
         .executable(name: "strata-bench", targets: ["StrataBench"]),
+        .executable(name: "strata-fuzz", targets: ["StrataFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
@@ -34,6 +35,8 @@ let package = Package(
             name: "StrataCLI",
             dependencies: ["Strata", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Fuzz targets: replays a corpus normally; libFuzzer drives them when built by scripts/fuzz.
+        .executableTarget(name: "StrataFuzz", dependencies: ["Strata"]),
         // Counts heap allocations for the benchmark's allocations-per-step figure; nothing else links it.
         .target(name: "CAllocationCounter"),
         .executableTarget(
@@ -44,6 +47,6 @@ let package = Package(
         // Fixtures are read from the source tree (#filePath), so their data paths resolve inside the repo.
         .testTarget(
             name: "StrataTests", dependencies: ["Strata", "StrataEngine", "StrataTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI", "StrataTestSupport"]),
+        .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI", "StrataFuzz", "StrataTestSupport"]),
     ]
 )

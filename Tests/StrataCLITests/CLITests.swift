@@ -13,21 +13,24 @@ enum CLI {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static var binary: URL {
-        // The test bundle sits beside the products it was built with.
+    static var binary: URL { product("strata") }
+
+    /// A built executable: the test bundle sits beside the products it was built with.
+    static func product(_ name: String) -> URL {
         let candidates =
             [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
             + Bundle.allBundles.map { $0.bundleURL.deletingLastPathComponent() }
         for folder in candidates {
-            let url = folder.appendingPathComponent("strata")
+            let url = folder.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
-        return repository.appendingPathComponent(".build/debug/strata")
+        return repository.appendingPathComponent(".build/debug/\(name)")
     }
 
-    static func run(_ arguments: [String], in folder: URL = repository) throws -> CLIResult {
+    static func run(_ arguments: [String], in folder: URL = repository, product: String = "strata") throws -> CLIResult
+    {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = self.product(product)
         process.arguments = arguments
         process.currentDirectoryURL = folder
         let out = Pipe(), err = Pipe()

@@ -140,7 +140,7 @@ extension ModelPlan {
 
     /// Copies the checkpoint's parameters in, checking every name and shape; with `optimizerState`, the slots
     /// and step count too. Mismatches are named.
-    func load(_ checkpoint: Checkpoint, path: String, optimizerState: Bool) throws {
+    public func load(_ checkpoint: Checkpoint, path: String, optimizerState: Bool) throws {
         var problems: [String] = []
         func copy(_ name: String, into tensor: Tensor) {
             guard let stored = checkpoint.tensor(name) else {

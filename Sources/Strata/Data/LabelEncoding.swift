@@ -8,6 +8,14 @@ public struct LabelEncoding: Sendable, Codable, Equatable {
     public var classCount: Int?
     /// The width of one target row the loss compares with the model's output.
     public var targetWidth: Int
+
+    public init(format: LabelFormat, oneHot: Bool, classNames: [String]?, classCount: Int?, targetWidth: Int) {
+        self.format = format
+        self.oneHot = oneHot
+        self.classNames = classNames
+        self.classCount = classCount
+        self.targetWidth = targetWidth
+    }
 }
 
 /// What the checker learned about the data.

@@ -9,6 +9,15 @@ enum YAMLLoader {
     static func compose(
         text: String, file: String, into diagnostics: inout Diagnostics, nodeLimit: Int = maximumNodeCount
     ) -> Node? {
+        // Yams hashes mapping keys while composing: a key built from nested aliases is hashed through its whole
+        // expansion, which no budget checked afterwards can stop. Spec keys are plain words, so refuse first.
+        if let (line, column) = aliasInKey(text) {
+            diagnostics.error(
+                "a mapping key made of aliases (`? *a`, `[*a]: …`, `*a : …`) is not allowed in a spec",
+                at: SourceLocation(file: file, line: line, column: column),
+                help: "spec keys are plain words such as `layers:`; aliases may stand only for values")
+            return nil
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -37,6 +46,26 @@ enum YAMLLoader {
             return nil
         }
         return root
+    }
+
+    /// Where a mapping key could hold an alias, in a text that has aliases: an explicit key (`? …`), a flow
+    /// collection as a key (`[…]:`, `{…}:`), or an alias as a key (`*a :`). Lexical and conservative: no spec
+    /// needs any of these.
+    static func aliasInKey(_ text: String) -> (line: Int, column: Int)? {
+        guard text.contains("*") else { return nil }
+        // In block context `?` marks a key when a blank follows; in flow context (after `[`, `{` or `,`) always.
+        let patterns = [
+            #"^\s*(-\s+)*\?(\s|$)"#, #"[\[{,]\s*\?"#, #"[\]}]\s*:(\s|$)"#, #"\*[^\s,\[\]{}]+\s*:(\s|$)"#,
+        ]
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let code = line.prefix { $0 != "#" }
+            for pattern in patterns {
+                if let range = code.range(of: pattern, options: .regularExpression) {
+                    return (index + 1, code.distance(from: code.startIndex, to: range.lowerBound) + 1)
+                }
+            }
+        }
+        return nil
     }
 
     /// Counts nodes as if aliases were expanded, stopping as soon as the budget runs out.

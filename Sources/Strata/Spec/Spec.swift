@@ -116,6 +116,13 @@ public struct CSVSource: Sendable {
     /// Column name or zero-based index; nil means the last column.
     public var label: Located<String>?
     public var header: Bool
+
+    public init(path: Located<String>, features: Located<[String]>?, label: Located<String>?, header: Bool) {
+        self.path = path
+        self.features = features
+        self.label = label
+        self.header = header
+    }
 }
 
 public struct DataSpec: Sendable {
