@@ -22,6 +22,10 @@ public final class GEMMWorkspace: @unchecked Sendable {
     }
 
     public var threads: Int { packA.count }
+    /// What each thread's packing buffers take.
+    public static let bytesPerThread =
+        (Int(STRATA_GEMM_MC) * Int(STRATA_GEMM_KC) + Int(STRATA_GEMM_KC) * Int(STRATA_GEMM_NC))
+        * MemoryLayout<Float>.size
     /// Floats in each thread's B buffer, which kernels outside GEMM may borrow as scratch between products.
     public var scratchFloats: Int { Int(STRATA_GEMM_KC) * Int(STRATA_GEMM_NC) }
 }

@@ -279,3 +279,46 @@ func wrongKindsOfFileAreNamed(arguments: [String], message: String) throws {
     #expect(result.status == 1)
     #expect(result.stderr.contains(message), "\(result.stderr)")
 }
+
+/// Peak resident memory of a `strata` command, in bytes, as GNU time measures it (Debian's `time` package).
+private func peakMemory(_ arguments: [String]) throws -> (status: Int32, bytes: Int) {
+    let report = try CLI.temporaryFolder().appendingPathComponent("time.txt").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
+    process.arguments = ["-f", "%M", "-o", report, CLI.binary.path] + arguments
+    process.currentDirectoryURL = CLI.repository
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    let kilobytes = Int(try String(contentsOfFile: report, encoding: .utf8).split(separator: "\n").last ?? "") ?? 0
+    return (process.terminationStatus, kilobytes * 1024)
+}
+
+/// The memory estimate is honest: training's peak memory above a `check` of the same spec is within a quarter of
+/// what `check` says training needs (once about 3.4 times less), and a batch far larger than the data allocates
+/// only what the data fills.
+@Test func memoryEstimateMatchesMeasuredPeakMemory() throws {
+    let folder = try CLI.temporaryFolder()
+    let spec = folder.appendingPathComponent("wide.yaml").path
+    try String(contentsOf: CLI.repository.appendingPathComponent("specs/digits.yaml"), encoding: .utf8)
+        .replacingOccurrences(of: "../data/", with: CLI.repository.path + "/data/")
+        .replacingOccurrences(of: "units: 64, activation: relu", with: "units: 4096, activation: relu")
+        .replacingOccurrences(of: "batch_size: 32", with: "batch_size: 1024")
+        .write(toFile: spec, atomically: true, encoding: .utf8)
+    let json = try CLI.run(["check", spec, "--format", "json"]).stdout
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let estimate = try #require(object["memory_bytes"] as? Int)
+    let checking = try peakMemory(["check", spec])
+    let training = try peakMemory([
+        "train", spec, "--epochs", "1", "--quiet", "--no-plot", "--output", folder.path + "/w.safetensors",
+    ])
+    #expect(checking.status == 0 && training.status == 0)
+    let measured = Double(training.bytes - checking.bytes)
+    #expect(abs(Double(estimate) - measured) < 0.25 * measured, "estimate \(estimate), measured \(Int(measured))")
+    let huge = try peakMemory([
+        "train", "specs/xor.yaml", "--batch-size", "10000000", "--epochs", "1", "--quiet", "--no-plot", "--output",
+        folder.path + "/x.safetensors",
+    ])
+    #expect(huge.status == 0 && huge.bytes < 200 << 20)
+}

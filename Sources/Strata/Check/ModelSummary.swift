@@ -3,11 +3,17 @@ public struct MemoryEstimate: Sendable {
     public var parameterBytes: Int
     public var gradientBytes: Int
     public var optimizerBytes: Int
-    /// Layer outputs and their gradients for one batch, plus the batch's inputs and targets.
+    /// Layer outputs, their gradients and per-example scratch for one batch, plus the batch's inputs and
+    /// targets (twice: the next batch is gathered while one trains).
     public var activationBytes: Int
+    /// The data held while training: every source's features and targets (as read, and as split).
+    public var dataBytes: Int = 0
+    /// The matrix kernels' packing buffers, one set per thread.
+    public var workspaceBytes: Int = 0
 
     public var totalBytes: Int {
-        [parameterBytes, gradientBytes, optimizerBytes, activationBytes].reduce(0, saturatingAdd)
+        [parameterBytes, gradientBytes, optimizerBytes, activationBytes, dataBytes, workspaceBytes].reduce(
+            0, saturatingAdd)
     }
 }
 

@@ -52,7 +52,7 @@ struct ShapeInference {
         return LayerSummary(
             name: name, typeName: layer.typeName, inputShape: input, outputShape: output, params: count(true),
             nonTrainableParams: count(false), flops: layer.kind.flops(input: input, output: output),
-            location: layer.location)
+            trainingFloats: layer.kind.trainingFloats(input: input, output: output), location: layer.location)
     }
 
     private mutating func checkInitialValues(_ tensor: TensorDecl, layer: String) {

@@ -29,6 +29,20 @@ public struct DataFacts: Sendable {
     public var datasets: LoadedSources?
 }
 
+extension DataFacts {
+    /// Examples in the largest source (a batch never needs to be larger), when the data was read.
+    public var largestSource: Int? {
+        datasets.map { max($0.train.count, $0.validation?.count ?? 0, $0.test?.count ?? 0) }
+    }
+
+    /// Floats of features and targets training holds: each source as read and again as split.
+    public var heldFloats: Int {
+        guard let d = datasets else { return 0 }
+        let floats = [d.train, d.validation, d.test].compactMap { $0 }.map { $0.features.count + $0.targets.count }
+        return 2 * floats.reduce(0, +)
+    }
+}
+
 /// The spec's sources as read: training data before any split, and the separate validation and test sources.
 public struct LoadedSources: Sendable {
     public var train: Dataset

@@ -69,6 +69,15 @@ public struct Conv2DSpec: LayerKind {
         return saturatingAdd(saturatingMultiply(2, saturatingMultiply(outputs, perOutput)), useBias ? outputs : 0)
     }
 
+    /// Its output and gradient (twice with an activation), and at most a column matrix of every window (the
+    /// im2col method; the implicit one needs less).
+    public func trainingFloats(input: [Int], output: [Int]) -> Int {
+        let outputs = saturatingMultiply(activation.map { $0.value == .linear } ?? true ? 2 : 4, elementCount(output))
+        let columns = saturatingMultiply(
+            output[0] * output[1], saturatingMultiply(elementCount(kernelSize.value), input[2]))
+        return saturatingAdd(outputs, columns)
+    }
+
     public func explain(_ layer: LayerSummary) -> [String] {
         let g = groupedDigits
         let (k, c, f) = (kernelSize.value, layer.inputShape[2], filters.value)

@@ -59,6 +59,13 @@ public struct DenseSpec: LayerKind {
         saturatingAdd(saturatingMultiply(2, saturatingMultiply(input[0], units.value)), useBias ? units.value : 0)
     }
 
+    /// Its output and gradient (twice with an activation, which runs as a layer of its own), and dy packed for
+    /// the weight gradient.
+    public func trainingFloats(input: [Int], output: [Int]) -> Int {
+        let outputs = activation.map { $0.value == .linear } ?? true ? 2 : 4
+        return saturatingAdd(saturatingMultiply(outputs, units.value), units.value + 16)
+    }
+
     public func explain(_ layer: LayerSummary) -> [String] {
         let g = groupedDigits
         let (inputs, units) = (layer.inputShape[0], units.value)

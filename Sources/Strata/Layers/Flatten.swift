@@ -10,6 +10,9 @@ public struct FlattenSpec: LayerKind {
 
     public func outputShape(input: [Int], name: String) throws(ShapeProblem) -> [Int] { [elementCount(input)] }
 
+    /// None: it shares its input's buffers.
+    public func trainingFloats(input: [Int], output: [Int]) -> Int { 0 }
+
     public func explain(_ layer: LayerSummary) -> [String] {
         [
             "y = x laid out as one vector of \(groupedDigits(layer.outputShape[0])) values (row-major, channels fastest)",

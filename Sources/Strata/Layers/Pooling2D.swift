@@ -39,6 +39,9 @@ extension Pooling2DKind {
         return [w.outputHeight, w.outputWidth, input[2]]
     }
 
+    /// Its output and gradient, and which input won each window (max pooling; a 32-bit index each).
+    public func trainingFloats(input: [Int], output: [Int]) -> Int { saturatingMultiply(3, elementCount(output)) }
+
     public func explain(_ layer: LayerSummary) -> [String] {
         let p = poolSize.value
         return [

@@ -25,7 +25,7 @@ public enum SummaryTable {
         )
         lines.append("FLOPs per example: \(grouped(summary.flopsPerExample))")
         lines.append(
-            "Memory at batch size \(summary.batchSize): \(formatBytes(summary.memory.totalBytes)) (parameters \(formatBytes(summary.memory.parameterBytes)), gradients \(formatBytes(summary.memory.gradientBytes)), optimizer state \(formatBytes(summary.memory.optimizerBytes)), activations \(formatBytes(summary.memory.activationBytes)))"
+            "Memory at batch size \(summary.batchSize): \(formatBytes(summary.memory.totalBytes)) (parameters \(formatBytes(summary.memory.parameterBytes)), gradients \(formatBytes(summary.memory.gradientBytes)), optimizer state \(formatBytes(summary.memory.optimizerBytes)), activations \(formatBytes(summary.memory.activationBytes))\(summary.memory.dataBytes > 0 ? ", data \(formatBytes(summary.memory.dataBytes))" : ""), kernel workspace \(formatBytes(summary.memory.workspaceBytes)))"
         )
         return lines.joined(separator: "\n") + "\n"
     }

@@ -22,6 +22,9 @@ public protocol LayerKind: Sendable {
     func tensors(input: [Int], output: [Int]) -> [TensorDecl]
     /// Forward FLOPs per example: a multiply-add counts 2, an add 1; comparisons and activations 0.
     func flops(input: [Int], output: [Int]) -> Int
+    /// Floats training keeps per example for this layer: its engine layers' outputs and their gradients, and
+    /// any per-example scratch (the memory estimate's activations).
+    func trainingFloats(input: [Int], output: [Int]) -> Int
     /// `strata explain`'s lines: the math, the parameter count's derivation, the FLOPs.
     func explain(_ layer: LayerSummary) -> [String]
     /// The activation at its output, if any: the loss and the checker ask this of the last layer.
@@ -35,6 +38,8 @@ extension LayerKind {
     public var activation: Located<ActivationKind>? { nil }
     public func tensors(input: [Int], output: [Int]) -> [TensorDecl] { [] }
     public func flops(input: [Int], output: [Int]) -> Int { 0 }
+    /// An output and its gradient.
+    public func trainingFloats(input: [Int], output: [Int]) -> Int { saturatingMultiply(2, elementCount(output)) }
     public var typeName: String { Self.typeName }
 }
 
@@ -83,5 +88,7 @@ public struct LayerSummary: Sendable {
     public var nonTrainableParams: Int
     /// Multiply-adds count 2; bias adds 1; activations and pooling comparisons are not counted.
     public var flops: Int
+    /// Floats training keeps per example (outputs, gradients, scratch).
+    public var trainingFloats: Int
     public var location: SourceLocation
 }

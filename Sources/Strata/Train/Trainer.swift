@@ -105,6 +105,8 @@ public final class Trainer {
         if let seed = options.seed { spec.seed = seed }
         var adjusted = checked
         adjusted.spec = spec
+        // Training keeps its own split of the data; the checker's copy is not held twice.
+        adjusted.data?.datasets = nil
         self.checked = adjusted
         self.spec = spec
         self.options = options
@@ -116,8 +118,10 @@ public final class Trainer {
             try AtomicFile.checkWritable(CompanionFiles.history(checkpointPath))
         }
         data = try TrainingData.prepare(spec, encoding: facts.encoding, loaded: facts.datasets)
+        // A batch larger than every source is never filled: buffers are sized to the largest source.
+        let largest = max(data.train.count, data.validation?.count ?? 0, data.test?.count ?? 0, 1)
         plan = ModelPlan(
-            spec: spec, batchSize: spec.training.batchSize.value,
+            spec: spec, batchSize: min(spec.training.batchSize.value, largest),
             threads: min(max(options.threads, 1), TrainOptions.maximumThreads))
         plan.initialize(seed: spec.seed)
         if let early = spec.training.earlyStopping, early.restoreBestWeights {
