@@ -49,7 +49,7 @@ struct Plot: ParsableCommand {
                 print("Wrote \(path)")
             }
         } catch let error as LossSurface.SurfaceError {
-            printError(error.description)
+            printError("\(source): \(error.description)")
             throw ExitCode(ExitStatus.specOrDataError)
         } catch let error as ExitCode {
             throw error

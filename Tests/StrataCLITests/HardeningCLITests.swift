@@ -322,3 +322,11 @@ private func peakMemory(_ arguments: [String]) throws -> (status: Int32, bytes: 
     ])
     #expect(huge.status == 0 && huge.bytes < 200 << 20)
 }
+
+@Test func surfaceErrorsNameTheirFile() throws {
+    let result = try CLI.run(["plot", "--surface", "specs/xor.yaml"])
+    #expect(result.status == 1)
+    #expect(
+        result.stderr.hasPrefix("specs/xor.yaml: error: the loss surface needs a model with exactly two"),
+        "\(result.stderr)")
+}
