@@ -330,3 +330,27 @@ private func peakMemory(_ arguments: [String]) throws -> (status: Int32, bytes: 
         result.stderr.hasPrefix("specs/xor.yaml: error: the loss surface needs a model with exactly two"),
         "\(result.stderr)")
 }
+
+/// A file-size limit (ulimit -f, its signal ignored) makes the write fail: the error names the file and says
+/// why in words, and no temporary file is left behind.
+@Test func aFileSizeLimitIsReportedInWords() throws {
+    let folder = try CLI.temporaryFolder()
+    let output = folder.appendingPathComponent("x.safetensors").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [
+        "-c",
+        "trap '' XFSZ; ulimit -f 2; exec \"$0\" train specs/xor.yaml --epochs 2 --quiet --no-plot --output \"$1\"",
+        CLI.binary.path, output,
+    ]
+    process.currentDirectoryURL = CLI.repository
+    let err = Pipe()
+    process.standardError = err
+    try process.run()
+    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 1)
+    #expect(text.contains("\(output): error: cannot write it: file too large"), "\(text)")
+    let left = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+    #expect(!left.contains { $0.contains(".tmp-") }, "\(left)")
+}
