@@ -74,8 +74,8 @@ func fashionSpecChecksClean(name: String) {
     let (spec, _) = SpecParser.load(path: Paths.spec("linear.yaml"))
     let first = try #require(spec).layers[0].kind
     let dense = try #require(first as? DenseSpec)
-    #expect(dense.kernelInitializer.value == .values([-1], shape: [1, 1]))
-    #expect(dense.biasInitializer.value == .values([5], shape: [1]))
+    #expect(dense.weights.kernelInitializer.value == .values([-1], shape: [1, 1]))
+    #expect(dense.weights.biasInitializer.value == .values([5], shape: [1]))
 }
 
 @Test func editDistanceSuggestsNearMisses() {

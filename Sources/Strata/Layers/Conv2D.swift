@@ -17,28 +17,21 @@ public struct Conv2DSpec: LayerKind {
             KeyRule(
                 "padding", .word(Padding.allCases.map(\.rawValue)), .value(.word("valid")),
                 "`same` pads so the output is ⌈input / stride⌉"),
-        ] + DenseSpec.weightKeys
+        ] + WeightKeys.rules
 
     public var filters: Located<Int>
     public var kernelSize: Located<[Int]>
     public var strides: Located<[Int]>
     public var padding: Padding
-    public var activation: Located<ActivationKind>?
-    public var useBias: Bool
-    public var kernelInitializer: Located<InitializerKind>
-    public var biasInitializer: Located<InitializerKind>
-    public var kernelRegularizer: Located<Regularizer>?
+    public var weights: WeightKeys
+    public var activation: Located<ActivationKind>? { weights.activation }
 
     public init(_ arguments: LayerArguments) {
         filters = arguments.integer("filters")
         kernelSize = arguments.pair("kernel_size") ?? Located([1, 1], at: arguments.location)
         strides = arguments.pair("strides") ?? Located([1, 1], at: arguments.location)
         padding = Padding(rawValue: arguments.word("padding")) ?? .valid
-        activation = arguments.given["activation"] != nil ? arguments.activation("activation") : nil
-        useBias = arguments.boolean("use_bias")
-        kernelInitializer = arguments.initializer("kernel_initializer")
-        biasInitializer = arguments.initializer("bias_initializer")
-        kernelRegularizer = arguments.regularizer("kernel_regularizer")
+        weights = WeightKeys(arguments)
     }
 
     public func outputShape(input: [Int], name: String) throws(ShapeProblem) -> [Int] {
@@ -54,25 +47,20 @@ public struct Conv2DSpec: LayerKind {
     }
 
     public func tensors(input: [Int], output: [Int]) -> [TensorDecl] {
-        let kernel = TensorDecl(
-            "weight", shape: kernelSize.value + [input[2], filters.value], initializerKey: "kernel_initializer",
-            initializer: kernelInitializer,
-            layout: "dense kernels are [inputs, units]; conv2d kernels are [height, width, channels, filters]")
-        let bias = TensorDecl(
-            "bias", shape: [filters.value], initializerKey: "bias_initializer", initializer: biasInitializer)
-        return useBias ? [kernel, bias] : [kernel]
+        weights.tensors(kernel: kernelSize.value + [input[2], filters.value], bias: filters.value)
     }
 
     public func flops(input: [Int], output: [Int]) -> Int {
         let outputs = elementCount(output)
         let perOutput = saturatingMultiply(elementCount(kernelSize.value), input[2])
-        return saturatingAdd(saturatingMultiply(2, saturatingMultiply(outputs, perOutput)), useBias ? outputs : 0)
+        return saturatingAdd(
+            saturatingMultiply(2, saturatingMultiply(outputs, perOutput)), weights.useBias ? outputs : 0)
     }
 
     /// Its output and gradient (twice with an activation), and at most a column matrix of every window (the
     /// im2col method; the implicit one needs less).
     public func trainingFloats(input: [Int], output: [Int]) -> Int {
-        let outputs = saturatingMultiply(activation.map { $0.value == .linear } ?? true ? 2 : 4, elementCount(output))
+        let outputs = saturatingMultiply(weights.copiesPerOutput, elementCount(output))
         let columns = saturatingMultiply(
             output[0] * output[1], saturatingMultiply(elementCount(kernelSize.value), input[2]))
         return saturatingAdd(outputs, columns)
@@ -83,17 +71,17 @@ public struct Conv2DSpec: LayerKind {
         let (k, c, f) = (kernelSize.value, layer.inputShape[2], filters.value)
         let (name, formula) = (activation?.value ?? .linear).explained
         let sum =
-            "Σ over the \(k[0])x\(k[1]) window and \(c) channel\(c == 1 ? "" : "s") of W·x\(useBias ? " + b" : "")"
+            "Σ over the \(k[0])x\(k[1]) window and \(c) channel\(c == 1 ? "" : "s") of W·x\(weights.useBias ? " + b" : "")"
         var lines = [
             "y[i, j, f] = \(name.isEmpty ? sum : "\(name)(\(sum))"), W of shape [\(k[0]), \(k[1]), \(c), \(f)], stride \(strides.value.map(String.init).joined(separator: "x")), \(padding.rawValue) padding"
         ]
         if let formula { lines.append(formula) }
-        lines.append("parameters: \(k[0])·\(k[1])·\(c)·\(f)\(useBias ? " + \(f)" : "") = \(g(layer.params))")
+        lines.append("parameters: \(k[0])·\(k[1])·\(c)·\(f)\(weights.useBias ? " + \(f)" : "") = \(g(layer.params))")
         let biasAdds = elementCount(layer.outputShape)
         lines.append(
-            "FLOPs: 2·\(k[0])·\(k[1])·\(c) per output value × \(layer.outputShape[0])·\(layer.outputShape[1])·\(f) outputs\(useBias ? " + \(g(biasAdds)) bias adds" : "") = \(g(layer.flops))"
+            "FLOPs: 2·\(k[0])·\(k[1])·\(c) per output value × \(layer.outputShape[0])·\(layer.outputShape[1])·\(f) outputs\(weights.useBias ? " + \(g(biasAdds)) bias adds" : "") = \(g(layer.flops))"
         )
-        return lines + regularizerLines(kernelRegularizer?.value)
+        return lines + regularizerLines(weights.kernelRegularizer?.value)
     }
 
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
@@ -102,10 +90,9 @@ public struct Conv2DSpec: LayerKind {
         guard
             let layer = Conv2DLayer(
                 name: name, inputShape: input, filters: filters.value, kernel: (k[0], k[1]), strides: (s[0], s[1]),
-                same: padding == .same, useBias: useBias, kernelInitializer: kernelInitializer.value,
-                biasInitializer: biasInitializer.value)
+                same: padding == .same, useBias: weights.useBias, kernelInitializer: weights.kernelInitializer.value,
+                biasInitializer: weights.biasInitializer.value)
         else { preconditionFailure("\(name): the checked window does not fit") }
-        layer.weight.regularizer = kernelRegularizer?.value
-        return [layer] + activationLayers(activation, name: name, shape: layer.outputShape)
+        return weights.engineLayers(layer, weight: layer.weight, name: name)
     }
 }
