@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // Hot loops that need per-function CPU targets (AVX2/FMA) with a run-time check.
@@ -27,9 +28,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Ctrl-C sets a flag so training can finish its step and write a checkpoint.
         .target(name: "CStrataSignals"),
+        // ONNX's protobuf types, generated once from onnx.proto by scripts/generate_onnx_proto.sh.
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "Strata",
-            dependencies: ["StrataEngine", "CZlib", "CStrataSignals", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "StrataEngine", "CZlib", "CStrataSignals", "ONNXProto", .product(name: "Yams", package: "Yams"),
+            ]
         ),
         .executableTarget(
             name: "StrataCLI",
@@ -46,7 +51,8 @@ let package = Package(
         .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
         // Fixtures are read from the source tree (#filePath), so their data paths resolve inside the repo.
         .testTarget(
-            name: "StrataTests", dependencies: ["Strata", "StrataEngine", "StrataTestSupport"], exclude: ["Fixtures"]),
+            name: "StrataTests", dependencies: ["Strata", "StrataEngine", "StrataTestSupport", "ONNXProto"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI", "StrataFuzz", "StrataTestSupport"]),
     ]
 )

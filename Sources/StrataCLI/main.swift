@@ -48,7 +48,9 @@ struct StrataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Declarative neural networks: write a YAML spec, check it, train it.",
-        subcommands: [Check.self, Train.self, Eval.self, Predict.self, Plot.self, Explain.self, Schema.self])
+        subcommands: [
+            Check.self, Train.self, Eval.self, Predict.self, Plot.self, Explain.self, Schema.self, Export.self,
+        ])
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -13,6 +13,7 @@ private let allowed: [String: Set<String>] = [
     "Plan": ["Spec", "Layers", "Optimizers"],
     "Checkpoint": ["Spec", "Data", "Plan"],
     "Train": ["Spec", "Layers", "Optimizers", "Parse", "Data", "Check", "Plan", "Checkpoint"],
+    "Export": ["Spec", "Layers", "Optimizers", "Parse", "Data", "Check", "Plan", "Checkpoint", "Train"],
     "Report": ["Spec", "Layers", "Optimizers", "Parse", "Data", "Check", "Plan", "Checkpoint", "Train"],
 ]
 

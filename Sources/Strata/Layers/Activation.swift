@@ -27,9 +27,41 @@ public struct ActivationSpec: LayerKind {
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
         [ActivationLayer(name: name, kind: function.value, shape: input)]
     }
+
+    public func export(
+        _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
+    ) throws(ExportProblem) -> String {
+        function.value.export(&graph, input: input, name: name)
+    }
 }
 
 extension ActivationKind {
+    /// The activation as ONNX nodes (opset 17: gelu and silu are written out); linear adds none.
+    func export(_ graph: inout ONNXGraph, input x: String, name: String) -> String {
+        switch self {
+        case .linear: return x
+        case .relu: return graph.node("Relu", [x], name: name)
+        case .sigmoid: return graph.node("Sigmoid", [x], name: name)
+        case .tanh: return graph.node("Tanh", [x], name: name)
+        case .softplus: return graph.node("Softplus", [x], name: name)
+        case .softmax: return graph.node("Softmax", [x], name: name, attributes: [ONNXGraph.attribute("axis", int: -1)])
+        case .leakyRelu(let alpha):
+            return graph.node("LeakyRelu", [x], name: name, attributes: [ONNXGraph.attribute("alpha", float: alpha)])
+        case .elu(let alpha):
+            return graph.node("Elu", [x], name: name, attributes: [ONNXGraph.attribute("alpha", float: alpha)])
+        case .silu:
+            return graph.node("Mul", [x, graph.node("Sigmoid", [x], name: name)], name: name)
+        case .gelu:
+            // ½x·(1 + erf(x/√2))
+            let scaled = graph.node(
+                "Mul", [x, graph.constant("\(name)/inverse_root2", [Float(0.5).squareRoot()], shape: [])], name: name)
+            let erf = graph.node("Erf", [scaled], name: name)
+            let one = graph.node("Add", [erf, graph.constant("\(name)/one", [1], shape: [])], name: name)
+            let half = graph.node("Mul", [x, graph.constant("\(name)/half", [0.5], shape: [])], name: name)
+            return graph.node("Mul", [half, one], name: name)
+        }
+    }
+
     /// The name explain writes (empty for linear) and the function as a formula.
     var explained: (name: String, formula: String?) {
         switch self {

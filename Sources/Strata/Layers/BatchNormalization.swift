@@ -62,4 +62,28 @@ public struct BatchNormalizationSpec: LayerKind {
                 scale: scale)
         ]
     }
+
+    /// Inference form on [N, C] (ONNX's channel axis is 1, so only flat inputs map directly).
+    public func export(
+        _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
+    ) throws(ExportProblem) -> String {
+        guard shape.count == 1 else {
+            throw ExportProblem("\(name) (batch_normalization) over images cannot be exported to ONNX yet")
+        }
+        let c = shape[0]
+        guard let mean = tensors["moving_mean"], let variance = tensors["moving_variance"] else {
+            throw ExportProblem("\(name) has no moving statistics in the checkpoint")
+        }
+        let scale = tensors["gamma"] ?? [Float](repeating: 1, count: c),
+            shift = tensors["beta"] ?? [Float](repeating: 0, count: c)
+        let inputs = [
+            input, graph.constant("\(name).gamma", scale, shape: [c]),
+            graph.constant("\(name).beta", shift, shape: [c]),
+            graph.constant("\(name).moving_mean", mean, shape: [c]),
+            graph.constant("\(name).moving_variance", variance, shape: [c]),
+        ]
+        return graph.node(
+            "BatchNormalization", inputs, name: name,
+            attributes: [ONNXGraph.attribute("epsilon", float: Float(epsilon))])
+    }
 }

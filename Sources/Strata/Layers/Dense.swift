@@ -69,6 +69,21 @@ public struct DenseSpec: LayerKind {
     }
 }
 
+extension DenseSpec {
+    /// Gemm(x, W, b), as Keras lays W out ([inputs, units]), then the activation.
+    public func export(
+        _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
+    ) throws(ExportProblem) -> String {
+        guard let weight = tensors["weight"] else { throw ExportProblem("\(name) has no weight in the checkpoint") }
+        var inputs = [input, graph.constant("\(name).weight", weight, shape: [shape[0], units.value])]
+        if weights.useBias, let bias = tensors["bias"] {
+            inputs.append(graph.constant("\(name).bias", bias, shape: [units.value]))
+        }
+        let affine = graph.node("Gemm", inputs, name: name)
+        return (activation?.value ?? .linear).export(&graph, input: affine, name: name)
+    }
+}
+
 /// The explain line of a kernel regularizer.
 func regularizerLines(_ regularizer: Regularizer?) -> [String] {
     guard let r = regularizer else { return [] }

@@ -30,4 +30,9 @@ public struct DropoutSpec: LayerKind {
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
         [DropoutLayer(name: name, rate: Float(rate.value), shape: input, index: index)]
     }
+
+    /// Nothing: dropout does nothing when predicting.
+    public func export(
+        _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
+    ) throws(ExportProblem) -> String { input }
 }

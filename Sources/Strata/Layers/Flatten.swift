@@ -23,4 +23,12 @@ public struct FlattenSpec: LayerKind {
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
         [FlattenLayer(name: name, inputShape: input)]
     }
+
+    /// Flatten(axis 1) of the channels-last values: Strata's order (row-major, channels fastest).
+    public func export(
+        _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
+    ) throws(ExportProblem) -> String {
+        shape.count == 1
+            ? input : graph.node("Flatten", [input], name: name, attributes: [ONNXGraph.attribute("axis", int: 1)])
+    }
 }

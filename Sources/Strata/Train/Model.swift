@@ -7,6 +7,8 @@ public final class Model: @unchecked Sendable {
     public let spec: Spec
     public let checkpoint: Checkpoint
     public let plan: ModelPlan
+    /// The checked model: every layer's shapes.
+    public let summary: ModelSummary
     public let path: String
 
     /// Loads a checkpoint, re-checks its spec and fills the model's weights; any mismatch is an error.
@@ -25,6 +27,7 @@ public final class Model: @unchecked Sendable {
                 path: path,
                 message: "its spec no longer checks: \(shapeDiagnostics.errors.first?.description ?? "unknown error")")
         }
+        summary = checked.summary
         var spec = checked.spec
         spec.seed = checkpoint.seed
         self.spec = spec
