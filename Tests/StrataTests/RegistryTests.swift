@@ -55,6 +55,16 @@ private func checked(
         let state = built.flatMap(\.state).map { "\($0.name) \($0.value.shape)" }
         #expect(parameters == declared.filter(\.trainable).map { "\($0.name) \($0.shape)" }, "\(name)")
         #expect(state == declared.filter { !$0.trainable }.map { "\($0.name) \($0.shape)" }, "\(name)")
+        // And it writes itself into ONNX from those tensors.
+        var graph = ONNXGraph()
+        var tensors: [String: [Float]] = [:]
+        for layer in built {
+            for p in layer.parameters { tensors[p.name] = p.value.values }
+            for s in layer.state { tensors[s.name] = s.value.values }
+        }
+        #expect(throws: Never.self, "\(name)") {
+            _ = try layer.kind.export(&graph, input: "x", shape: sample.input, name: layer.name.value, tensors: tensors)
+        }
     }
 }
 

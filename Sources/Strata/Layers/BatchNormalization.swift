@@ -63,27 +63,20 @@ public struct BatchNormalizationSpec: LayerKind {
         ]
     }
 
-    /// Inference form on [N, C] (ONNX's channel axis is 1, so only flat inputs map directly).
+    /// Inference form over the last (channel) axis, as the engine computes it: x·a + b with
+    /// a = γ/√(moving variance + ε) and b = β − a·moving mean, per channel.
     public func export(
         _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
     ) throws(ExportProblem) -> String {
-        guard shape.count == 1 else {
-            throw ExportProblem("\(name) (batch_normalization) over images cannot be exported to ONNX yet")
-        }
-        let c = shape[0]
+        let c = shape.last ?? 1
         guard let mean = tensors["moving_mean"], let variance = tensors["moving_variance"] else {
             throw ExportProblem("\(name) has no moving statistics in the checkpoint")
         }
-        let scale = tensors["gamma"] ?? [Float](repeating: 1, count: c),
-            shift = tensors["beta"] ?? [Float](repeating: 0, count: c)
-        let inputs = [
-            input, graph.constant("\(name).gamma", scale, shape: [c]),
-            graph.constant("\(name).beta", shift, shape: [c]),
-            graph.constant("\(name).moving_mean", mean, shape: [c]),
-            graph.constant("\(name).moving_variance", variance, shape: [c]),
-        ]
-        return graph.node(
-            "BatchNormalization", inputs, name: name,
-            attributes: [ONNXGraph.attribute("epsilon", float: Float(epsilon))])
+        let gamma = tensors["gamma"] ?? [Float](repeating: 1, count: c),
+            beta = tensors["beta"] ?? [Float](repeating: 0, count: c)
+        let a = (0..<c).map { gamma[$0] * (1 / (variance[$0] + Float(epsilon)).squareRoot()) }
+        let b = (0..<c).map { beta[$0] - a[$0] * mean[$0] }
+        let scaled = graph.node("Mul", [input, graph.constant("\(name).scale", a, shape: [c])], name: name)
+        return graph.node("Add", [scaled, graph.constant("\(name).shift", b, shape: [c])], name: name)
     }
 }

@@ -95,4 +95,41 @@ public struct Conv2DSpec: LayerKind {
         else { preconditionFailure("\(name): the checked window does not fit") }
         return weights.engineLayers(layer, weight: layer.weight, name: name)
     }
+
+    /// Conv on the channels-first layout with W as [filters, channels, kh, kw] (Keras keeps [kh, kw, channels,
+    /// filters]), the same padding split as Keras, then its activation.
+    public func export(
+        _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
+    ) throws(ExportProblem) -> String {
+        guard let weight = tensors["weight"] else { throw ExportProblem("\(name) has no weight in the checkpoint") }
+        let window = try windowOrProblem(shape, name: name)
+        let (kh, kw, c, f) = (kernelSize.value[0], kernelSize.value[1], shape[2], filters.value)
+        var reordered = [Float](repeating: 0, count: weight.count)
+        for i in 0..<kh {
+            for j in 0..<kw {
+                for k in 0..<c {
+                    for o in 0..<f {
+                        reordered[((o * c + k) * kh + i) * kw + j] = weight[((i * kw + j) * c + k) * f + o]
+                    }
+                }
+            }
+        }
+        var inputs = [graph.constant("\(name).weight", reordered, shape: [f, c, kh, kw])]
+        if weights.useBias, let bias = tensors["bias"] {
+            inputs.append(graph.constant("\(name).bias", bias, shape: [f]))
+        }
+        let convolved = graph.channelsFirst(input, name: name) { graph, x in
+            graph.node("Conv", [x] + inputs, name: name, attributes: window.onnxAttributes)
+        }
+        return (activation?.value ?? .linear).export(&graph, input: convolved, name: name)
+    }
+
+    private func windowOrProblem(_ input: [Int], name: String) throws(ExportProblem) -> Window {
+        do {
+            return try windowOutput(
+                input, size: kernelSize, strides: strides.value, padding: padding, what: "kernel_size", name: name)
+        } catch {
+            throw ExportProblem("\(name): its window does not fit its input")
+        }
+    }
 }

@@ -24,6 +24,15 @@ extension GlobalPooling2DKind {
         ]
     }
 
+    /// The mean or maximum over the height and width axes of the channels-last values.
+    public func export(
+        _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
+    ) throws(ExportProblem) -> String {
+        graph.node(
+            Self.reduction == .average ? "ReduceMean" : "ReduceMax", [input], name: name,
+            attributes: [ONNXGraph.attribute("axes", ints: [1, 2]), ONNXGraph.attribute("keepdims", int: 0)])
+    }
+
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
         guard let layer = GlobalPooling2DLayer(name: name, inputShape: input, reduction: Self.reduction) else {
             preconditionFailure("\(name): the checked input is not [height, width, channels]")

@@ -1,3 +1,4 @@
+import ONNXProto
 import StrataEngine
 
 /// Every layer kind a spec may name. A new kind is one file in this folder and one entry here.
@@ -43,6 +44,18 @@ func activationLayers(_ activation: Located<ActivationKind>?, name: String, shap
 }
 
 extension Window {
+    /// ONNX's window attributes: kernel_shape, strides, and pads [top, left, bottom, right] as same padding puts
+    /// them (the odd one after), none for valid.
+    var onnxAttributes: [Onnx_AttributeProto] {
+        let bottom = max((outputHeight - 1) * strideHeight + kernelHeight - inputHeight - padTop, 0)
+        let right = max((outputWidth - 1) * strideWidth + kernelWidth - inputWidth - padLeft, 0)
+        return [
+            ONNXGraph.attribute("kernel_shape", ints: [kernelHeight, kernelWidth]),
+            ONNXGraph.attribute("strides", ints: [strideHeight, strideWidth]),
+            ONNXGraph.attribute("pads", ints: [padTop, padLeft, bottom, right]),
+        ]
+    }
+
     var size: String { "\(kernelHeight)x\(kernelWidth)" }
     var strideText: String { "\(strideHeight)x\(strideWidth)" }
 }

@@ -1,3 +1,4 @@
+import ONNXProto
 import StrataEngine
 
 /// What max and average pooling share: keys, shape rule, explain; each kind says only how it reduces a window.
@@ -8,6 +9,8 @@ public protocol Pooling2DKind: LayerKind {
     init(poolSize: Located<[Int]>, strides: Located<[Int]>, padding: Padding)
     /// "max" or "mean", for explain.
     static var reduction: String { get }
+    /// ONNX's operator and the attributes beyond the window's.
+    static var onnxOperator: (name: String, attributes: [Onnx_AttributeProto]) { get }
     func engineLayer(name: String, input: [Int], window: Window) -> Layer?
 }
 
@@ -50,6 +53,18 @@ extension Pooling2DKind {
         ]
     }
 
+    public func export(
+        _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
+    ) throws(ExportProblem) -> String {
+        guard let w = try? window(shape, name: name) else {
+            throw ExportProblem("\(name): its window does not fit its input")
+        }
+        let (op, extra) = Self.onnxOperator
+        return graph.channelsFirst(input, name: name) { graph, x in
+            graph.node(op, [x], name: name, attributes: w.onnxAttributes + extra)
+        }
+    }
+
     public func engineLayers(name: String, input: [Int], index: Int) -> [Layer] {
         guard let w = try? window(input, name: name), let layer = engineLayer(name: name, input: input, window: w)
         else {
@@ -63,6 +78,7 @@ public struct MaxPool2DSpec: Pooling2DKind {
     public static let typeName = "max_pool2d"
     public static let summary = "the maximum of each window, channel by channel"
     public static let reduction = "max"
+    public static let onnxOperator = (name: "MaxPool", attributes: [Onnx_AttributeProto]())
     public let poolSize: Located<[Int]>, strides: Located<[Int]>, padding: Padding
 
     public init(poolSize: Located<[Int]>, strides: Located<[Int]>, padding: Padding) {
@@ -80,6 +96,10 @@ public struct AveragePooling2DSpec: Pooling2DKind {
     public static let typeName = "average_pooling2d"
     public static let summary = "the mean of each window, channel by channel (padding not counted)"
     public static let reduction = "mean"
+    /// Padded cells are not counted, as in Strata and Keras.
+    public static let onnxOperator = (
+        name: "AveragePool", attributes: [ONNXGraph.attribute("count_include_pad", int: 0)]
+    )
     public let poolSize: Located<[Int]>, strides: Located<[Int]>, padding: Padding
 
     public init(poolSize: Located<[Int]>, strides: Located<[Int]>, padding: Padding) {

@@ -28,8 +28,8 @@ public protocol LayerKind: Sendable {
     /// `strata explain`'s lines: the math, the parameter count's derivation, the FLOPs.
     func explain(_ layer: LayerSummary) -> [String]
     /// Writes the layer into an ONNX graph after `input` (a value of [N] + `shape`, channels last) with its trained
-    /// tensors by name (`weight`, `bias`, `moving_mean`, …); returns its output's name. A kind or setting the
-    /// export does not cover throws, naming the layer.
+    /// tensors by name (`weight`, `bias`, `moving_mean`, …); returns its output's name. A layer that cannot be
+    /// written throws, naming itself.
     func export(
         _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
     ) throws(ExportProblem) -> String
@@ -47,12 +47,6 @@ extension LayerKind {
     /// An output and its gradient.
     public func trainingFloats(input: [Int], output: [Int]) -> Int { saturatingMultiply(2, elementCount(output)) }
     public var typeName: String { Self.typeName }
-
-    public func export(
-        _ graph: inout ONNXGraph, input: String, shape: [Int], name: String, tensors: [String: [Float]]
-    ) throws(ExportProblem) -> String {
-        throw ExportProblem("\(name) (\(Self.typeName)) cannot be exported to ONNX yet")
-    }
 }
 
 /// Why a layer cannot take its input.

@@ -77,6 +77,15 @@ public struct ONNXGraph {
         }
     }
 
+    /// Runs `body` on `x` [N, H, W, C] laid out channels-first, as ONNX's Conv and pooling want it, and returns
+    /// the result laid out channels-last again: Strata's order for everything after.
+    public mutating func channelsFirst(_ x: String, name: String, _ body: (inout ONNXGraph, String) -> String) -> String
+    {
+        let first = node("Transpose", [x], name: name, attributes: [Self.attribute("perm", ints: [0, 3, 1, 2])])
+        let result = body(&self, first)
+        return node("Transpose", [result], name: name, attributes: [Self.attribute("perm", ints: [0, 2, 3, 1])])
+    }
+
     public static func attribute(_ name: String, int value: Int) -> Onnx_AttributeProto {
         var attribute = Onnx_AttributeProto()
         attribute.name = name
