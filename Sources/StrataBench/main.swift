@@ -318,3 +318,25 @@ for threads in wanted("parts") ? [1, 2] : [] {
             input: [13, 13, 32], filters: 64, method: .implicitGEMM, threads: threads, used: (10, 10), sparse: sparse)
     }
 }
+
+/// Inference as `strata predict` computes it (the plan's forward, evaluating), on fashion-mlp and fashion-cnn at
+/// batch 1 (latency) and 256 (throughput), 2 threads; scripts/bench_onnx.py times onnxruntime on the exported
+/// models the same way.
+for (spec, batch) in [("fashion-mlp", 1), ("fashion-mlp", 256), ("fashion-cnn", 1), ("fashion-cnn", 256)]
+where wanted("predict") {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "../../specs/\(spec).yaml"
+    ).path
+    guard let parsed = SpecParser.load(path: path).spec else { fatalError("\(spec) does not parse") }
+    let plan = ModelPlan(spec: parsed, batchSize: batch, threads: 2)
+    plan.initialize(seed: 1)
+    let network = plan.network
+    var random = SplitMix64(seed: 5)
+    for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
+    let context = StepContext(training: false, step: 0, seed: 1, workspace: network.workspace)
+    let seconds = medianSeconds(budget: 1) { network.forward(batch: batch, context: context) }
+    emit([
+        ("kernel", "predict"), ("model", spec), ("batch", batch), ("threads", 2), ("ms_per_batch", seconds * 1000),
+        ("examples_per_second", Double(batch) / seconds),
+    ])
+}
