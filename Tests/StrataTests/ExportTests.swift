@@ -112,3 +112,21 @@ private let inlineData = "data: {train: {inline: {x: [[0, 1], [1, 0], [1, 1], [0
     let average = try #require(graph.node.first { $0.opType == "AveragePool" })
     #expect(average.attribute.map(\.name) == ["kernel_shape", "strides", "pads", "count_include_pad"])
 }
+
+/// The last two kinds: global max pooling reduces like the average, and flatten of an image is ONNX's Flatten of
+/// the channels-last values (Strata's order).
+@Test func globalMaxPoolingAndFlattenExport() throws {
+    let image = "[\((0..<18).map(String.init).joined(separator: ", "))]"
+    let pooled = try trainedModel(
+        "input: [3, 3, 2]\nlayers: [{global_max_pooling2d: }, {dense: {units: 1}}]\nloss: mse\noptimizer: sgd\n"
+            + "data: {train: {inline: {x: [\(image)], y: [1]}}}\n")
+    let reduce = try #require(try ONNXExport.model(pooled).graph.node.first)
+    #expect(reduce.opType == "ReduceMax")
+    #expect(reduce.attribute.map { "\($0.name) \($0.ints) \($0.i)" } == ["axes [1, 2] 0", "keepdims [] 0"])
+    let flat = try trainedModel(
+        "input: [3, 3, 2]\nlayers: [{flatten: }, {dense: {units: 1}}]\nloss: mse\noptimizer: sgd\n"
+            + "data: {train: {inline: {x: [\(image)], y: [1]}}}\n")
+    let nodes = try ONNXExport.model(flat).graph.node
+    #expect(nodes.map(\.opType) == ["Flatten", "Gemm"])
+    #expect(nodes[0].attribute.first?.i == 1)
+}
