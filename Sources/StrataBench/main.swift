@@ -330,6 +330,7 @@ where wanted("predict") {
     guard let parsed = SpecParser.load(path: path).spec else { fatalError("\(spec) does not parse") }
     let plan = ModelPlan(spec: parsed, batchSize: batch, threads: 2)
     plan.initialize(seed: 1)
+    plan.freezeWeights()  // as a loaded Model does
     let network = plan.network
     var random = SplitMix64(seed: 5)
     for i in 0..<network.input.count { network.input[i] = random.nextUniform() }

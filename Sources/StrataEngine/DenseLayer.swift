@@ -27,14 +27,52 @@ public final class DenseLayer: Layer {
 
     public var parameters: [Parameter] { bias.map { [weight, $0] } ?? [weight] }
 
+    /// W packed once, for a model whose weights no longer change (`freezeWeights`): evaluating then skips the
+    /// packing every product otherwise repeats, which a small batch pays for in full.
+    private var frozenWeight: Tensor?
+
+    /// Packs W for inference. Its owner calls this only once the weights are final (a loaded model, never one in
+    /// training); the products give the bits `GEMM.multiply` gives.
+    public func freezeWeights() {
+        let (inputs, units) = (inputShape[0], outputShape[0])
+        let packed = Tensor(shape: [strata_sgemm_packed_b_count(units, inputs)])
+        strata_sgemm_pack_b(0, units, inputs, weight.value.pointer, units, packed.pointer)
+        frozenWeight = packed
+    }
+
     public func forward(
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
         let (inputs, units) = (inputShape[0], outputShape[0])
+        if let frozen = frozenWeight, !context.training {
+            forwardFrozen(output, input, packed: frozen.pointer, batch: batch, workspace: context.workspace)
+            if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch, width: units) }
+            return
+        }
         GEMM.multiply(
             output, ldc: units, input, lda: inputs, .none, weight.value.pointer, ldb: units, .none,
             m: batch, n: units, k: inputs, accumulate: false, workspace: context.workspace)
         if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch, width: units) }
+    }
+
+    /// y = x·W over packed W, whole micro-tiles of rows per thread (rows are independent: any split, same bits).
+    private func forwardFrozen(
+        _ output: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, packed: UnsafePointer<Float>, batch: Int,
+        workspace: GEMMWorkspace
+    ) {
+        let (inputs, units) = (inputShape[0], outputShape[0])
+        let rowTile = Int(STRATA_GEMM_MR)
+        let tiles = (batch + rowTile - 1) / rowTile
+        let parts = batch * inputs * units >= 2 * GEMM.multiplyAddsPerThread ? min(workspace.threads, tiles) : 1
+        let useAVX2: Int32 = CPU.hasAVX2FMA ? 1 : 0
+        Parallel.run(parts) { part in
+            let first = tiles * part / parts * rowTile, last = min(batch, tiles * (part + 1) / parts * rowTile)
+            guard first < last, let packA = workspace.packA[part] else { return }
+            strata_sgemm_prepacked(
+                useAVX2, 0, last - first, units, inputs, input + first * inputs, inputs, packed, 0,
+                output + first * units,
+                units, packA)
+        }
     }
 
     /// dy packed once per step for the weight gradient's row blocks (`applyWeightGradient`); sized by `prepare`.

@@ -168,3 +168,21 @@ func globalPoolGradients(reduction: GlobalPooling2DLayer.Reduction) throws {
     let keras = Double(0.001).squareRoot() / 0.1 * 1e-9 / (Double(1e-19).squareRoot() + 1e-7)
     #expect(abs(Double(firstStep(.keras)) - keras) < 1e-6)
 }
+
+/// A dense layer with its weights packed once for inference gives the bits of the ordinary product, for depths
+/// past one packing block (700 > KC), small and large batches, one thread and two.
+@Test(arguments: [1, 7, 64, 257])
+func frozenDenseWeightsGiveTheSameBits(batch: Int) {
+    for threads in [1, 2] {
+        let layer = DenseLayer(name: "dense", inputs: 700, units: 130)
+        var random = SplitMix64(seed: 31)
+        for p in layer.parameters { for i in 0..<p.value.count { p.value[i] = random.nextUniform() - 0.5 } }
+        let input = Tensor(shape: [batch, 700], values: (0..<batch * 700).map { _ in random.nextUniform() })
+        let plain = Tensor(shape: [batch, 130]), frozen = Tensor(shape: [batch, 130])
+        let context = StepContext(training: false, step: 0, seed: 0, workspace: GEMMWorkspace(threads: threads))
+        layer.forward(output: plain.pointer, input: input.pointer, batch: batch, context: context)
+        layer.freezeWeights()
+        layer.forward(output: frozen.pointer, input: input.pointer, batch: batch, context: context)
+        #expect(plain.values == frozen.values, "batch \(batch), \(threads) threads")
+    }
+}

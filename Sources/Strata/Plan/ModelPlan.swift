@@ -115,6 +115,11 @@ public final class ModelPlan: @unchecked Sendable {
             + zip(stateNames, state.map(\.value)).map { ($0, $1) }
     }
 
+    /// For a model that will not train again (eval, predict): layers prepare their weights for inference once.
+    public func freezeWeights() {
+        for layer in network.layers { (layer as? DenseLayer)?.freezeWeights() }
+    }
+
     /// The first parameter or state tensor holding a NaN or an infinity, by checkpoint name.
     public func firstNonFiniteTensor() -> String? {
         modelTensors.first { !$0.tensor.buffer.allSatisfy(\.isFinite) }?.name

@@ -43,6 +43,8 @@ public final class Model: @unchecked Sendable {
                 path: path, place: tensor, message: "holds NaN or infinite values: the training that wrote it diverged",
                 help: "train again with a lower learning_rate")
         }
+        // The weights are final: inference packs them once.
+        plan.freezeWeights()
     }
 
     /// Where the spec the checkpoint carries lives now, so its relative data paths resolve from any folder and
