@@ -34,7 +34,7 @@ public enum ONNXExport {
         let classifier = spec.loss.value.isClassification
         let outputName = classifier ? "probabilities" : "outputs"
         var outputs = [valueInfo(outputName, elementType: .float, shape: shape)]
-        rename(&graph, value, to: outputName)
+        graph.renameOutput(value, to: outputName)
         if classifier {
             let classes: String
             if spec.loss.value == .binaryCrossentropy {
@@ -48,7 +48,7 @@ public enum ONNXExport {
                     "ArgMax", [outputName], name: "class",
                     attributes: [ONNXGraph.attribute("axis", int: 1), ONNXGraph.attribute("keepdims", int: 0)])
             }
-            rename(&graph, classes, to: "class")
+            graph.renameOutput(classes, to: "class")
             outputs.append(valueInfo("class", elementType: .int64, shape: nil))
         }
         var proto = Onnx_GraphProto()
@@ -80,12 +80,6 @@ public enum ONNXExport {
                 "Div", [value, graph.constant("standard_deviation", deviation, shape: shape)], name: "preprocess")
         }
         return value
-    }
-
-    /// Gives the value `name` the public name `to`: the node that writes it writes `to` instead (an Identity for
-    /// a value that is the graph's input).
-    private static func rename(_ graph: inout ONNXGraph, _ name: String, to exposed: String) {
-        graph.renameOutput(name, to: exposed)
     }
 
     private static func valueInfo(
