@@ -58,7 +58,8 @@ public enum Checker {
         monitors.run(hasValidation: hasValidation)
         diagnostics.append(contentsOf: monitors.diagnostics)
         var facts: DataFacts?
-        if options.readData, let data = spec.data, !diagnostics.hasErrors || summary != nil {
+        // The data is checked against a model whose shapes are known (a shape error leaves no summary).
+        if options.readData, let data = spec.data, summary != nil {
             var dataCheck = DataCheck(spec: spec, data: data)
             facts = dataCheck.run(outputShape: summary?.outputShape)
             diagnostics.append(contentsOf: dataCheck.diagnostics)
