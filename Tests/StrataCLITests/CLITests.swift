@@ -45,11 +45,7 @@ enum CLI {
             status: process.terminationStatus)
     }
 
-    static func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
-    }
+    static func temporaryFolder() throws -> URL { ScratchFolder.make("cli") }
 }
 
 @Test func checkPrintsTheSummaryOfTheLinearSpec() throws {

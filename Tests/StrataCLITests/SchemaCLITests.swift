@@ -13,8 +13,7 @@ import Testing
 
 /// A real validator (Python's jsonschema) accepts every bundled spec and refuses the key and type fixtures.
 @Test(.needsSchemaValidator) func schemaValidatesBundledSpecsAndRefusesKeyFixtures() throws {
-    let schema = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "strata-\(UUID().uuidString).schema.json")
+    let schema = ScratchFolder.make("schema").appendingPathComponent("strata.schema.json")
     try Data(try CLI.run(["schema"]).stdout.utf8).write(to: schema)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

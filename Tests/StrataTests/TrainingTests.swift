@@ -3,6 +3,7 @@ import Testing
 
 @testable import Strata
 import StrataEngine
+import StrataTestSupport
 
 /// Trains a bundled spec in-process with its checkpoint in a temporary folder.
 func train(_ name: String, configure: (inout TrainOptions) -> Void = { _ in }) throws -> (Trainer, TrainingResult) {
@@ -20,11 +21,7 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func temporaryFolder() -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-test-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    return folder
-}
+func temporaryFolder() -> URL { ScratchFolder.make() }
 
 @Test func linearFitsTheLinesSlopeAndIntercept() throws {
     let (trainer, result) = try train("linear.yaml")
