@@ -42,11 +42,7 @@ void strata_conv_forward(float *y, const float *x, const float *w, const float *
                 outputs[i] = outputs[i - 1];
             }
         }
-        for (long f0 = 0; f0 < filters; f0 += TC) {
-            float *panel[TR];
-            for (long i = 0; i < TR; i++) panel[i] = outputs[i] + f0;
-            forward_tile(panel, rows, g->patch_offset, g->patch, w + f0 * g->patch, TC, bias ? bias + f0 : NULL);
-        }
+        forward_tiles(outputs, rows, g->patch_offset, g->patch, w, filters, bias);
     }
 #else
     (void)y; (void)x; (void)w; (void)bias; (void)first_example; (void)last_example; (void)g;

@@ -24,11 +24,7 @@ static void conv_pool_forward_avx2(float *pooled, int *winners, const float *x, 
                     rows[i] = image + g->row_base[q0 + l];
                     outputs[i] = band + l * filters;
                 }
-                for (long f0 = 0; f0 < filters; f0 += TC) {
-                    float *panel[TR];
-                    for (long i = 0; i < TR; i++) panel[i] = outputs[i] + f0;
-                    forward_tile(panel, rows, g->patch_offset, g->patch, w + f0 * g->patch, TC, bias ? bias + f0 : NULL);
-                }
+                forward_tiles(outputs, rows, g->patch_offset, g->patch, w, filters, bias);
             }
             /* Each window's first maximum in scan order wins, as in strata_maxpool_forward; the winner is
                recorded as an index into the example's convolution output [OH, OW, F]. */

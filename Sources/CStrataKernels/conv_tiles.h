@@ -73,6 +73,49 @@ static inline void forward_tile(float *const outputs[TR], const float *const row
     TILE_STORE(outputs[0], outputs[1], outputs[2], outputs[3], outputs[4], outputs[5]);
 }
 
+/* forward_tile for 32 filters, two adjacent panels of the packed weight (the second `patch` rows of TC after the
+   first), in 12 zmm accumulators: every output summed as forward_tile sums it, so the bits are the same. */
+__attribute__((target("avx512f")))
+static inline void forward_tile_wide(float *const outputs[TR], const float *const rows[TR], const long *offset,
+                                     long patch, const float *w, const float *bias) {
+    const float *w_next = w + patch * TC;
+    __m512 lo = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    __m512 hi = bias ? _mm512_loadu_ps(bias + TC) : _mm512_setzero_ps();
+    __m512 acc[TR][2];
+    for (int r = 0; r < TR; r++) { acc[r][0] = lo; acc[r][1] = hi; }
+    for (long p = 0; p < patch; p++) {
+        long o = offset[p];
+        __m512 b0 = _mm512_loadu_ps(w + p * TC), b1 = _mm512_loadu_ps(w_next + p * TC);
+        for (int r = 0; r < TR; r++) {
+            __m512 av = _mm512_set1_ps(rows[r][o]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < TR; r++) {
+        _mm512_storeu_ps(outputs[r], acc[r][0]);
+        _mm512_storeu_ps(outputs[r] + TC, acc[r][1]);
+    }
+}
+
+/* Six output positions' rows of every filter: 32 filters at a time where AVX-512 may be used, else 16. */
+static inline void forward_tiles(float *const outputs[TR], const float *const rows[TR], const long *offset,
+                                 long patch, const float *w, long filters, const float *bias) {
+    int wide = strata_cpu_use_avx512();
+    for (long f0 = 0; f0 < filters;) {
+        float *panel[TR];
+        for (long i = 0; i < TR; i++) panel[i] = outputs[i] + f0;
+        const float *b = bias ? bias + f0 : NULL;
+        if (wide && filters - f0 >= 2 * TC) {
+            forward_tile_wide(panel, rows, offset, patch, w + f0 * patch, b);
+            f0 += 2 * TC;
+        } else {
+            forward_tile(panel, rows, offset, patch, w + f0 * patch, TC, b);
+            f0 += TC;
+        }
+    }
+}
+
 /* dw[p0+i][j] += Σ over positions of window[offset[i]] · dy[position·ldy + j]: six taps of the window against
    sixteen filters. The positions come in `runs` runs of `run` along an output row, each starting at the
    window x + row_base[q] and gradient row row_output[q] (q = run index · run), then stepping by window_step

@@ -159,6 +159,39 @@ static void kernel_avx2(long kc, const float *a, const float *b, float *c, long 
         }
     }
 }
+
+/* 6x32 register tile over two adjacent NR-wide panels of B (the second kc*NR floats after the first): 12 zmm
+   accumulators. Every element is summed as kernel_avx2 sums it (fused multiply-adds in p order from zero, then
+   stored or added to C), so the two kernels give the same bits. */
+__attribute__((target("avx512f")))
+static void kernel_avx512(long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+    const float *b_next = b + kc * NR;
+    __m512 acc[MR][2];
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int r = 0; r < MR; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
+    }
+    for (long p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b + p * NR), b1 = _mm512_loadu_ps(b_next + p * NR);
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_set1_ps(a[r]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        }
+        a += MR;
+    }
+    for (int r = 0; r < MR; r++) {
+        float *row = c + r * ldc;
+        if (accumulate) {
+            _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), acc[r][0]));
+            _mm512_storeu_ps(row + 16, _mm512_add_ps(_mm512_loadu_ps(row + 16), acc[r][1]));
+        } else {
+            _mm512_storeu_ps(row, acc[r][0]);
+            _mm512_storeu_ps(row + 16, acc[r][1]);
+        }
+    }
+}
 #endif
 
 /* Runs the micro-kernel for one tile; edge tiles go through a full-size scratch tile so their arithmetic
@@ -187,6 +220,19 @@ static void tile(int use_avx2, long kc, const float *pa, const float *pb, float 
     }
 }
 
+/* The tiles of mc rows against two full panels: 6x32 AVX-512 tiles for whole row panels, the last partial one
+   through `tile` panel by panel (the same bits either way). */
+static void wide_tiles(long kc, const float *pa, const float *pb, float *c, long ldc, long mc, int accumulate) {
+    long ir = 0;
+#if defined(__x86_64__)
+    for (; ir + MR <= mc; ir += MR) kernel_avx512(kc, pa + ir * kc, pb, c + ir * ldc, ldc, accumulate);
+#endif
+    if (ir < mc) {
+        tile(1, kc, pa + ir * kc, pb, c + ir * ldc, ldc, mc - ir, NR, accumulate);
+        tile(1, kc, pa + ir * kc, pb + kc * NR, c + ir * ldc + NR, ldc, mc - ir, NR, accumulate);
+    }
+}
+
 /* Depth blocks of equal size (784 = 4 x 196, not 3 x 256 + 16); they depend on k alone, so every caller's
    partition sums each element the same way. */
 static long depth_step(long k) {
@@ -211,6 +257,7 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
         return;
     }
     long k_step = depth_step(k);
+    int wide = use_avx2 && strata_cpu_use_avx512();
     for (long j0 = 0; j0 < n; j0 += NC) {
         long nc = n - j0 < NC ? n - j0 : NC;
         for (long p0 = 0; p0 < k; p0 += k_step) {
@@ -222,13 +269,19 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
             for (long i0 = 0; i0 < m; i0 += MC) {
                 long mc = m - i0 < MC ? m - i0 : MC;
                 pack_a(use_avx2, trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
-                for (long jr = 0; jr < nc; jr += NR) {
+                for (long jr = 0; jr < nc;) {
                     long cols = nc - jr < NR ? nc - jr : NR;
+                    if (wide && nc - jr >= 2 * NR) {
+                        wide_tiles(kc, pack_a_buf, panels + jr * kc, c + i0 * ldc + j0 + jr, ldc, mc, acc);
+                        jr += 2 * NR;
+                        continue;
+                    }
                     for (long ir = 0; ir < mc; ir += MR) {
                         long rows = mc - ir < MR ? mc - ir : MR;
                         tile(use_avx2, kc, pack_a_buf + ir * kc, panels + jr * kc,
                              c + (i0 + ir) * ldc + j0 + jr, ldc, rows, cols, acc);
                     }
+                    jr += NR;
                 }
             }
         }

@@ -31,7 +31,7 @@ func emit(_ fields: [(String, Any)]) {
     let parts = fields.map { key, value -> String in
         switch value {
         case let s as String: return "\"\(key)\": \"\(s)\""
-        case let d as Double: return "\"\(key)\": \(String(format: "%.2f", d))"
+        case let d as Double: return "\"\(key)\": \(String(format: abs(d) < 1 ? "%.4f" : "%.2f", d))"
         default: return "\"\(key)\": \(value)"
         }
     }
@@ -39,13 +39,13 @@ func emit(_ fields: [(String, Any)]) {
     fflush(nil)
 }
 
-/// One core's FMA peak in GFLOP/s: 12 chains of 8-wide FMAs, 2 flops each.
+/// One core's FMA peak in GFLOP/s at the width the kernels use: 12 chains of FMAs, 2 flops per float.
 func measurePeak() -> Double {
     let iterations = 20_000_000
     var sink: Float = 0
     let seconds = medianSeconds(budget: 0.5) { sink += strata_fma_peak_probe(iterations) }
     if sink.isNaN { print("") }
-    return Double(iterations) * 12 * 8 * 2 / seconds / 1e9
+    return Double(iterations) * 12 * Double(strata_fma_peak_width()) * 2 / seconds / 1e9
 }
 
 /// `strata-bench [FILTER]` runs only the lines whose kernel name contains FILTER.
@@ -53,7 +53,10 @@ let filter = CommandLine.arguments.dropFirst().first
 func wanted(_ kernel: String) -> Bool { filter.map { kernel.contains($0) } ?? true }
 
 let peak = CPU.hasAVX2FMA ? measurePeak() : 0
-emit([("kernel", "fma_peak"), ("threads", 1), ("gflops", peak), ("avx2_fma", CPU.hasAVX2FMA)])
+emit([
+    ("kernel", "fma_peak"), ("threads", 1), ("gflops", peak), ("avx2_fma", CPU.hasAVX2FMA),
+    ("avx512", strata_cpu_use_avx512() != 0),
+])
 
 func benchGEMM(m: Int, k: Int, n: Int, threads: Int) {
     let a = Tensor(shape: [m, k], value: 0.5), b = Tensor(shape: [k, n], value: 0.25), c = Tensor(shape: [m, n])

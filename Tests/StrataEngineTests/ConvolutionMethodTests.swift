@@ -1,5 +1,6 @@
 import Testing
 
+import CStrataKernels
 @testable import StrataEngine
 
 /// Forward and backward of one conv2d layer over a batch, with seeded weights, inputs and output gradients.
@@ -144,4 +145,24 @@ private func firstDifference(_ a: [Float], _ b: [Float]) -> (index: Int, Float, 
     return zip(a, b).enumerated().first { $0.element.0.bitPattern != $0.element.1.bitPattern }.map {
         ($0.offset, $0.element.0, $0.element.1)
     }
+}
+
+/// The implicit convolution's AVX-512 tiles (32 filters at a time) give the bits of its AVX2 tiles, with a
+/// 16-filter panel left over (48) and without (32, 64).
+@Test(
+    .enabled(if: CPU.hasAVX512, "needs a CPU with AVX-512F"),
+    arguments: [([7, 6, 3], 32, true), ([6, 7, 16], 48, false), ([9, 9, 32], 64, true)])
+func implicitConvolutionGivesTheSameBitsWithAndWithoutAVX512(input: [Int], filters: Int, same: Bool) throws {
+    var runs: [ConvRun] = []
+    for allowed: Int32 in [0, 1] {
+        let layer = try #require(
+            Conv2DLayer(name: "conv", inputShape: input, filters: filters, kernel: (3, 3), strides: (1, 1), same: same))
+        layer.method = .implicitGEMM
+        let previous = strata_cpu_set_avx512(allowed)
+        runs.append(ConvRun(layer, batch: 3, threads: 2))
+        strata_cpu_set_avx512(previous)
+    }
+    #expect(firstDifference(runs[0].output, runs[1].output) == nil)
+    #expect(firstDifference(runs[0].weightGradient, runs[1].weightGradient) == nil)
+    #expect(firstDifference(runs[0].inputGradient, runs[1].inputGradient) == nil)
 }

@@ -124,3 +124,31 @@ func portableKernelMatchesReferenceToo(m: Int, k: Int, n: Int) {
     BiasKernels.add(y2.pointer, one.pointer, rows: rows, width: width, threads: 2)
     #expect(y1.values == y2.values)
 }
+
+/// The AVX-512 tiles only speed the product up: with them and without, every form and edge gives the same bits
+/// (the widths cover a pair of panels exactly, with one panel left over, and with a partial panel).
+@Test(
+    .enabled(if: CPU.hasAVX512, "needs a CPU with AVX-512F (the AVX2 kernel is then the only one)"),
+    arguments: [(13, 300, 32), (65, 129, 48), (6, 784, 128), (100, 17, 100), (31, 260, 33), (64, 784, 10)])
+func avx512TilesGiveTheAVX2KernelsBits(m: Int, k: Int, n: Int) {
+    var random = SplitMix64(seed: UInt64(m + k + n))
+    let a = Tensor(shape: [m * k], values: randomValues(m * k, &random))
+    let b = Tensor(shape: [k * n], values: randomValues(k * n, &random))
+    let start = randomValues(m * n, &random)
+    for transA in [Transpose.none, .transposed] {
+        for transB in [Transpose.none, .transposed] {
+            for accumulate in [false, true] {
+                var results: [[Float]] = []
+                for allowed: Int32 in [0, 1] {
+                    let previous = strata_cpu_set_avx512(allowed)
+                    let c = Tensor(shape: [m * n], values: start)
+                    run(a, transA, b, transB, c, m: m, n: n, k: k, accumulate: accumulate, threads: 2)
+                    strata_cpu_set_avx512(previous)
+                    results.append(c.values)
+                }
+                let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate)")
+            }
+        }
+    }
+}

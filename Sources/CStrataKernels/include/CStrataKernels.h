@@ -5,6 +5,12 @@
 
 /// 1 when this CPU runs AVX2 and FMA instructions, so the fast micro-kernels may be used.
 int strata_cpu_has_avx2_fma(void);
+int strata_cpu_has_avx512(void);
+/// Whether the AVX2 kernels may use their AVX-512 forms: the CPU has AVX-512F and the environment does not set
+/// STRATA_NO_AVX512. Those forms compute every element in the same order, so they change no bit, only speed.
+int strata_cpu_use_avx512(void);
+/// Allows or forbids the AVX-512 forms (still only where the CPU has them); returns the previous setting.
+int strata_cpu_set_avx512(int allowed);
 
 /// Treats denormal floats as zero on this thread (FTZ and DAZ). Tiny gradients otherwise turn into denormals
 /// that slow every multiply touching them many times over; the pool's workers set it too, so results stay
@@ -40,8 +46,12 @@ void strata_sgemm_pack_b(int trans_b, long n, long k, const float *b, long ldb, 
 void strata_sgemm_prepacked(int use_avx2, int trans_a, long m, long n, long k, const float *a, long lda,
                             const float *packed_b, int accumulate, float *c, long ldc, float *pack_a);
 
-/// Runs `iterations` rounds of 12 independent 8-wide FMAs (the most a core can issue) and returns a value
-/// that depends on all of them, so the work is not optimized away. Used to measure this core's FMA peak.
+/// Floats per FMA of the widest kernels in use: 16 with AVX-512, 8 with AVX2, 0 for the portable kernels.
+int strata_fma_peak_width(void);
+
+/// Runs `iterations` rounds of 12 independent FMAs of strata_fma_peak_width() floats (the most a core can issue)
+/// and returns a value that depends on all of them, so the work is not optimized away. Used to measure this
+/// core's FMA peak.
 float strata_fma_peak_probe(long iterations);
 
 /// Runs function(context, t) for t in 0..<tasks on this thread and kept-warm workers (one per other processor),
