@@ -4,6 +4,26 @@
    The convolution's output exists only one band of pool_h rows at a time, in `band` [pool_h][run][F] floats
    (run = the used output width): computed, pooled, and dropped while it is still in L1. */
 
+/* One pooled cell without winners (evaluation): the same comparisons as with them, so the same values. */
+static inline void pool_window(float *restrict out, const float *restrict window, const strata_pool_shape *pool,
+                               long run, long filters) {
+    for (long c = 0; c < filters; c++) out[c] = window[c];
+    for (long ky = 0; ky < pool->pool_h; ky++) {
+        for (long kx = ky == 0 ? 1 : 0; kx < pool->pool_w; kx++) {
+            const float *restrict source = window + (ky * run + kx) * filters;
+            for (long c = 0; c < filters; c++) {
+                float v = source[c], best = out[c];
+                out[c] = v > best ? v : best;
+            }
+        }
+    }
+    if (pool->relu)
+        for (long c = 0; c < filters; c++) {
+            float v = out[c];
+            out[c] = v <= 0.0f ? 0.0f : v;
+        }
+}
+
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
 static void conv_pool_forward_avx2(float *pooled, int *winners, const float *x, const float *w, const float *bias,
@@ -30,6 +50,10 @@ static void conv_pool_forward_avx2(float *pooled, int *winners, const float *x, 
                recorded as an index into the example's convolution output [OH, OW, F]. */
             for (long px = 0; px < pool->pooled_w; px++) {
                 float *restrict out = pooled + b * pooled_size + (py * pool->pooled_w + px) * filters;
+                if (!winners) {
+                    pool_window(out, band + px * pool->pool_w * filters, pool, run, filters);
+                    continue;
+                }
                 int *restrict won = winners + b * pooled_size + (py * pool->pooled_w + px) * filters;
                 for (long ky = 0; ky < pool->pool_h; ky++) {
                     for (long kx = 0; kx < pool->pool_w; kx++) {

@@ -66,7 +66,7 @@ public final class ConvPoolLayer: Layer {
     ) {
         let parts = min(Parallel.parts(batch, threads: context.workspace.threads), ConvPoolLayer.maxParts)
         implicit.poolForward(
-            output, winners: pooling.winners!, input, weight: convolution.weight.value.pointer,
+            output, winners: context.training ? pooling.winners : nil, input, weight: convolution.weight.value.pointer,
             bias: convolution.bias.map { UnsafePointer($0.value.pointer) }, pool: shape, bands: bands,
             bandSize: bandSize,
             parts: parts, batch: batch)

@@ -160,7 +160,7 @@ final class ImplicitConvolution {
     /// Convolution then a max pooling that tiles its used corner (see ConvPoolLayer): pooled outputs and winners,
     /// examples split into `parts` parts (at most the number of bands), each with its own band.
     func poolForward(
-        _ pooled: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Float>,
+        _ pooled: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Int32>?, _ x: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, pool: strata_pool_shape,
         bands: UnsafeMutablePointer<Float>, bandSize: Int, parts: Int, batch: Int
     ) {

@@ -1,3 +1,4 @@
+import CStrataKernels
 import Foundation
 import Testing
 
@@ -273,6 +274,32 @@ func firstConvolutionFusedWithPoolingIsExact(threads: Int, relu: Bool) throws {
         identical,
         "\(zip(fusedGradients, separateGradients).filter { $0 != $1 }.count) of \(fusedGradients.count) values differ")
     #expect(fusedGradients.contains { $0 != 0 })
+}
+
+/// Evaluating, the fused layer pools without recording winners (nothing will pass a gradient back): the same
+/// outputs as in training, with a relu and without, and with AVX-512 tiles and without.
+@Test(.enabled(if: CPU.hasAVX2FMA, "needs a CPU with AVX2 and FMA"), arguments: [true, false])
+func fusedConvolutionEvaluatesAsItTrains(relu: Bool) throws {
+    let plan = try planned(
+        input: [9, 8, 1],
+        """
+          - conv2d: {filters: 64, kernel_size: 3\(relu ? ", activation: relu" : "")}
+          - max_pool2d: {pool_size: 2}
+          - flatten
+          - dense: {units: 3, activation: softmax}
+        """, batch: 5, threads: 2, seed: 4)
+    let network = plan.network
+    #expect(network.layers[0] is ConvPoolLayer)
+    sameBatch(network, network, classes: 3)
+    var outputs: [[Float]] = []
+    for (training, avx512) in [(true, true), (false, true), (false, false)] {
+        let previous = strata_cpu_set_avx512(avx512 ? 1 : 0)
+        network.forward(
+            batch: 5, context: StepContext(training: training, step: 0, seed: 1, workspace: network.workspace))
+        strata_cpu_set_avx512(previous)
+        outputs.append(network.output.values)
+    }
+    #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2])
 }
 
 /// Random inputs in [-1, 1) and cycling class targets in `network`, copied into `other`: the same batch for both.

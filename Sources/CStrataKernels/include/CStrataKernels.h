@@ -169,7 +169,8 @@ typedef struct strata_pool_shape {
 } strata_pool_shape;
 
 /// Convolution then that pooling (and relu) for examples first..<last, one band of pool_h output rows at a time in `band`
-/// ([pool_h, run, F] floats): pooled[b, PH, PW, F] and winners (indices into the example's convolution output).
+/// ([pool_h, run, F] floats): pooled[b, PH, PW, F] and winners (indices into the example's convolution output;
+/// NULL when evaluating, which needs no backward pass).
 void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const float *w, const float *bias,
                               long first_example, long last_example, const strata_conv_geometry *g,
                               const strata_pool_shape *pool, float *band);
