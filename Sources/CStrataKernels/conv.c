@@ -28,21 +28,26 @@ void strata_conv_forward(float *y, const float *x, const float *w, const float *
     long first = first_example * active, last = last_example * active;
     /* Rows run on across examples, so only the range's last tile can be short; it repeats its last row. */
     long b = first_example, q = 0;
+    const float *rows[TILE_BLOCK][TR];
+    float *outputs[TILE_BLOCK][TR];
+    long tiles = 0;
     for (long r0 = first; r0 < last; r0 += TR) {
         long count = last - r0 < TR ? last - r0 : TR;
-        const float *rows[TR];
-        float *outputs[TR];
         for (long i = 0; i < TR; i++) {
             if (i < count) {
-                rows[i] = x + b * g->image + g->row_base[q];
-                outputs[i] = y + (b * positions + g->row_output[q]) * filters;
+                rows[tiles][i] = x + b * g->image + g->row_base[q];
+                outputs[tiles][i] = y + (b * positions + g->row_output[q]) * filters;
                 if (++q == active) { q = 0; b++; }
             } else {
-                rows[i] = rows[i - 1];
-                outputs[i] = outputs[i - 1];
+                rows[tiles][i] = rows[tiles][i - 1];
+                outputs[tiles][i] = outputs[tiles][i - 1];
             }
         }
-        forward_tiles(outputs, rows, g->patch_offset, g->patch, w, filters, bias);
+        if (++tiles == TILE_BLOCK || r0 + TR >= last) {
+            forward_tiles((float *const(*)[TR])outputs, (const float *const(*)[TR])rows, tiles, g->patch_offset,
+                          g->patch, w, filters, bias);
+            tiles = 0;
+        }
     }
 #else
     (void)y; (void)x; (void)w; (void)bias; (void)first_example; (void)last_example; (void)g;

@@ -44,7 +44,8 @@ static void conv_pool_forward_avx2(float *pooled, int *winners, const float *x, 
                     rows[i] = image + g->row_base[q0 + l];
                     outputs[i] = band + l * filters;
                 }
-                forward_tiles(outputs, rows, g->patch_offset, g->patch, w, filters, bias);
+                forward_tiles((float *const(*)[TR]) & outputs, (const float *const(*)[TR]) & rows, 1, g->patch_offset,
+                              g->patch, w, filters, bias);
             }
             /* Each window's first maximum in scan order wins, as in strata_maxpool_forward; the winner is
                recorded as an index into the example's convolution output [OH, OW, F]. */

@@ -98,23 +98,27 @@ static inline void forward_tile_wide(float *const outputs[TR], const float *cons
     }
 }
 
-/* Six output positions' rows of every filter: 32 filters at a time where AVX-512 may be used, else 16. */
-static inline void forward_tiles(float *const outputs[TR], const float *const rows[TR], const long *offset,
-                                 long patch, const float *w, long filters, const float *bias) {
+/* `tiles` tiles of six output positions (outputs[t], rows[t]) for every filter: 32 filters at a time where
+   AVX-512 may be used, else 16; each panel of weights against every tile before the next panel, so a panel
+   stays in cache across the tiles. */
+static inline void forward_tiles(float *const (*outputs)[TR], const float *const (*rows)[TR], long tiles,
+                                 const long *offset, long patch, const float *w, long filters, const float *bias) {
     int wide = strata_cpu_use_avx512();
     for (long f0 = 0; f0 < filters;) {
-        float *panel[TR];
-        for (long i = 0; i < TR; i++) panel[i] = outputs[i] + f0;
+        long width = wide && filters - f0 >= 2 * TC ? 2 * TC : TC;
         const float *b = bias ? bias + f0 : NULL;
-        if (wide && filters - f0 >= 2 * TC) {
-            forward_tile_wide(panel, rows, offset, patch, w + f0 * patch, b);
-            f0 += 2 * TC;
-        } else {
-            forward_tile(panel, rows, offset, patch, w + f0 * patch, TC, b);
-            f0 += TC;
+        for (long t = 0; t < tiles; t++) {
+            float *panel[TR];
+            for (long i = 0; i < TR; i++) panel[i] = outputs[t][i] + f0;
+            if (width == 2 * TC) forward_tile_wide(panel, rows[t], offset, patch, w + f0 * patch, b);
+            else forward_tile(panel, rows[t], offset, patch, w + f0 * patch, TC, b);
         }
+        f0 += width;
     }
 }
+
+/* How many tiles forward_tiles takes at a time. */
+enum { TILE_BLOCK = 16 };
 
 /* dw[p0+i][j] += Σ over positions of window[offset[i]] · dy[position·ldy + j]: six taps of the window against
    sixteen filters. The positions come in `runs` runs of `run` along an output row, each starting at the

@@ -339,8 +339,18 @@ where wanted("predict") {
     for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
     let context = StepContext(training: false, step: 0, seed: 1, workspace: network.workspace)
     let seconds = medianSeconds(budget: 1) { network.forward(batch: batch, context: context) }
-    emit([
+    var fields: [(String, Any)] = [
         ("kernel", "predict"), ("model", spec), ("batch", batch), ("threads", 2), ("ms_per_batch", seconds * 1000),
         ("examples_per_second", Double(batch) / seconds),
-    ])
+    ]
+    for (i, layer) in network.layers.enumerated() {
+        let label = (layer as? ActivationLayer).map { "\(layer.name)_\($0.kind.name)" } ?? layer.name
+        let layerSeconds = medianSeconds(budget: 0.1) {
+            layer.forward(
+                output: network.activations[i + 1].pointer, input: network.activations[i].pointer, batch: batch,
+                context: context)
+        }
+        fields.append(("\(label)_ms", layerSeconds * 1000))
+    }
+    emit(fields)
 }
