@@ -55,23 +55,33 @@ public final class DenseLayer: Layer {
         if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch, width: units) }
     }
 
-    /// y = x·W over packed W, whole micro-tiles of rows per thread (rows are independent: any split, same bits).
+    /// Rows of output per block of the frozen product: small enough that a thread the machine slows down
+    /// leaves its share to the others, large enough to keep each packing of x worth it.
+    static let frozenBlockRows = 8 * Int(STRATA_GEMM_MR)
+
+    /// y = x·W over packed W, blocks of whole micro-tiles of rows taken in turn by the threads (rows are
+    /// independent: any split, same bits).
     private func forwardFrozen(
         _ output: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, packed: UnsafePointer<Float>, batch: Int,
         workspace: GEMMWorkspace
     ) {
         let (inputs, units) = (inputShape[0], outputShape[0])
-        let rowTile = Int(STRATA_GEMM_MR)
-        let tiles = (batch + rowTile - 1) / rowTile
-        let parts = batch * inputs * units >= 2 * GEMM.multiplyAddsPerThread ? min(workspace.threads, tiles) : 1
+        let blockRows = Self.frozenBlockRows
+        let blocks = (batch + blockRows - 1) / blockRows
+        let tasks =
+            batch * inputs * units >= 2 * GEMM.multiplyAddsPerThread ? min(workspace.threads, blocks) : 1
         let useAVX2: Int32 = CPU.hasAVX2FMA ? 1 : 0
-        Parallel.run(parts) { part in
-            let first = tiles * part / parts * rowTile, last = min(batch, tiles * (part + 1) / parts * rowTile)
-            guard first < last, let packA = workspace.packA[part] else { return }
-            strata_sgemm_prepacked(
-                useAVX2, 0, last - first, units, inputs, input + first * inputs, inputs, packed, 0,
-                output + first * units,
-                units, packA)
+        var nextBlock = 0
+        withUnsafeMutablePointer(to: &nextBlock) { nextBlock in
+            Parallel.run(tasks) { task in
+                guard let packA = workspace.packA[task] else { return }
+                while case let block = strata_claim(nextBlock), block < blocks {
+                    let first = block * blockRows, rows = min(blockRows, batch - first)
+                    strata_sgemm_prepacked(
+                        useAVX2, 0, rows, units, inputs, input + first * inputs, inputs, packed, 0,
+                        output + first * units, units, packA)
+                }
+            }
         }
     }
 
