@@ -9,6 +9,13 @@ struct Train: ParsableCommand {
     @Argument(help: "The spec file (YAML).")
     var spec: String
 
+    @Option(
+        name: .customLong("set"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "Set a spec value by its path, e.g. training.batch_size=16 or layers.0.dense.units=32 (repeatable).",
+            valueName: "path=value"))
+    var settings: [String] = []
+
     @Option(parsing: .unconditional, help: "Train for this many epochs instead of the spec's.")
     var epochs: Int?
 
@@ -23,6 +30,9 @@ struct Train: ParsableCommand {
 
     @Option(help: "Write the checkpoint here instead of the spec's checkpoint path.")
     var output: String?
+
+    @Option(help: "Write a JSON report of the run here: status, epochs, steps, seconds, test metrics.")
+    var result: String?
 
     @Option(help: "Continue training from this checkpoint (weights, optimizer state, epoch, data order).")
     var resume: String?
@@ -48,7 +58,11 @@ struct Train: ParsableCommand {
         if let threads, !(1...TrainOptions.maximumThreads).contains(threads) {
             throw ValidationError("--threads must be between 1 and \(TrainOptions.maximumThreads)")
         }
-        try requireNonEmpty([("the spec", spec), ("--output", output), ("--resume", resume), ("--init-from", initFrom)])
+        try requireNonEmpty([
+            ("the spec", spec), ("--output", output), ("--resume", resume), ("--init-from", initFrom),
+            ("--result", result),
+        ])
+        _ = try specSettings(settings)
         if resume != nil && initFrom != nil { throw ValidationError("--resume and --init-from cannot be combined") }
     }
 
@@ -56,7 +70,7 @@ struct Train: ParsableCommand {
         let overrides = (batchSize, epochs)
         guard
             let checked = checkedSpec(
-                spec,
+                spec, settings: try specSettings(settings),
                 adjust: { spec in
                     if let size = overrides.0 {
                         spec.training.batchSize.value = size
@@ -75,8 +89,11 @@ struct Train: ParsableCommand {
         options.initFrom = initFrom
         if let threads { options.threads = threads }
         options.catchInterrupt = true
+        let settings = try specSettings(self.settings)
+        var started: Trainer?
         do {
             let trainer = try Trainer(checked: checked, options: options)
+            started = trainer
             let printer = ProgressPrinter(interactive: isatty(STDOUT_FILENO) != 0) { text in
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
@@ -88,6 +105,7 @@ struct Train: ParsableCommand {
                         + "pass --epochs with more to continue")
             }
             let result = try trainer.run()
+            if let path = self.result { try report(result, trainer, settings).write(to: path) }
             if let test = result.test, !quiet {
                 var parts = ["loss: \(String(format: "%.4f", test.loss))"]
                 for metric in checked.spec.metrics {
@@ -122,11 +140,37 @@ struct Train: ParsableCommand {
             }
         } catch let error as TrainingError {
             printError(error.description)
+            if error.isDivergence, let trainer = started, let path = self.result {
+                try divergence(error, trainer, settings).write(to: path)
+            }
             if error.isDivergence { throw ExitCode(ExitStatus.diverged) }
             throw ExitCode(ExitStatus.specOrDataError)
         } catch let error as any FileError {
             printError(error.rendered)
             throw ExitCode(ExitStatus.specOrDataError)
         }
+    }
+
+    private func report(_ result: TrainingResult, _ trainer: Trainer, _ settings: [SpecSetting]) -> RunReport {
+        let status: RunReport.Status =
+            result.interrupted ? .interrupted : result.stoppedEarly ? .stoppedEarly : .finished
+        var test: [String: Double]?
+        if let evaluation = result.test {
+            test = ["loss": evaluation.loss]
+            for metric in trainer.checked.spec.metrics {
+                test?[metric.value.rawValue] = evaluation.metrics.value(metric.value)
+            }
+        }
+        return RunReport(
+            status: status, settings: settings, checkpoint: result.checkpointPath, epochs: trainer.state.epoch,
+            steps: trainer.plan.optimizer.iterations, seconds: trainer.secondsTrained, test: test)
+    }
+
+    private func divergence(_ error: TrainingError, _ trainer: Trainer, _ settings: [SpecSetting]) -> RunReport {
+        RunReport(
+            status: .diverged, settings: settings, checkpoint: trainer.checkpointPath, epochs: trainer.state.epoch,
+            steps: trainer.plan.optimizer.iterations, seconds: trainer.secondsTrained,
+            divergedEpoch: trainer.state.epoch + 1,
+            message: error.description)
     }
 }

@@ -16,17 +16,36 @@ func printError(_ text: String) {
 /// Parses and checks a spec (after `adjust`, e.g. command-line overrides, so the memory budget sees them),
 /// printing diagnostics to stderr; nil when any is an error.
 func checkedSpec(
-    _ path: String, options: CheckOptions = .init(), adjust: (inout Spec) -> Void = { _ in }
+    _ path: String, settings: [SpecSetting] = [], options: CheckOptions = .init(),
+    adjust: (inout Spec) -> Void = { _ in }
 ) -> CheckedSpec? {
-    let (parsed, parseDiagnostics) = SpecParser.load(path: path)
-    var result: (checked: CheckedSpec?, summary: ModelSummary?, diagnostics: Diagnostics) = (nil, nil, parseDiagnostics)
-    if var spec = parsed {
-        adjust(&spec)
-        result = Checker.check(spec, options: options)
-        result.diagnostics = Diagnostics(parseDiagnostics.items + result.diagnostics.items)
+    let (checked, diagnostics, source) = checkSpec(path, settings: settings, options: options, adjust: adjust)
+    if !settings.isEmpty, diagnostics.hasErrors {
+        printError("in \(path) with " + settings.map { "--set \($0.assignment)" }.joined(separator: " ") + ":")
     }
-    printDiagnostics(result.diagnostics, file: path)
-    return result.checked
+    printDiagnostics(diagnostics, file: path, source: source)
+    return checked
+}
+
+/// Parses (with `settings` applied) and checks a spec; `source` is the text its diagnostics refer to.
+func checkSpec(
+    _ path: String, settings: [SpecSetting], options: CheckOptions = .init(), adjust: (inout Spec) -> Void = { _ in }
+) -> (checked: CheckedSpec?, diagnostics: Diagnostics, source: String?) {
+    let (parsed, parseDiagnostics, source) = SpecParser.load(path: path, settings: settings)
+    guard var spec = parsed else { return (nil, parseDiagnostics, source) }
+    adjust(&spec)
+    let (checked, _, diagnostics) = Checker.check(spec, options: options)
+    return (checked, Diagnostics(parseDiagnostics.items + diagnostics.items), source)
+}
+
+/// `--set PATH=VALUE` arguments, each split at its first `=` (usage errors name the bad one).
+func specSettings(_ assignments: [String]) throws -> [SpecSetting] {
+    try assignments.map { assignment in
+        guard let setting = SpecSetting(assignment: assignment) else {
+            throw ValidationError("--set \(assignment): write PATH=VALUE, e.g. --set training.batch_size=16")
+        }
+        return setting
+    }
 }
 
 /// Prints diagnostics to stderr with their source lines (`source` defaults to the file's text); `separated` puts
@@ -49,7 +68,8 @@ struct StrataCommand: ParsableCommand {
         commandName: "strata",
         abstract: "Declarative neural networks: write a YAML spec, check it, train it.",
         subcommands: [
-            Check.self, Train.self, Eval.self, Predict.self, Plot.self, Explain.self, Schema.self, Export.self,
+            Check.self, Train.self, Sweep.self, Eval.self, Predict.self, Plot.self, Explain.self, Schema.self,
+            Export.self,
         ])
 }
 

@@ -20,6 +20,27 @@ public enum SpecParser {
         return parse(data: data, file: path)
     }
 
+    /// The spec at `path` with `settings` applied to its text (see `SpecEditor`); `source` is the text the
+    /// diagnostics refer to, the edited one when the settings applied.
+    public static func load(
+        path: String, settings: [SpecSetting]
+    ) -> (
+        spec: Spec?, diagnostics: Diagnostics, source: String?
+    ) {
+        guard !settings.isEmpty else {
+            let (spec, diagnostics) = load(path: path)
+            return (spec, diagnostics, nil)
+        }
+        let (original, diagnostics) = load(path: path)
+        guard let original, !diagnostics.hasErrors else {
+            return (nil, diagnostics, nil)
+        }
+        let (edited, editDiagnostics) = SpecEditor.apply(settings, to: original.source, file: path)
+        guard let edited else { return (nil, editDiagnostics, original.source) }
+        let (spec, parseDiagnostics) = parse(text: edited, file: path)
+        return (spec, parseDiagnostics, edited)
+    }
+
     public static func parse(data: Data, file: String) -> (spec: Spec?, diagnostics: Diagnostics) {
         var diagnostics = Diagnostics()
         if let offset = data.firstIndex(of: 0) {
@@ -92,7 +113,7 @@ struct SpecBuilder {
     let text: String
 
     static let topLevelKeys = [
-        "name", "seed", "input", "layers", "loss", "metrics", "optimizer", "training", "data", "checkpoint",
+        "name", "seed", "input", "layers", "loss", "metrics", "optimizer", "training", "data", "checkpoint", "sweep",
     ]
 
     func build(_ root: Node) -> Spec? {
@@ -135,10 +156,12 @@ struct SpecBuilder {
         .flatMap(parseData)
         let checkpoint = parseCheckpoint(top["checkpoint"], name: name, at: top.location)
 
+        let sweep = top["sweep"].map(parseSweep)
         guard let input, let layers, let loss, let optimizer, let training, let checkpoint else { return nil }
         return Spec(
             file: file, source: text, name: name, seed: seed, input: input, layers: layers, loss: loss,
-            metrics: metrics, optimizer: optimizer, training: training, data: data, checkpoint: checkpoint)
+            metrics: metrics, optimizer: optimizer, training: training, data: data, checkpoint: checkpoint,
+            sweep: sweep ?? nil)
     }
 
     private func parseInput(_ node: Node) -> Located<[Int]>? {
@@ -173,6 +196,53 @@ struct SpecBuilder {
     }
 
     static let trainingKeys = ["batch_size", "epochs", "shuffle", "validation_split", "early_stopping"]
+
+    private func parseSweep(_ node: Node) -> SweepSection? {
+        guard
+            let fields = reader.fields(
+                node, what: "sweep", keys: ["name", "set", "random", "seed", "jobs", "halving"])
+        else { return nil }
+        var section = SweepSection(axes: [], halving: false)
+        section.name = fields["name"].flatMap { reader.string($0, what: "name") }
+        section.random = fields["random"].flatMap { reader.int($0, what: "random", range: 1...100_000) }
+        section.seed = fields["seed"].flatMap { reader.int($0, what: "seed", range: 0...Int.max) }.map(UInt64.init)
+        section.jobs = fields["jobs"].flatMap { reader.int($0, what: "jobs", range: 1...64) }
+        section.halving = fields["halving"].flatMap { reader.bool($0, what: "halving") } ?? false
+        guard let set = fields.required("set", help: "e.g. `set: {training.batch_size: [16, 64]}`") else {
+            return nil
+        }
+        guard case .mapping(let mapping) = set else {
+            reader.error("sweep.set must map spec paths to values, got \(reader.describe(set))", at: set)
+            return nil
+        }
+        for (key, value) in mapping {
+            guard let path = key.string else { continue }
+            let parsed: Result<SweepAxis, SweepError>
+            switch value {
+            case .sequence(let items):
+                let texts = items.compactMap { item -> String? in
+                    guard case .scalar(let scalar) = item else { return nil }
+                    return scalar.string
+                }
+                guard texts.count == items.count else {
+                    reader.error("sweep.set.\(path): list single values", at: value)
+                    continue
+                }
+                parsed = SweepAxis.parse(path: path, values: "choice(" + texts.joined(separator: ",") + ")")
+            case .scalar(let scalar):
+                parsed = SweepAxis.parse(path: path, values: scalar.string)
+            default:
+                reader.error(
+                    "sweep.set.\(path): give a list of values or a range such as loguniform(1e-4, 1e-1)", at: value)
+                continue
+            }
+            switch parsed {
+            case .success(let axis): section.axes.append(axis)
+            case .failure(let error): reader.error("sweep.set.\(path): \(error.message)", at: value)
+            }
+        }
+        return section
+    }
 
     private func parseTraining(_ node: Node?, at location: SourceLocation) -> TrainingSpec? {
         var training = TrainingSpec(

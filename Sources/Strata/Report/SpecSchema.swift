@@ -27,6 +27,7 @@ public enum SpecSchema {
             ],
             "training": training,
             "data": data,
+            "sweep": sweep,
             "checkpoint": object([
                 "path": ["type": "string", "minLength": 1],
                 "save": ["enum": .array(SavePolicy.allCases.map { .string($0.rawValue) })],
@@ -213,6 +214,32 @@ public enum SpecSchema {
                 "min_delta": ["type": "number", "minimum": 0], "restore_best_weights": ["type": "boolean"],
             ]),
         ])
+    }
+
+    /// `strata sweep`'s defaults: spec paths mapped to lists of values or ranges.
+    static var sweep: JSONValue {
+        let scalar: JSONValue = ["type": ["string", "number", "boolean"]]
+        return object(
+            [
+                "name": ["type": "string", "minLength": 1],
+                "set": [
+                    "type": "object", "minProperties": 1,
+                    "description": "spec paths (training.batch_size, layers.0.dense.units) to values or ranges",
+                    "additionalProperties": [
+                        "oneOf": [
+                            ["type": "array", "items": scalar, "minItems": 1, "uniqueItems": true],
+                            [
+                                "type": "string",
+                                "description": "choice(A,B,…), uniform(A,B) or loguniform(A,B) (for random search)",
+                            ],
+                        ]
+                    ],
+                ],
+                "random": ["type": "integer", "minimum": 1, "maximum": 100000],
+                "seed": ["type": "integer", "minimum": 0],
+                "jobs": ["type": "integer", "minimum": 1, "maximum": 64],
+                "halving": ["type": "boolean"],
+            ], required: ["set"])
     }
 
     static var data: JSONValue {

@@ -44,6 +44,18 @@ public struct Spec: Sendable {
     public var training: TrainingSpec
     public var data: DataSpec?
     public var checkpoint: CheckpointSpec
+    /// `sweep:`: the values `strata sweep` tries; `strata train` ignores it.
+    public var sweep: SweepSection? = nil
+}
+
+/// The spec's `sweep:` section: defaults for `strata sweep`'s options.
+public struct SweepSection: Sendable {
+    public var name: String?
+    public var axes: [SweepAxis]
+    public var random: Int?
+    public var seed: UInt64?
+    public var jobs: Int?
+    public var halving: Bool
 }
 
 public struct LayerSpec: Sendable {

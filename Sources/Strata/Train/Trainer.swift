@@ -92,7 +92,10 @@ public final class Trainer {
     /// Called after every optimizer step with the plan (the loss-surface plot records the path with it).
     public var afterStep: ((ModelPlan) -> Void)?
     private let spec: Spec
-    private let checkpointPath: String
+    /// Where the checkpoint is written.
+    public let checkpointPath: String
+    /// Wall time of the epochs this run trained (not a resumed run's earlier ones).
+    public private(set) var secondsTrained: Double = 0
     /// Copies of the best weights (and state) when early stopping restores them, parallel to
     /// `plan.modelTensors`; allocated once.
     private var bestWeights: [Tensor] = []
@@ -228,6 +231,7 @@ public final class Trainer {
             state.epoch = epoch
             state.batch = 0
             state.history.append(record.timeless)
+            secondsTrained += record.seconds ?? 0
             try appendHistory(record)
             observer?.epochFinished(record, of: epochs)
             if try monitorAndSave(values, epoch: epoch, outcome: &outcome) {
