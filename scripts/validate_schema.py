@@ -29,7 +29,7 @@ def main() -> int:
     validator = jsonschema.Draft202012Validator(schema)
     root = pathlib.Path(sys.argv[2])
     passed = failed = 0
-    for spec in sorted((root / "specs").glob("*.yaml")):
+    for spec in sorted((root / "specs").glob("**/*.yaml")):
         errors = list(validator.iter_errors(yaml.safe_load(spec.read_text())))
         ok = not errors
         print(f"{'ok  ' if ok else 'FAIL'} {spec.name} validates" + ("" if ok else f": {errors[0].message}"))
