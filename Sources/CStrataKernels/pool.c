@@ -1,37 +1,66 @@
 #include "CStrataKernels.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
 /* A kept-warm pool: workers spin briefly for the next job before sleeping, because waking a sleeping thread
-   costs about as much as a small matrix product. Jobs come from one thread at a time (the trainer's). */
+   costs about as much as a small matrix product. Jobs come from one thread at a time (the trainer's).
 
-enum { MAX_WORKERS = 63, SPIN_ROUNDS = 200000 };
+   The caller never waits for a worker, only for the job's tasks: it claims tasks itself like any worker, so when
+   the machine runs a worker late (another program on its core), the caller finishes the region alone instead of
+   holding every region until that worker is scheduled. A worker that wakes after its job has ended finds
+   nothing to claim and goes back to waiting. */
+
+enum { MAX_WORKERS = 63 };
+
+/* How long a worker spins for the next job before it sleeps: long enough to catch the next region of a
+   training step, short enough that an idle worker soon stops taking processor time from other programs (and,
+   on a busy machine, from the thread that submits the work). */
+static const double SPIN_SECONDS = 200e-6;
+
+/* The job's claim word: generation (24 bits), task count (20 bits) and next task (20 bits) in one atomic, so a
+   claim succeeds only for the job it was meant for, with that job's count. */
+enum { TASK_BITS = 20, COUNT_SHIFT = TASK_BITS, GENERATION_SHIFT = 2 * TASK_BITS };
+#define TASK_MASK ((1UL << TASK_BITS) - 1)
 
 static pthread_t workers[MAX_WORKERS];
 static int worker_count;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t submit_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static atomic_ulong generation;
-static atomic_int remaining;
+static atomic_ulong claim_word;
+static atomic_long finished;
+/* Tasks of the current job that workers (not the caller) ran. */
+static atomic_long helped;
 static atomic_int sleepers;
 static void (*job_function)(void *, long);
 static void *job_context;
-static long job_tasks;
-static atomic_long next_task;
 
 /* Set while this thread runs a task: a task that asks for a parallel region of its own runs it inline (the
    pool takes one job at a time), in task order, so its results are the same. */
 static _Thread_local int inside_task;
 
-/* Tasks are claimed one at a time by whichever thread is free: what a task computes is fixed by its index, so
-   results do not depend on who runs it, and a thread slowed by the machine takes fewer tasks. */
-static void run_tasks(void) {
-    long t;
+static inline unsigned long generation_of(unsigned long word) { return word >> GENERATION_SHIFT; }
+
+/* Claims and runs the tasks of job `generation` until none is left; a task's result is fixed by its index, so
+   it does not matter which thread runs it, and a thread slowed by the machine takes fewer. */
+static void run_tasks(unsigned long generation, int worker) {
+    unsigned long word = atomic_load_explicit(&claim_word, memory_order_acquire);
     inside_task = 1;
-    while ((t = atomic_fetch_add_explicit(&next_task, 1, memory_order_relaxed)) < job_tasks) job_function(job_context, t);
+    for (;;) {
+        if (generation_of(word) != generation) break;
+        unsigned long next = word & TASK_MASK, count = (word >> COUNT_SHIFT) & TASK_MASK;
+        if (next >= count) break;
+        if (!atomic_compare_exchange_weak_explicit(&claim_word, &word, word + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        job_function(job_context, (long)next);
+        if (worker) atomic_fetch_add_explicit(&helped, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&finished, 1, memory_order_release);
+        word = atomic_load_explicit(&claim_word, memory_order_acquire);
+    }
     inside_task = 0;
 }
 
@@ -41,28 +70,36 @@ static inline void pause_cpu(void) {
 #endif
 }
 
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 static void *worker_main(void *arg) {
     (void)arg;
     strata_flush_denormals();
-    unsigned long seen = 0;
+    unsigned long seen = generation_of(atomic_load_explicit(&claim_word, memory_order_acquire));
     for (;;) {
         unsigned long current;
+        double idle_since = now_seconds();
         int spins = 0;
-        while ((current = atomic_load_explicit(&generation, memory_order_acquire)) == seen) {
-            if (++spins < SPIN_ROUNDS) {
+        while ((current = generation_of(atomic_load_explicit(&claim_word, memory_order_acquire))) == seen) {
+            if (++spins % 64 != 0 || now_seconds() - idle_since < SPIN_SECONDS) {
                 pause_cpu();
                 continue;
             }
             pthread_mutex_lock(&lock);
             atomic_fetch_add(&sleepers, 1);
-            while (atomic_load_explicit(&generation, memory_order_acquire) == seen) pthread_cond_wait(&wake, &lock);
+            while (generation_of(atomic_load_explicit(&claim_word, memory_order_acquire)) == seen)
+                pthread_cond_wait(&wake, &lock);
             atomic_fetch_sub(&sleepers, 1);
             pthread_mutex_unlock(&lock);
             spins = 0;
+            idle_since = now_seconds();
         }
         seen = current;
-        run_tasks();
-        atomic_fetch_sub_explicit(&remaining, 1, memory_order_acq_rel);
+        run_tasks(current, 1);
     }
     return 0;
 }
@@ -78,16 +115,51 @@ static void ensure_workers(int wanted) {
     pthread_mutex_unlock(&lock);
 }
 
+/* The machine may run other programs on the workers' cores. A worker that holds a claimed task while the caller
+   has run out of work to claim is late; workers that take no task of a region long enough for a spinning
+   worker to join are absent (asleep, or not scheduled). After a late region, or a few absent ones in a row, the
+   caller runs regions alone for a while (10 ms, doubling while it keeps happening, up to 1 s), leaving the
+   processors to the other programs, then tries the workers again. Who runs a task does not change its result,
+   so this changes only speed. (Only the submitting thread touches these.) */
+static double alone_until, alone_period = 0.01;
+static int absent_regions;
+
+static void note_region(double busy, double waited, long helpers_ran, double now) {
+    int late = waited > 50e-6 + 2 * busy;
+    if (helpers_ran == 0 && busy > 20e-6) absent_regions++;
+    else if (helpers_ran > 0) absent_regions = 0;
+    if (late || absent_regions >= 4) {
+        alone_until = now + alone_period;
+        if (alone_period < 1.0) alone_period *= 2;
+        absent_regions = 0;
+    } else if (helpers_ran > 0 && waited < 10e-6) {
+        alone_period = 0.01;
+    }
+}
+
 long strata_claim(long *counter) {
     return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
+static void run_inline(long tasks, void (*function)(void *, long), void *context) {
+    int outer = inside_task;
+    inside_task = 1;
+    for (long t = 0; t < tasks; t++) function(context, t);
+    inside_task = outer;
+}
+
 void strata_parallel_run(long tasks, void (*function)(void *, long), void *context) {
-    if (tasks <= 1 || inside_task) {
-        for (long t = 0; t < tasks; t++) function(context, t);
+    if (tasks <= 1 || inside_task || tasks > (long)TASK_MASK) {
+        run_inline(tasks, function, context);
         return;
     }
     pthread_mutex_lock(&submit_lock);
+    double start = now_seconds();
+    if (start < alone_until) {
+        run_inline(tasks, function, context);
+        pthread_mutex_unlock(&submit_lock);
+        return;
+    }
     /* At most one worker per processor beyond this thread: more tasks than that are claimed in turn. (glibc
        reads a file for the processor count, so it is asked once.) */
     static long processors;
@@ -97,17 +169,22 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     }
     long wanted = tasks - 1 < processors - 1 ? tasks - 1 : processors - 1;
     ensure_workers(wanted > 0 ? (int)wanted : 1);
-    int helpers = worker_count;
+    /* Every task of the last job has finished (the caller waited for that), so no thread still reads these. */
     job_function = function;
     job_context = context;
-    job_tasks = tasks;
-    atomic_store_explicit(&next_task, 0, memory_order_relaxed);
-    atomic_store_explicit(&remaining, helpers, memory_order_release);
+    atomic_store_explicit(&finished, 0, memory_order_relaxed);
+    atomic_store_explicit(&helped, 0, memory_order_relaxed);
+    unsigned long generation = generation_of(atomic_load_explicit(&claim_word, memory_order_relaxed)) + 1;
+    generation &= (1UL << (64 - GENERATION_SHIFT)) - 1;
     pthread_mutex_lock(&lock);
-    atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+    atomic_store_explicit(&claim_word, generation << GENERATION_SHIFT | (unsigned long)tasks << COUNT_SHIFT,
+                          memory_order_release);
     if (atomic_load(&sleepers) > 0) pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&lock);
-    run_tasks();
-    while (atomic_load_explicit(&remaining, memory_order_acquire) > 0) pause_cpu();
+    run_tasks(generation, 0);
+    double ran = now_seconds();
+    while (atomic_load_explicit(&finished, memory_order_acquire) < tasks) pause_cpu();
+    double done = now_seconds();
+    note_region(ran - start, done - ran, atomic_load_explicit(&helped, memory_order_relaxed), done);
     pthread_mutex_unlock(&submit_lock);
 }
