@@ -41,3 +41,61 @@ void strata_sgd_momentum_update(int use_avx2, float *restrict w, float *restrict
         w[i] += v[i];
     }
 }
+
+/* Adam in Keras' form, element by element:
+     m += (1 - beta1)·(g - m);  v += (1 - beta2)·(g·g - v);  w -= corrected·m / (√v + ε)
+   with the roundings of the Swift loop it replaces (the same operations in the same order, no fused
+   multiply-add; square root and division are exact in IEEE arithmetic, in vectors as in scalars). */
+#define ADAM_STEP(VEC, LOAD, STORE, SET1, ADD, SUB, MUL, DIV, SQRT)                                        \
+    VEC g_ = LOAD(g + i), m_ = LOAD(m + i), v_ = LOAD(v + i);                                              \
+    m_ = ADD(m_, MUL(b1, SUB(g_, m_)));                                                                    \
+    v_ = ADD(v_, MUL(b2, SUB(MUL(g_, g_), v_)));                                                           \
+    STORE(m + i, m_);                                                                                      \
+    STORE(v + i, v_);                                                                                      \
+    STORE(w + i, SUB(LOAD(w + i), DIV(MUL(lr, m_), ADD(SQRT(v_), eps))))
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f")))
+static long adam_avx512(float *restrict w, float *restrict m, float *restrict v, const float *restrict g, long count,
+                        float one_minus_beta1, float one_minus_beta2, float corrected, float epsilon) {
+    __m512 b1 = _mm512_set1_ps(one_minus_beta1), b2 = _mm512_set1_ps(one_minus_beta2);
+    __m512 lr = _mm512_set1_ps(corrected), eps = _mm512_set1_ps(epsilon);
+    long i = 0;
+    for (; i + 16 <= count; i += 16) {
+        ADAM_STEP(__m512, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_sub_ps,
+                  _mm512_mul_ps, _mm512_div_ps, _mm512_sqrt_ps);
+    }
+    return i;
+}
+
+__attribute__((target("avx2")))
+static long adam_avx2(float *restrict w, float *restrict m, float *restrict v, const float *restrict g, long count,
+                      float one_minus_beta1, float one_minus_beta2, float corrected, float epsilon) {
+    __m256 b1 = _mm256_set1_ps(one_minus_beta1), b2 = _mm256_set1_ps(one_minus_beta2);
+    __m256 lr = _mm256_set1_ps(corrected), eps = _mm256_set1_ps(epsilon);
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        ADAM_STEP(__m256, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_sub_ps,
+                  _mm256_mul_ps, _mm256_div_ps, _mm256_sqrt_ps);
+    }
+    return i;
+}
+#endif
+
+void strata_adam_update(int use_avx2, float *restrict w, float *restrict m, float *restrict v, const float *restrict g,
+                        long count, float one_minus_beta1, float one_minus_beta2, float corrected, float epsilon) {
+    long i = 0;
+#if defined(__x86_64__)
+    if (use_avx2 && strata_cpu_use_avx512())
+        i = adam_avx512(w, m, v, g, count, one_minus_beta1, one_minus_beta2, corrected, epsilon);
+    else if (use_avx2)
+        i = adam_avx2(w, m, v, g, count, one_minus_beta1, one_minus_beta2, corrected, epsilon);
+#else
+    (void)use_avx2;
+#endif
+    for (; i < count; i++) {
+        m[i] += one_minus_beta1 * (g[i] - m[i]);
+        v[i] += one_minus_beta2 * (g[i] * g[i] - v[i]);
+        w[i] -= corrected * m[i] / (__builtin_sqrtf(v[i]) + epsilon);
+    }
+}

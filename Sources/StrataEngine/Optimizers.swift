@@ -150,11 +150,9 @@ public final class Optimizer: @unchecked Sendable {
                 switch form {
                 case .keras:
                     let corrected = rate * (1 - pow(beta2, t)).squareRoot() / (1 - pow(beta1, t))
-                    for i in 0..<count {
-                        m[i] += (1 - beta1) * (g[i] - m[i])
-                        v[i] += (1 - beta2) * (g[i] * g[i] - v[i])
-                        w[i] -= corrected * m[i] / (v[i].squareRoot() + epsilon)
-                    }
+                    // In C with AVX where the CPU has it, rounding as the plain loop does (tested against it).
+                    strata_adam_update(
+                        CPU.hasAVX2FMA ? 1 : 0, w, m, v, g, count, 1 - beta1, 1 - beta2, corrected, epsilon)
                 case .pytorch:
                     let (c1, c2) = (1 - pow(beta1, t), 1 - pow(beta2, t))
                     for i in 0..<count {

@@ -219,3 +219,34 @@ func updatesAppliedDuringBackwardMatchTheOptimizerStep(kind: OptimizerKind) {
         #expect(v.map(\.bitPattern) == expectedV.map(\.bitPattern), "avx \(avx)")
     }
 }
+
+/// The C loop for Adam (Keras' form) rounds as the plain Swift expressions do, portable, with AVX2 and with
+/// AVX-512, over a length that leaves a scalar tail.
+@Test func adamKernelRoundsAsTheReferenceLoop() {
+    var random = SplitMix64(seed: 13)
+    let count = 1013
+    let w0 = (0..<count).map { _ in random.nextUniform() * 2 - 1 }
+    let m0 = (0..<count).map { _ in random.nextUniform() * 0.2 - 0.1 }
+    let v0 = (0..<count).map { _ in random.nextUniform() * 0.01 }
+    let g = (0..<count).map { _ in random.nextUniform() * 4 - 2 }
+    let (beta1, beta2, epsilon): (Float, Float, Float) = (0.9, 0.999, 1e-7)
+    let corrected: Float = 0.001 * (1 - pow(beta2, 3)).squareRoot() / (1 - pow(beta1, 3))
+    var expectedW = w0, expectedM = m0, expectedV = v0
+    for i in 0..<count {
+        expectedM[i] += (1 - beta1) * (g[i] - expectedM[i])
+        expectedV[i] += (1 - beta2) * (g[i] * g[i] - expectedV[i])
+        expectedW[i] -= corrected * expectedM[i] / (expectedV[i].squareRoot() + epsilon)
+    }
+    var forms: [(Int32, Int32)] = [(0, 0)]
+    if CPU.hasAVX2FMA { forms.append((1, 0)) }
+    if CPU.hasAVX512 { forms.append((1, 1)) }
+    for (avx, wide) in forms {
+        var w = w0, m = m0, v = v0
+        let previous = strata_cpu_set_avx512(wide)
+        strata_adam_update(avx, &w, &m, &v, g, count, 1 - beta1, 1 - beta2, corrected, epsilon)
+        strata_cpu_set_avx512(previous)
+        #expect(w.map(\.bitPattern) == expectedW.map(\.bitPattern), "avx \(avx) wide \(wide)")
+        #expect(m.map(\.bitPattern) == expectedM.map(\.bitPattern), "avx \(avx) wide \(wide)")
+        #expect(v.map(\.bitPattern) == expectedV.map(\.bitPattern), "avx \(avx) wide \(wide)")
+    }
+}

@@ -148,6 +148,11 @@ void strata_bias_reduce(float *db, const float *dy, long rows, long width, long 
 void strata_sgd_momentum_update(int use_avx2, float *restrict w, float *restrict v, const float *restrict g, long count,
                                 float momentum, float rate);
 
+/// Adam in Keras' form over count values: m += (1−β1)·(g − m), v += (1−β2)·(g·g − v), w −= corrected·m / (√v + ε),
+/// each operation rounded on its own as the Swift reference loop does; use_avx2 only where the CPU has AVX2.
+void strata_adam_update(int use_avx2, float *restrict w, float *restrict m, float *restrict v, const float *restrict g,
+                        long count, float one_minus_beta1, float one_minus_beta2, float corrected, float epsilon);
+
 /// y = max(x, 0) elementwise, NaN kept; y and x must not overlap.
 void strata_relu_forward(float *restrict y, const float *restrict x, long count);
 
