@@ -118,10 +118,10 @@ static void ensure_workers(int wanted) {
 /* The machine may run other programs on the workers' cores. A worker that holds a claimed task while the caller
    has run out of work to claim is late; workers that take no task of a region long enough for a spinning
    worker to join are absent (asleep, or not scheduled). After a late region, or a few absent ones in a row, the
-   caller runs regions alone for a while (10 ms, doubling while it keeps happening, up to 1 s), leaving the
-   processors to the other programs, then tries the workers again. Who runs a task does not change its result,
-   so this changes only speed. (Only the submitting thread touches these.) */
-static double alone_until, alone_period = 0.01;
+   caller runs regions alone for a while (10 ms, doubling each time it happens again within a second, up to
+   1 s), leaving the processors to the other programs, then tries the workers again. Who runs a task does not
+   change its result, so this changes only speed. (Only the submitting thread touches these.) */
+static double alone_until, alone_period = 0.01, last_trouble;
 static int absent_regions;
 
 static void note_region(double busy, double waited, long helpers_ran, double now) {
@@ -132,7 +132,9 @@ static void note_region(double busy, double waited, long helpers_ran, double now
         alone_until = now + alone_period;
         if (alone_period < 1.0) alone_period *= 2;
         absent_regions = 0;
-    } else if (helpers_ran > 0 && waited < 10e-6) {
+        last_trouble = now;
+    } else if (now - last_trouble > 1.0) {
+        /* A second without trouble: the machine has calmed down; start again from short periods. */
         alone_period = 0.01;
     }
 }
