@@ -116,25 +116,29 @@ static void ensure_workers(int wanted) {
 }
 
 /* The machine may run other programs on the workers' cores. A worker that holds a claimed task while the caller
-   has run out of work to claim is late; workers that take no task of a region long enough for a spinning
-   worker to join are absent (asleep, or not scheduled). After a late region, or a few absent ones in a row, the
-   caller runs regions alone for a while (10 ms, doubling each time it happens again within a second, up to
-   1 s), leaving the processors to the other programs, then tries the workers again. Who runs a task does not
+   has run out of work to claim is late; spinning workers that take no task of a region long enough to join
+   are absent (not scheduled). After a late region, or a few absent ones in a row, the caller runs regions alone
+   for a while (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly shared region, once a
+   second has passed without an absence), leaving the processors to the other programs, then tries the workers
+   again. Who runs a task does not
    change its result, so this changes only speed. (Only the submitting thread touches these.) */
-static double alone_until, alone_period = 0.01, last_trouble;
+static double alone_until, alone_period = 0.01, last_absence;
 static int absent_regions;
 
-static void note_region(double busy, double waited, long helpers_ran, double now) {
+static void note_region(double busy, double waited, long helpers_ran, int woken, double now) {
+    /* Late: the submitter waited long for a worker's task (which may also be a larger task than its own). */
     int late = waited > 50e-6 + 2 * busy;
-    if (helpers_ran == 0 && busy > 20e-6) absent_regions++;
+    /* Absent: a spinning worker missed a region it had time to join (one woken from sleep may miss it). */
+    if (helpers_ran == 0 && busy > 20e-6 && !woken) absent_regions++;
     else if (helpers_ran > 0) absent_regions = 0;
-    if (late || absent_regions >= 4) {
+    int absent = absent_regions >= 4;
+    if (late || absent) {
         alone_until = now + alone_period;
         if (alone_period < 1.0) alone_period *= 2;
         absent_regions = 0;
-        last_trouble = now;
-    } else if (now - last_trouble > 1.0) {
-        /* A second without trouble: the machine has calmed down; start again from short periods. */
+        if (absent) last_absence = now;
+    } else if (helpers_ran > 0 && waited < 10e-6 && now - last_absence > 1.0) {
+        /* A region shared cleanly, and no absence for a second: start again from short periods. */
         alone_period = 0.01;
     }
 }
@@ -181,12 +185,13 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     pthread_mutex_lock(&lock);
     atomic_store_explicit(&claim_word, generation << GENERATION_SHIFT | (unsigned long)tasks << COUNT_SHIFT,
                           memory_order_release);
-    if (atomic_load(&sleepers) > 0) pthread_cond_broadcast(&wake);
+    int woken = atomic_load(&sleepers) > 0;
+    if (woken) pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&lock);
     run_tasks(generation, 0);
     double ran = now_seconds();
     while (atomic_load_explicit(&finished, memory_order_acquire) < tasks) pause_cpu();
     double done = now_seconds();
-    note_region(ran - start, done - ran, atomic_load_explicit(&helped, memory_order_relaxed), done);
+    note_region(ran - start, done - ran, atomic_load_explicit(&helped, memory_order_relaxed), woken, done);
     pthread_mutex_unlock(&submit_lock);
 }
