@@ -32,8 +32,10 @@ static pthread_mutex_t submit_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static atomic_ulong claim_word;
 static atomic_long finished;
-/* Tasks of the current job that workers (not the caller) ran. */
+/* Tasks of the current job that workers (not the caller) ran, and whether the machine took a worker's
+   processor away while it held tasks of it (its wall time ran ahead of its processor time). */
 static atomic_long helped;
+static atomic_int preempted;
 static atomic_int sleepers;
 static void (*job_function)(void *, long);
 static void *job_context;
@@ -46,8 +48,15 @@ static inline unsigned long generation_of(unsigned long word) { return word >> G
 
 /* Claims and runs the tasks of job `generation` until none is left; a task's result is fixed by its index, so
    it does not matter which thread runs it, and a thread slowed by the machine takes fewer. */
+static long clock_ns(clockid_t clock) {
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
 static void run_tasks(unsigned long generation, int worker) {
     unsigned long word = atomic_load_explicit(&claim_word, memory_order_acquire);
+    long wall = 0, cpu = 0;
     inside_task = 1;
     for (;;) {
         if (generation_of(word) != generation) break;
@@ -56,10 +65,18 @@ static void run_tasks(unsigned long generation, int worker) {
         if (!atomic_compare_exchange_weak_explicit(&claim_word, &word, word + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue;
+        if (worker && wall == 0) {
+            wall = clock_ns(CLOCK_MONOTONIC);
+            cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        }
         job_function(job_context, (long)next);
         if (worker) atomic_fetch_add_explicit(&helped, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&finished, 1, memory_order_release);
         word = atomic_load_explicit(&claim_word, memory_order_acquire);
+    }
+    if (wall != 0) {
+        long off = (clock_ns(CLOCK_MONOTONIC) - wall) - (clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu);
+        if (off > 50000) atomic_store_explicit(&preempted, 1, memory_order_relaxed);
     }
     inside_task = 0;
 }
@@ -116,7 +133,7 @@ static void ensure_workers(int wanted) {
 }
 
 /* The machine may run other programs on the workers' cores. A worker that holds a claimed task while the caller
-   has run out of work to claim is late; spinning workers that take no task of a region long enough to join
+   has run out of work to claim, and that the machine took off its processor meanwhile, is late; spinning workers that take no task of a region long enough to join
    are absent (not scheduled). After a late region, or a few absent ones in a row, the caller runs regions alone
    for a while (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly shared region, once a
    second has passed without an absence), leaving the processors to the other programs, then tries the workers
@@ -126,8 +143,8 @@ static double alone_until, alone_period = 0.01, last_absence;
 static int absent_regions;
 
 static void note_region(double busy, double waited, long helpers_ran, int woken, double now) {
-    /* Late: the submitter waited long for a worker's task (which may also be a larger task than its own). */
-    int late = waited > 50e-6 + 2 * busy;
+    /* Late: the submitter waited for a worker that the machine had taken off its processor. */
+    int late = waited > 50e-6 + 2 * busy && atomic_load_explicit(&preempted, memory_order_relaxed);
     /* Absent: a spinning worker missed a region it had time to join (one woken from sleep may miss it). */
     if (helpers_ran == 0 && busy > 20e-6 && !woken) absent_regions++;
     else if (helpers_ran > 0) absent_regions = 0;
@@ -180,6 +197,7 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     job_context = context;
     atomic_store_explicit(&finished, 0, memory_order_relaxed);
     atomic_store_explicit(&helped, 0, memory_order_relaxed);
+    atomic_store_explicit(&preempted, 0, memory_order_relaxed);
     unsigned long generation = generation_of(atomic_load_explicit(&claim_word, memory_order_relaxed)) + 1;
     generation &= (1UL << (64 - GENERATION_SHIFT)) - 1;
     pthread_mutex_lock(&lock);
