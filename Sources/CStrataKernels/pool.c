@@ -133,12 +133,12 @@ static void ensure_workers(int wanted) {
 }
 
 /* The machine may run other programs on the workers' cores. A worker that holds a claimed task while the caller
-   has run out of work to claim, and that the machine took off its processor meanwhile, is late; spinning workers that take no task of a region long enough to join
-   are absent (not scheduled). After a late region, or a few absent ones in a row, the caller runs regions alone
-   for a while (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly shared region, once a
-   second has passed without an absence), leaving the processors to the other programs, then tries the workers
-   again. Who runs a task does not
-   change its result, so this changes only speed. (Only the submitting thread touches these.) */
+   has run out of work to claim, and that the machine took off its processor meanwhile, is late; spinning workers
+   that take no task of a region long enough to join are absent (not scheduled). After a late region, or a few
+   absent ones in a row, the caller runs regions alone for a while (10 ms, doubling while it recurs, up to 1 s;
+   back to 10 ms after a cleanly shared region, once a second has passed without an absence), leaving the
+   processors to the other programs, then tries the workers again. Who runs a task does not change its result,
+   so this changes only speed. (Only the submitting thread touches these.) */
 static double alone_until, alone_period = 0.01, last_absence;
 static int absent_regions;
 
