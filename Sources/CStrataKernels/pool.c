@@ -87,11 +87,7 @@ static inline void pause_cpu(void) {
 #endif
 }
 
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+static double now_seconds(void) { return (double)clock_ns(CLOCK_MONOTONIC) * 1e-9; }
 
 static void *worker_main(void *arg) {
     (void)arg;

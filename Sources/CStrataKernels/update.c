@@ -45,41 +45,32 @@ void strata_sgd_momentum_update(int use_avx2, float *restrict w, float *restrict
 /* Adam in Keras' form, element by element:
      m += (1 - beta1)·(g - m);  v += (1 - beta2)·(g·g - v);  w -= corrected·m / (√v + ε)
    with the roundings of the Swift loop it replaces (the same operations in the same order, no fused
-   multiply-add; square root and division are exact in IEEE arithmetic, in vectors as in scalars). */
-#define ADAM_STEP(VEC, LOAD, STORE, SET1, ADD, SUB, MUL, DIV, SQRT)                                        \
-    VEC g_ = LOAD(g + i), m_ = LOAD(m + i), v_ = LOAD(v + i);                                              \
-    m_ = ADD(m_, MUL(b1, SUB(g_, m_)));                                                                    \
-    v_ = ADD(v_, MUL(b2, SUB(MUL(g_, g_), v_)));                                                           \
-    STORE(m + i, m_);                                                                                      \
-    STORE(v + i, v_);                                                                                      \
-    STORE(w + i, SUB(LOAD(w + i), DIV(MUL(lr, m_), ADD(SQRT(v_), eps))))
+   multiply-add; square root and division are exact in IEEE arithmetic, in vectors as in scalars). One loop per
+   vector width: BITS (256 or 512) names the intrinsics (_mm256_…, _mm512_…), WIDTH the floats per vector. */
+#define DEFINE_ADAM(NAME, TARGET, BITS, WIDTH)                                                             \
+    __attribute__((target(TARGET))) static long NAME(float *restrict w, float *restrict m, float *restrict v, \
+                                                     const float *restrict g, long count, float one_minus_beta1, \
+                                                     float one_minus_beta2, float corrected, float epsilon) { \
+        __m##BITS b1 = _mm##BITS##_set1_ps(one_minus_beta1), b2 = _mm##BITS##_set1_ps(one_minus_beta2);     \
+        __m##BITS lr = _mm##BITS##_set1_ps(corrected), eps = _mm##BITS##_set1_ps(epsilon);                  \
+        long i = 0;                                                                                        \
+        for (; i + WIDTH <= count; i += WIDTH) {                                                           \
+            __m##BITS g_ = _mm##BITS##_loadu_ps(g + i), m_ = _mm##BITS##_loadu_ps(m + i);                   \
+            __m##BITS v_ = _mm##BITS##_loadu_ps(v + i);                                                    \
+            m_ = _mm##BITS##_add_ps(m_, _mm##BITS##_mul_ps(b1, _mm##BITS##_sub_ps(g_, m_)));                \
+            v_ = _mm##BITS##_add_ps(v_, _mm##BITS##_mul_ps(b2, _mm##BITS##_sub_ps(_mm##BITS##_mul_ps(g_, g_), v_))); \
+            _mm##BITS##_storeu_ps(m + i, m_);                                                              \
+            _mm##BITS##_storeu_ps(v + i, v_);                                                              \
+            __m##BITS step = _mm##BITS##_div_ps(_mm##BITS##_mul_ps(lr, m_),                                \
+                                                _mm##BITS##_add_ps(_mm##BITS##_sqrt_ps(v_), eps));          \
+            _mm##BITS##_storeu_ps(w + i, _mm##BITS##_sub_ps(_mm##BITS##_loadu_ps(w + i), step));             \
+        }                                                                                                  \
+        return i;                                                                                          \
+    }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f")))
-static long adam_avx512(float *restrict w, float *restrict m, float *restrict v, const float *restrict g, long count,
-                        float one_minus_beta1, float one_minus_beta2, float corrected, float epsilon) {
-    __m512 b1 = _mm512_set1_ps(one_minus_beta1), b2 = _mm512_set1_ps(one_minus_beta2);
-    __m512 lr = _mm512_set1_ps(corrected), eps = _mm512_set1_ps(epsilon);
-    long i = 0;
-    for (; i + 16 <= count; i += 16) {
-        ADAM_STEP(__m512, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_sub_ps,
-                  _mm512_mul_ps, _mm512_div_ps, _mm512_sqrt_ps);
-    }
-    return i;
-}
-
-__attribute__((target("avx2")))
-static long adam_avx2(float *restrict w, float *restrict m, float *restrict v, const float *restrict g, long count,
-                      float one_minus_beta1, float one_minus_beta2, float corrected, float epsilon) {
-    __m256 b1 = _mm256_set1_ps(one_minus_beta1), b2 = _mm256_set1_ps(one_minus_beta2);
-    __m256 lr = _mm256_set1_ps(corrected), eps = _mm256_set1_ps(epsilon);
-    long i = 0;
-    for (; i + 8 <= count; i += 8) {
-        ADAM_STEP(__m256, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_sub_ps,
-                  _mm256_mul_ps, _mm256_div_ps, _mm256_sqrt_ps);
-    }
-    return i;
-}
+DEFINE_ADAM(adam_avx512, "avx512f", 512, 16)
+DEFINE_ADAM(adam_avx2, "avx2", 256, 8)
 #endif
 
 void strata_adam_update(int use_avx2, float *restrict w, float *restrict m, float *restrict v, const float *restrict g,

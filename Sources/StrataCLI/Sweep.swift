@@ -45,10 +45,20 @@ struct Sweep: ParsableCommand {
 
     func validate() throws {
         try requireNonEmpty([("the spec", spec), ("--name", name), ("--runs", runs)])
-        if let random, random < 1 { throw ValidationError("--random must be at least 1") }
+        if let random, !(1...SweepSettings.maximumRuns).contains(random) {
+            throw ValidationError("--random must be between 1 and \(SweepSettings.maximumRuns)")
+        }
         if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs must be between 1 and 64") }
-        for axis in axes {
-            if case .failure(let error) = SweepAxis.parse(axis) { throw ValidationError(error.message) }
+        _ = try commandLineAxes()
+    }
+
+    /// The `--set` axes, parsed; a malformed one is a usage error naming it.
+    private func commandLineAxes() throws -> [SweepAxis] {
+        try axes.map { text in
+            switch SweepAxis.parse(text) {
+            case .success(let axis): return axis
+            case .failure(let error): throw ValidationError(error.message)
+            }
         }
     }
 
@@ -60,8 +70,7 @@ struct Sweep: ParsableCommand {
         }
         let section = parsed.sweep
         var plannedAxes = section?.axes ?? []
-        for text in axes {
-            guard case .success(let axis) = SweepAxis.parse(text) else { continue }
+        for axis in try commandLineAxes() {
             plannedAxes.removeAll { $0.path == axis.path }
             plannedAxes.append(axis)
         }
@@ -78,28 +87,28 @@ struct Sweep: ParsableCommand {
             case .failure(let error): throw ValidationError(error.message)
             }
         }
-        let sweepName = name ?? section?.name ?? parsed.name
-        var plan = SweepPlan(
-            spec: spec, folder: (runs as NSString).appendingPathComponent(sweepName), name: sweepName,
-            runs: settings.enumerated().map { SweepSettings.runName($0 + 1, of: settings.count, $1) },
-            settings: settings, paths: plannedAxes.map(\.path),
-            jobs: jobs ?? section?.jobs ?? 1, halving: halving || section?.halving == true, epochs: [], quiet: quiet)
-        // Every run's spec is checked before any of them starts.
-        var failed = false
-        for (run, runSettings) in zip(plan.runs, plan.settings) {
+        let names = settings.enumerated().map { SweepSettings.runName($0 + 1, of: settings.count, $1) }
+        // Every run's spec is checked before any of them starts; the checks give each run's epochs.
+        let checks = zip(names, settings).map { run, runSettings in
             let (checked, diagnostics, source) = checkSpec(spec, settings: runSettings)
-            plan.epochs.append(checked?.spec.training.epochs.value ?? 0)
             if checked == nil || diagnostics.hasErrors {
                 printError("\(run): " + runSettings.map { "--set \($0.assignment)" }.joined(separator: " "))
                 printDiagnostics(diagnostics, file: spec, source: source)
-                failed = true
             }
+            return diagnostics.hasErrors ? nil : checked
         }
-        if failed {
+        let checked = checks.compactMap { $0 }
+        guard checked.count == checks.count, let first = checked.first else {
             printError("error: the sweep was not started: fix the settings above (no run was trained)")
             throw ExitCode(ExitStatus.specOrDataError)
         }
-        let monitor = checkSpec(spec, settings: plan.settings[0]).checked.map(sweepMonitor) ?? "loss"
+        let sweepName = name ?? section?.name ?? parsed.name
+        let plan = SweepPlan(
+            spec: spec, folder: (runs as NSString).appendingPathComponent(sweepName), name: sweepName, runs: names,
+            settings: settings, paths: plannedAxes.map(\.path), jobs: jobs ?? section?.jobs ?? 1,
+            halving: halving || section?.halving == true,
+            epochs: checked.map(\.spec.training.epochs.value), quiet: quiet)
+        let monitor = sweepMonitor(first)
         let metric = parsed.metrics.first?.value.rawValue
         try SweepRunner(plan: plan, monitor: monitor).run()
         let table = SweepTable(runs: plan.collect(), paths: plan.paths, monitor: monitor, metric: metric)
@@ -116,17 +125,17 @@ struct Sweep: ParsableCommand {
 
 /// The runs of a sweep and where their files go.
 struct SweepPlan {
-    var spec: String
-    var folder: String
-    var name: String
-    var runs: [String]
-    var settings: [[SpecSetting]]
-    var paths: [String]
-    var jobs: Int
-    var halving: Bool
+    let spec: String
+    let folder: String
+    let name: String
+    let runs: [String]
+    let settings: [[SpecSetting]]
+    let paths: [String]
+    let jobs: Int
+    let halving: Bool
     /// Each run's epochs, as its spec (with its settings) says.
-    var epochs: [Int]
-    var quiet: Bool
+    let epochs: [Int]
+    let quiet: Bool
 
     func runFolder(_ index: Int) -> String { (folder as NSString).appendingPathComponent(runs[index]) }
     func checkpoint(_ index: Int) -> String {

@@ -53,9 +53,10 @@ struct SweepRunner {
             let epochs = { (index: Int) in rung == rungs ? nil : max(1, plan.epochs[index] >> (rungs - rung)) }
             try execute(alive.compactMap { task(for: $0, epochs: epochs($0)) })
             guard rung < rungs else { break }
+            let aliveNames = Set(alive.map { plan.runs[$0] })
             let ranked = SweepTable(
-                runs: alive.compactMap { index in plan.collect().first { $0.name == plan.runs[index] } },
-                paths: plan.paths, monitor: monitor, metric: nil)
+                runs: plan.collect().filter { aliveNames.contains($0.name) }, paths: plan.paths, monitor: monitor,
+                metric: nil)
             let keep = Set(ranked.runs.prefix((alive.count + 1) / 2).map(\.name))
             for index in alive where !keep.contains(plan.runs[index]) {
                 guard var report = RunReport.read(plan.report(index)), report.status == .finished else { continue }

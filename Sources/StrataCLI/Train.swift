@@ -68,9 +68,10 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let overrides = (batchSize, epochs)
+        let settings = try specSettings(self.settings)
         guard
             let checked = checkedSpec(
-                spec, settings: try specSettings(settings),
+                spec, settings: settings,
                 adjust: { spec in
                     if let size = overrides.0 {
                         spec.training.batchSize.value = size
@@ -89,7 +90,6 @@ struct Train: ParsableCommand {
         options.initFrom = initFrom
         if let threads { options.threads = threads }
         options.catchInterrupt = true
-        let settings = try specSettings(self.settings)
         var started: Trainer?
         do {
             let trainer = try Trainer(checked: checked, options: options)

@@ -78,3 +78,14 @@ private func axis(_ text: String) throws -> SweepAxis { try SweepAxis.parse(text
     #expect(messages.contains("6:36 sweep.set.training.batch_size: loguniform(A,B) needs A > 0, got 0"))
     #expect(messages.contains { $0.hasPrefix("6:63 jobs must be") })
 }
+
+@Test func aGridTooLargeIsRefusedBeforeItIsExpanded() throws {
+    let hundred = (1...100).map(String.init).joined(separator: ",")
+    let axes = try ["a", "b", "c"].map { try axis("\($0)=\(hundred)") }
+    guard case .failure(let error) = SweepSettings.grid(axes) else {
+        Issue.record("a million runs were expanded")
+        return
+    }
+    #expect(error.message == "the grid has more than 10000 runs; sweep fewer values at once")
+    #expect((try? SweepSettings.grid(Array(axes.prefix(2))).get())?.count == 10_000)
+}

@@ -204,7 +204,9 @@ struct SpecBuilder {
         else { return nil }
         var section = SweepSection(axes: [], halving: false)
         section.name = fields["name"].flatMap { reader.string($0, what: "name") }
-        section.random = fields["random"].flatMap { reader.int($0, what: "random", range: 1...100_000) }
+        section.random = fields["random"].flatMap {
+            reader.int($0, what: "random", range: 1...SweepSettings.maximumRuns)
+        }
         section.seed = fields["seed"].flatMap { reader.int($0, what: "seed", range: 0...Int.max) }.map(UInt64.init)
         section.jobs = fields["jobs"].flatMap { reader.int($0, what: "jobs", range: 1...64) }
         section.halving = fields["halving"].flatMap { reader.bool($0, what: "halving") } ?? false

@@ -235,7 +235,7 @@ public enum SpecSchema {
                         ]
                     ],
                 ],
-                "random": ["type": "integer", "minimum": 1, "maximum": 100000],
+                "random": ["type": "integer", "minimum": 1, "maximum": .integer(SweepSettings.maximumRuns)],
                 "seed": ["type": "integer", "minimum": 0],
                 "jobs": ["type": "integer", "minimum": 1, "maximum": 64],
                 "halving": ["type": "boolean"],

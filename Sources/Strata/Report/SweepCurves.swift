@@ -81,9 +81,8 @@ public enum SweepCurves {
             if let best = run.best(table.monitor)?.value { points.append((value, best)) }
         }
         points.sort { $0.0 < $1.0 }
-        guard points.count >= 2 else { return nil }
-        let positive = points.allSatisfy { $0.0 > 0 }
-        let logarithmic = positive && points.last!.0 / points.first!.0 >= 100
+        guard points.count >= 2, let low = points.first?.0, let high = points.last?.0 else { return nil }
+        let logarithmic = low > 0 && high / low >= 100
         return (path, points, logarithmic)
     }
 

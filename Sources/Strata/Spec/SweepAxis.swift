@@ -98,15 +98,27 @@ public struct SweepError: Error, CustomStringConvertible, Sendable {
 
 /// The settings of every run of a sweep, in order.
 public enum SweepSettings {
+    /// More runs than this is a mistake in the values, not a sweep: refused before anything is expanded.
+    public static let maximumRuns = 10_000
+
     /// Every combination of the axes' values, the first axis varying slowest (ranges need random search).
     public static func grid(_ axes: [SweepAxis]) -> Result<[[SpecSetting]], SweepError> {
-        var runs: [[SpecSetting]] = [[]]
+        var lists: [(path: String, values: [String])] = []
+        var count = 1
         for axis in axes {
             guard case .values(let values) = axis.domain else {
                 return .failure(
                     SweepError("`\(axis.path)` is a range; sample it with --random K (a grid needs values)"))
             }
-            runs = runs.flatMap { run in values.map { run + [SpecSetting(path: axis.path, value: $0)] } }
+            count = min(count * values.count, maximumRuns + 1)
+            guard count <= maximumRuns else {
+                return .failure(SweepError("the grid has more than \(maximumRuns) runs; sweep fewer values at once"))
+            }
+            lists.append((axis.path, values))
+        }
+        var runs: [[SpecSetting]] = [[]]
+        for (path, values) in lists {
+            runs = runs.flatMap { run in values.map { run + [SpecSetting(path: path, value: $0)] } }
         }
         return .success(runs)
     }
