@@ -2,35 +2,24 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-__attribute__((target("avx2,fma")))
-static float probe_avx2(long iterations) {
-    __m256 acc[12];
-    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_ps((float)i * 1e-3f);
-    const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
-    for (long it = 0; it < iterations; it++) {
-        for (int i = 0; i < 12; i++) acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+/* One probe per vector width: BITS (256 or 512) names the intrinsics, WIDTH the floats per vector. */
+#define DEFINE_PROBE(NAME, TARGET, BITS, WIDTH)                                                            \
+    __attribute__((target(TARGET))) static float NAME(long iterations) {                                   \
+        __m##BITS acc[12];                                                                                 \
+        for (int i = 0; i < 12; i++) acc[i] = _mm##BITS##_set1_ps((float)i * 1e-3f);                       \
+        const __m##BITS x = _mm##BITS##_set1_ps(0.999999f), y = _mm##BITS##_set1_ps(1e-7f);                \
+        for (long it = 0; it < iterations; it++) {                                                         \
+            for (int i = 0; i < 12; i++) acc[i] = _mm##BITS##_fmadd_ps(acc[i], x, y);                      \
+        }                                                                                                  \
+        __m##BITS sum = acc[0];                                                                            \
+        for (int i = 1; i < 12; i++) sum = _mm##BITS##_add_ps(sum, acc[i]);                                \
+        float out[WIDTH];                                                                                  \
+        _mm##BITS##_storeu_ps(out, sum);                                                                   \
+        return out[0] + out[WIDTH - 1];                                                                    \
     }
-    __m256 sum = acc[0];
-    for (int i = 1; i < 12; i++) sum = _mm256_add_ps(sum, acc[i]);
-    float out[8];
-    _mm256_storeu_ps(out, sum);
-    return out[0] + out[7];
-}
 
-__attribute__((target("avx512f")))
-static float probe_avx512(long iterations) {
-    __m512 acc[12];
-    for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_ps((float)i * 1e-3f);
-    const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-    for (long it = 0; it < iterations; it++) {
-        for (int i = 0; i < 12; i++) acc[i] = _mm512_fmadd_ps(acc[i], x, y);
-    }
-    __m512 sum = acc[0];
-    for (int i = 1; i < 12; i++) sum = _mm512_add_ps(sum, acc[i]);
-    float out[16];
-    _mm512_storeu_ps(out, sum);
-    return out[0] + out[15];
-}
+DEFINE_PROBE(probe_avx2, "avx2,fma", 256, 8)
+DEFINE_PROBE(probe_avx512, "avx512f", 512, 16)
 #endif
 
 int strata_fma_peak_width(void) {
