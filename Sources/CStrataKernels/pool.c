@@ -1,6 +1,8 @@
+#define _GNU_SOURCE
 #include "CStrataKernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -36,6 +38,10 @@ static atomic_long finished;
    processor away while it held tasks of it (its wall time ran ahead of its processor time). */
 static atomic_long helped;
 static atomic_int preempted;
+/* Whether a worker ran tasks of the current job on the submitter's processor: the machine put both threads on
+   one processor (the others busy), so sharing the work only halves the submitter's speed. */
+static atomic_int crowded;
+static int submitter_processor;
 static atomic_int sleepers;
 static void (*job_function)(void *, long);
 static void *job_context;
@@ -43,6 +49,15 @@ static void *job_context;
 /* Set while this thread runs a task: a task that asks for a parallel region of its own runs it inline (the
    pool takes one job at a time), in task order, so its results are the same. */
 static _Thread_local int inside_task;
+
+/* The processor this thread runs on, or -1 where the system does not say. */
+static int current_processor(void) {
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
 
 static inline unsigned long generation_of(unsigned long word) { return word >> GENERATION_SHIFT; }
 
@@ -68,6 +83,9 @@ static void run_tasks(unsigned long generation, int worker) {
         if (worker && wall == 0) {
             wall = clock_ns(CLOCK_MONOTONIC);
             cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+            int processor = current_processor();
+            if (processor >= 0 && processor == submitter_processor)
+                atomic_store_explicit(&crowded, 1, memory_order_relaxed);
         }
         job_function(job_context, (long)next);
         if (worker) atomic_fetch_add_explicit(&helped, 1, memory_order_relaxed);
@@ -130,17 +148,20 @@ static void ensure_workers(int wanted) {
 
 /* The machine may run other programs on the workers' cores. A worker that holds a claimed task while the caller
    has run out of work to claim, and that the machine took off its processor meanwhile, is late; spinning workers
-   that take no task of a region long enough to join are absent (not scheduled). After a late region, or a few
-   absent ones in a row, the caller runs regions alone for a while (10 ms, doubling while it recurs, up to 1 s;
-   back to 10 ms after a cleanly shared region, once a second has passed without an absence), leaving the
+   that take no task of a region long enough to join are absent (not scheduled); a worker running on the
+   caller's own processor crowds it. After a late or crowded region, or a few absent ones in a row, the caller
+   runs regions alone for a while (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly
+   shared region, once a second has passed without trouble), leaving the
    processors to the other programs, then tries the workers again. Who runs a task does not change its result,
    so this changes only speed. (Only the submitting thread touches these.) */
-static double alone_until, alone_period = 0.01, last_absence;
+static double alone_until, alone_period = 0.01, last_trouble;
 static int absent_regions;
 
 static void note_region(double busy, double waited, long helpers_ran, int woken, double now) {
     /* Late: the submitter waited for a worker that the machine had taken off its processor. */
     int late = waited > 50e-6 + 2 * busy && atomic_load_explicit(&preempted, memory_order_relaxed);
+    /* Crowded: a worker shared the submitter's processor, which slows the submitter as much as it helps. */
+    late = late || atomic_load_explicit(&crowded, memory_order_relaxed);
     /* Absent: a spinning worker missed a region it had time to join (one woken from sleep may miss it). */
     if (helpers_ran == 0 && busy > 20e-6 && !woken) absent_regions++;
     else if (helpers_ran > 0) absent_regions = 0;
@@ -149,9 +170,9 @@ static void note_region(double busy, double waited, long helpers_ran, int woken,
         alone_until = now + alone_period;
         if (alone_period < 1.0) alone_period *= 2;
         absent_regions = 0;
-        if (absent) last_absence = now;
-    } else if (helpers_ran > 0 && waited < 10e-6 && now - last_absence > 1.0) {
-        /* A region shared cleanly, and no absence for a second: start again from short periods. */
+        last_trouble = now;
+    } else if (helpers_ran > 0 && waited < 10e-6 && now - last_trouble > 1.0) {
+        /* A region shared cleanly, and no trouble for a second: start again from short periods. */
         alone_period = 0.01;
     }
 }
@@ -194,6 +215,8 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     atomic_store_explicit(&finished, 0, memory_order_relaxed);
     atomic_store_explicit(&helped, 0, memory_order_relaxed);
     atomic_store_explicit(&preempted, 0, memory_order_relaxed);
+    atomic_store_explicit(&crowded, 0, memory_order_relaxed);
+    submitter_processor = current_processor();
     unsigned long generation = generation_of(atomic_load_explicit(&claim_word, memory_order_relaxed)) + 1;
     generation &= (1UL << (64 - GENERATION_SHIFT)) - 1;
     pthread_mutex_lock(&lock);

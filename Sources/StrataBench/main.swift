@@ -13,17 +13,23 @@ func now() -> Double {
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
-/// Median seconds of `body`, repeated until about `budget` seconds have passed (at least 5 runs).
-func medianSeconds(budget: Double = 0.4, _ body: () -> Void) -> Double {
+/// Seconds of each run of `body`, sorted, repeated until about `budget` seconds have passed (at least 5 runs,
+/// at most `limit`), after one run to warm up.
+func sampleSeconds(budget: Double, limit: Int = 200, _ body: () -> Void) -> [Double] {
     body()
     var samples: [Double] = []
     let start = now()
-    while samples.count < 5 || (now() - start < budget && samples.count < 200) {
+    while samples.count < 5 || (now() - start < budget && samples.count < limit) {
         let t0 = now()
         body()
         samples.append(now() - t0)
     }
-    samples.sort()
+    return samples.sorted()
+}
+
+/// Median seconds of `body`, repeated until about `budget` seconds have passed (at least 5 runs).
+func medianSeconds(budget: Double = 0.4, _ body: () -> Void) -> Double {
+    let samples = sampleSeconds(budget: budget, body)
     return samples[samples.count / 2]
 }
 
@@ -323,24 +329,27 @@ for threads in wanted("parts") ? [1, 2] : [] {
 }
 
 /// Inference as `strata predict` computes it (the plan's forward, evaluating), on fashion-mlp and fashion-cnn at
-/// batch 1 (latency) and 256 (throughput), 2 threads; scripts/bench_onnx.py times onnxruntime on the exported
-/// models the same way.
+/// batch 1 (latency) and 256 (throughput), 2 threads (STRATA_BENCH_THREADS sets another count); the mean beside
+/// the median shows stalls under load. scripts/bench_onnx.py times onnxruntime on the exported models the same way.
+let predictThreads = ProcessInfo.processInfo.environment["STRATA_BENCH_THREADS"].flatMap { Int($0) } ?? 2
 for (spec, batch) in [("fashion-mlp", 1), ("fashion-mlp", 256), ("fashion-cnn", 1), ("fashion-cnn", 256)]
 where wanted("predict") {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
         "../../specs/\(spec).yaml"
     ).path
     guard let parsed = SpecParser.load(path: path).spec else { fatalError("\(spec) does not parse") }
-    let plan = ModelPlan(spec: parsed, batchSize: batch, threads: 2)
+    let plan = ModelPlan(spec: parsed, batchSize: batch, threads: predictThreads)
     plan.initialize(seed: 1)
     plan.freezeWeights()  // as a loaded Model does
     let network = plan.network
     var random = SplitMix64(seed: 5)
     for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
     let context = StepContext(training: false, step: 0, seed: 1, workspace: network.workspace)
-    let seconds = medianSeconds(budget: 1) { network.forward(batch: batch, context: context) }
+    let samples = sampleSeconds(budget: 1, limit: 100_000) { network.forward(batch: batch, context: context) }
+    let seconds = samples[samples.count / 2], mean = samples.reduce(0, +) / Double(samples.count)
     var fields: [(String, Any)] = [
-        ("kernel", "predict"), ("model", spec), ("batch", batch), ("threads", 2), ("ms_per_batch", seconds * 1000),
+        ("kernel", "predict"), ("model", spec), ("batch", batch), ("threads", predictThreads),
+        ("ms_per_batch", seconds * 1000), ("ms_per_batch_mean", mean * 1000),
         ("examples_per_second", Double(batch) / seconds),
     ]
     for (i, layer) in network.layers.enumerated() {
