@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        // `.keras` model archives are zip files (strata import).
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
     ],
     targets: [
         // Hot loops that need per-function CPU targets (AVX2/FMA) with a run-time check.
@@ -24,8 +26,9 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O3"])]
         ),
         .target(name: "StrataEngine", dependencies: ["CStrataKernels"]),
-        // gzip for `.gz` IDX files; zlib1g-dev is on every Debian machine of this project.
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // gzip for `.gz` IDX files; zlib1g-dev is on every Debian machine of this project. (Not "CZlib": ZIPFoundation
+        // has a module of that name.)
+        .systemLibrary(name: "CStrataZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Ctrl-C sets a flag so training can finish its step and write a checkpoint.
         .target(name: "CStrataSignals"),
         // ONNX's protobuf types, generated once from onnx.proto by scripts/generate_onnx_proto.sh.
@@ -33,7 +36,8 @@ let package = Package(
         .target(
             name: "Strata",
             dependencies: [
-                "StrataEngine", "CZlib", "CStrataSignals", "ONNXProto", .product(name: "Yams", package: "Yams"),
+                "StrataEngine", "CStrataZlib", "CStrataSignals", "ONNXProto", .product(name: "Yams", package: "Yams"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
         ),
         .executableTarget(

@@ -149,27 +149,29 @@ static void ensure_workers(int wanted) {
 /* The machine may run other programs on the workers' cores. A worker that holds a claimed task while the caller
    has run out of work to claim, and that the machine took off its processor meanwhile, is late; spinning workers
    that take no task of a region long enough to join are absent (not scheduled); a worker running on the
-   caller's own processor crowds it. After a late or crowded region, or a few absent ones in a row, the caller
+   caller's own processor crowds it. After a late region, or a few absent or crowded ones in a row, the caller
    runs regions alone for a while (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly
    shared region, once a second has passed without trouble), leaving the
    processors to the other programs, then tries the workers again. Who runs a task does not change its result,
    so this changes only speed. (Only the submitting thread touches these.) */
 static double alone_until, alone_period = 0.01, last_trouble;
-static int absent_regions;
+static int absent_regions, crowded_regions;
 
 static void note_region(double busy, double waited, long helpers_ran, int woken, double now) {
     /* Late: the submitter waited for a worker that the machine had taken off its processor. */
     int late = waited > 50e-6 + 2 * busy && atomic_load_explicit(&preempted, memory_order_relaxed);
-    /* Crowded: a worker shared the submitter's processor, which slows the submitter as much as it helps. */
-    late = late || atomic_load_explicit(&crowded, memory_order_relaxed);
+    /* Crowded: a worker shared the submitter's processor region after region (once may be a passing
+       migration), which slows the submitter as much as it helps. */
+    if (atomic_load_explicit(&crowded, memory_order_relaxed)) crowded_regions++;
+    else if (helpers_ran > 0) crowded_regions = 0;
     /* Absent: a spinning worker missed a region it had time to join (one woken from sleep may miss it). */
     if (helpers_ran == 0 && busy > 20e-6 && !woken) absent_regions++;
     else if (helpers_ran > 0) absent_regions = 0;
-    int absent = absent_regions >= 4;
+    int absent = absent_regions >= 4 || crowded_regions >= 4;
     if (late || absent) {
         alone_until = now + alone_period;
         if (alone_period < 1.0) alone_period *= 2;
-        absent_regions = 0;
+        absent_regions = crowded_regions = 0;
         last_trouble = now;
     } else if (helpers_ran > 0 && waited < 10e-6 && now - last_trouble > 1.0) {
         /* A region shared cleanly, and no trouble for a second: start again from short periods. */

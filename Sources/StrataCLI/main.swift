@@ -69,7 +69,7 @@ struct StrataCommand: ParsableCommand {
         abstract: "Declarative neural networks: write a YAML spec, check it, train it.",
         subcommands: [
             Check.self, Train.self, Sweep.self, Eval.self, Predict.self, Plot.self, Explain.self, Schema.self,
-            Export.self,
+            Export.self, Import.self,
         ])
 }
 

@@ -26,9 +26,13 @@ public enum Schedule: Sendable, Equatable {
     case step(decaySteps: Int, decayRate: Double)
     case exponential(decaySteps: Int, decayRate: Double)
     case cosine(decaySteps: Int, alpha: Double)
+    /// Caffe's `inv` (Keras' InverseTimeDecay when power is 1).
+    case inverseTime(decaySteps: Int, decayRate: Double, power: Double)
+    /// Caffe's `multistep`, PyTorch's MultiStepLR: the rate falls by `decayRate` at each boundary passed.
+    case multistep(boundaries: [Int], decayRate: Double)
 
     /// The schedules a spec may name (`constant` is what no schedule means).
-    public static let names = ["step", "exponential", "cosine"]
+    public static let names = ["step", "exponential", "cosine", "inverse_time", "multistep"]
 
     public func learningRate(base: Double, step: Int) -> Double {
         switch self {
@@ -38,6 +42,10 @@ public enum Schedule: Sendable, Equatable {
         case .cosine(let steps, let alpha):
             let progress = Double(min(step, steps)) / Double(steps)
             return base * (alpha + (1 - alpha) * 0.5 * (1 + cos(Double.pi * progress)))
+        case .inverseTime(let steps, let rate, let power):
+            return base * pow(1 + rate * Double(step) / Double(steps), -power)
+        case .multistep(let boundaries, let rate):
+            return base * pow(rate, Double(boundaries.count { step >= $0 }))
         }
     }
 }

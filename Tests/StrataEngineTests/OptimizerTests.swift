@@ -117,6 +117,23 @@ private func parameter(_ w: [Float], gradient g: [Float]) -> Parameter {
     #expect(Schedule.constant.learningRate(base: 0.3, step: 1000) == 0.3)
 }
 
+/// Caffe's `inv` (lr·(1 + γ·t)^−power) and `multistep` (lr·γ^(boundaries passed)), by hand: LeNet's solver
+/// (0.01, γ 1e-4, power 0.75) at iteration 10,000 is 0.01·2^−0.75 = 0.005946…
+@Test func inverseTimeAndMultistepFollowCaffe() {
+    let inv = Schedule.inverseTime(decaySteps: 1, decayRate: 1e-4, power: 0.75)
+    #expect(abs(inv.learningRate(base: 0.01, step: 10_000) - 0.005_946_035_575_013_605) < 1e-15)
+    #expect(inv.learningRate(base: 0.01, step: 0) == 0.01)
+    // Keras' InverseTimeDecay: lr / (1 + rate·t / steps).
+    #expect(
+        abs(Schedule.inverseTime(decaySteps: 10, decayRate: 0.5, power: 1).learningRate(base: 1, step: 20) - 0.5)
+            < 1e-15)
+    let multistep = Schedule.multistep(boundaries: [100, 200], decayRate: 0.1)
+    #expect(multistep.learningRate(base: 1, step: 99) == 1)
+    #expect(abs(multistep.learningRate(base: 1, step: 100) - 0.1) < 1e-15)
+    #expect(abs(multistep.learningRate(base: 1, step: 199) - 0.1) < 1e-15)
+    #expect(abs(multistep.learningRate(base: 1, step: 5000) - 0.01) < 1e-15)
+}
+
 @Test func splitMix64MatchesItsPublishedSequence() {
     // Reference values of SplitMix64 from seed 0 (Vigna's splitmix64.c).
     var random = SplitMix64(seed: 0)

@@ -14,6 +14,7 @@ private let allowed: [String: Set<String>] = [
     "Checkpoint": ["Spec", "Data", "Plan"],
     "Train": ["Spec", "Layers", "Optimizers", "Parse", "Data", "Check", "Plan", "Checkpoint"],
     "Export": ["Spec", "Layers", "Optimizers", "Parse", "Data", "Check", "Plan", "Checkpoint", "Train"],
+    "Import": ["Spec", "Layers", "Optimizers", "Parse", "Data", "Check"],
     "Report": ["Spec", "Layers", "Optimizers", "Parse", "Data", "Check", "Plan", "Checkpoint", "Train"],
 ]
 
@@ -33,9 +34,10 @@ private let allowed: [String: Set<String>] = [
             try String(contentsOf: root.appendingPathComponent("\(folder)/\($0)"), encoding: .utf8)
         }
         .joined(separator: "\n")
-        // Comments name other stages freely; only code counts.
-        texts[folder] = text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("//") }
-            .joined(separator: "\n")
+        // Comments and messages name other stages freely; only code counts.
+        texts[folder] = withoutStringText(
+            text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("//") }
+                .joined(separator: "\n"))
         for match in declaration.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
             if let range = Range(match.range(at: 1), in: text), text[range].count > 2 {
                 home[String(text[range]), default: folder] = folder
@@ -49,4 +51,35 @@ private let allowed: [String: Set<String>] = [
             #expect(allowed[folder]?.contains(owner) == true, "\(folder) uses \(word), declared in \(owner)")
         }
     }
+}
+
+/// The text with the literal parts of one-line string literals blanked (interpolations kept: they are code).
+private func withoutStringText(_ text: String) -> String {
+    var result = ""
+    var inString = false, escaped = false
+    var depth = 0  // parentheses open inside an interpolation
+    for c in text {
+        if !inString || depth > 0 {
+            result.append(c)
+            if depth > 0 {
+                if c == "(" { depth += 1 } else if c == ")" { depth -= 1 }
+            } else if c == "\"" {
+                inString = true
+            }
+            continue
+        }
+        if escaped {
+            escaped = false
+            if c == "(" {
+                depth = 1
+                result.append(c)
+            }
+        } else if c == "\\" {
+            escaped = true
+        } else if c == "\"" || c == "\n" {
+            inString = false
+            result.append(c)
+        }
+    }
+    return result
 }

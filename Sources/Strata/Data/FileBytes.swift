@@ -1,4 +1,4 @@
-import CZlib
+import CStrataZlib
 import Foundation
 
 /// Reads a file, bounded: `.gz` files (and plain ones: zlib passes them through) are decompressed on the way,

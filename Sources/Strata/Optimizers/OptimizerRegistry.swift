@@ -126,6 +126,11 @@ extension OptimizerSpec {
                 lines.append(
                     "learning rate at step t: η·(\(format(alpha)) + (1 − \(format(alpha)))·½(1 + cos(π·min(t, \(steps))/\(steps))))"
                 )
+            case .inverseTime(let steps, let rate, let power):
+                lines.append("learning rate at step t: η·(1 + \(format(rate))·t / \(steps))^−\(format(power))")
+            case .multistep(let boundaries, let rate):
+                let list = boundaries.map(String.init).joined(separator: ", ")
+                lines.append("learning rate at step t: η·\(format(rate))^(how many of \(list) are ≤ t)")
             }
         }
         return lines

@@ -173,6 +173,18 @@ public enum SpecSchema {
                 object(
                     ["decay_steps": steps, "alpha": ["type": "number", "minimum": 0, "maximum": 1]],
                     required: ["decay_steps"]), bare: false)
+            + tagged(
+                "inverse_time",
+                object(
+                    [
+                        "decay_steps": steps, "decay_rate": ["type": "number", "exclusiveMinimum": 0],
+                        "power": ["type": "number", "exclusiveMinimum": 0],
+                    ], required: ["decay_steps", "decay_rate"]), bare: false)
+            + tagged(
+                "multistep",
+                object(
+                    ["boundaries": ["type": "array", "items": steps, "minItems": 1], "decay_rate": rate],
+                    required: ["boundaries", "decay_rate"]), bare: false)
         let path: JSONValue = ["type": "string", "minLength": 1]
         let column: JSONValue = ["oneOf": [["type": "string"], ["type": "integer", "minimum": 0]]]
         let sources: [JSONValue] =

@@ -1,0 +1,160 @@
+/// JSON (RFC 8259) into a located tree: Keras' model configs. Nesting is limited, so a hostile file cannot
+/// exhaust the stack.
+struct JSONReader {
+    static let maximumDepth = 200
+    private var cursor: ScalarCursor
+
+    static func read(_ text: String, file: String) throws(ImportFailure) -> SourceNode {
+        var reader = JSONReader(cursor: ScalarCursor(text, file: file))
+        reader.cursor.skipWhitespace()
+        let value = try reader.value(depth: 0)
+        reader.cursor.skipWhitespace()
+        guard reader.cursor.atEnd else {
+            throw ImportFailure("unexpected text after the JSON value", at: reader.cursor.location)
+        }
+        return value
+    }
+
+    private mutating func value(depth: Int) throws(ImportFailure) -> SourceNode {
+        let start = cursor.location
+        guard depth < Self.maximumDepth else {
+            throw ImportFailure("JSON nested deeper than \(Self.maximumDepth) levels", at: start)
+        }
+        switch cursor.current {
+        case "{": return SourceNode(.object(try object(depth: depth)), at: start)
+        case "[": return SourceNode(.array(try array(depth: depth)), at: start)
+        case "\"": return SourceNode(.string(try string()), at: start)
+        case let c? where c == "-" || ("0"..."9").contains(c):
+            let text = try numberText()
+            guard let x = Double(text), x.isFinite else {
+                throw ImportFailure("number \(text) is out of range", at: start)
+            }
+            return SourceNode(.number(x, text: text), at: start)
+        default:
+            for (word, value) in [("true", SourceNode.Value.bool(true)), ("false", .bool(false)), ("null", .null)]
+            where matches(word) {
+                for _ in word.unicodeScalars { cursor.advance() }
+                return SourceNode(value, at: start)
+            }
+            // Python's json writes NaN and Infinity, which JSON does not allow; Keras configs hold none.
+            throw ImportFailure(
+                cursor.atEnd ? "the JSON ends where a value should be" : "expected a JSON value", at: start)
+        }
+    }
+
+    private func matches(_ word: String) -> Bool {
+        word.unicodeScalars.enumerated().allSatisfy { cursor.peek($0.offset) == $0.element }
+    }
+
+    private mutating func object(depth: Int) throws(ImportFailure) -> [SourceField] {
+        cursor.advance()
+        cursor.skipWhitespace()
+        var fields: [SourceField] = []
+        if cursor.current == "}" {
+            cursor.advance()
+            return fields
+        }
+        while true {
+            cursor.skipWhitespace()
+            let keyLocation = cursor.location
+            guard cursor.current == "\"" else { throw ImportFailure("expected a quoted key", at: keyLocation) }
+            let key = try string()
+            cursor.skipWhitespace()
+            guard cursor.current == ":" else {
+                throw ImportFailure("expected ':' after key \"\(key)\"", at: cursor.location)
+            }
+            cursor.advance()
+            cursor.skipWhitespace()
+            fields.append(SourceField(key: key, keyLocation: keyLocation, node: try value(depth: depth + 1)))
+            cursor.skipWhitespace()
+            if cursor.current == "," {
+                cursor.advance()
+                continue
+            }
+            guard cursor.current == "}" else { throw ImportFailure("expected ',' or '}'", at: cursor.location) }
+            cursor.advance()
+            return fields
+        }
+    }
+
+    private mutating func array(depth: Int) throws(ImportFailure) -> [SourceNode] {
+        cursor.advance()
+        cursor.skipWhitespace()
+        var items: [SourceNode] = []
+        if cursor.current == "]" {
+            cursor.advance()
+            return items
+        }
+        while true {
+            cursor.skipWhitespace()
+            items.append(try value(depth: depth + 1))
+            cursor.skipWhitespace()
+            if cursor.current == "," {
+                cursor.advance()
+                continue
+            }
+            guard cursor.current == "]" else { throw ImportFailure("expected ',' or ']'", at: cursor.location) }
+            cursor.advance()
+            return items
+        }
+    }
+
+    private mutating func numberText() throws(ImportFailure) -> String {
+        var text = ""
+        while let c = cursor.current,
+            c == "-" || c == "+" || c == "." || c == "e" || c == "E" || ("0"..."9").contains(c)
+        {
+            text.unicodeScalars.append(c)
+            cursor.advance()
+        }
+        return text
+    }
+
+    private mutating func string() throws(ImportFailure) -> String {
+        let start = cursor.location
+        cursor.advance()
+        var scalars = String.UnicodeScalarView()
+        while true {
+            guard let c = cursor.current, c != "\n" else { throw ImportFailure("unterminated string", at: start) }
+            cursor.advance()
+            if c == "\"" { return String(scalars) }
+            guard c == "\\" else {
+                scalars.append(c)
+                continue
+            }
+            let escapeStart = cursor.location
+            guard let e = cursor.current else { throw ImportFailure("unterminated string", at: start) }
+            cursor.advance()
+            switch e {
+            case "\"", "\\", "/": scalars.append(e)
+            case "b": scalars.append("\u{8}")
+            case "f": scalars.append("\u{c}")
+            case "n": scalars.append("\n")
+            case "r": scalars.append("\r")
+            case "t": scalars.append("\t")
+            case "u":
+                var code = try hex4(at: escapeStart)
+                if (0xD800..<0xDC00).contains(code), cursor.current == "\\", cursor.peek(1) == "u" {
+                    cursor.advance()
+                    cursor.advance()
+                    let low = try hex4(at: escapeStart)
+                    if (0xDC00..<0xE000).contains(low) { code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00) }
+                }
+                scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
+            default: throw ImportFailure("unknown escape '\\\(e)'", at: escapeStart)
+            }
+        }
+    }
+
+    private mutating func hex4(at location: SourceLocation) throws(ImportFailure) -> UInt32 {
+        var code: UInt32 = 0
+        for _ in 0..<4 {
+            guard let c = cursor.current, c.isASCII, let digit = UInt32(String(c), radix: 16) else {
+                throw ImportFailure("\\u needs four hexadecimal digits", at: location)
+            }
+            code = code * 16 + digit
+            cursor.advance()
+        }
+        return code
+    }
+}
