@@ -35,6 +35,7 @@ struct CaffeImport {
             .filter { inTraining($0) || $0["type"]?.text == "Accuracy" }
         guard !layers.isEmpty else { return spec.error("the net has no layers", at: net.location) }
         var index = 0
+        // A layer that fails leaves the shapes after it unknown: the import stops there.
         while index < layers.count, !spec.diagnostics.hasErrors {
             let layer = layers[index]
             let next = index + 1 < layers.count ? layers[index + 1] : nil
@@ -151,7 +152,7 @@ struct CaffeImport {
         guard let first = bottoms.first, first == top, bottoms.count == (isLoss ? 2 : 1) else {
             let given = bottoms.isEmpty ? "no input" : bottoms.joined(separator: ", ")
             spec.error(
-                "layer \(name) takes \(given), not only \(top ?? "the input") (the output of the layer before it): the net is not one chain",
+                "layer \(name) takes \(given), but the layer before it made \(top ?? "nothing"): the net is not one chain",
                 at: layer["bottom"]?.location ?? layer.location,
                 help: "Strata's layers form one chain; nets with branches or merges cannot be imported")
             return false

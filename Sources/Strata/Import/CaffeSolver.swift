@@ -30,13 +30,13 @@ extension CaffeImport {
                 ("rho", YAMLText.number(n("rms_decay") ?? 0.99)), ("epsilon", YAMLText.number(n("delta") ?? 1e-8)),
             ]
         default:
-            return spec.error(
+            spec.error(
                 "the \(kind) solver has no Strata equivalent", at: (solver["type"] ?? solver["solver_type"])?.location,
                 help: "Strata imports SGD, Nesterov, Adam and RMSProp solvers")
         }
         if let schedule = schedule(solver) { keys.append(("schedule", schedule)) }
         spec.optimizerKeys = keys
-        spec.optimizerNote = "from \(solver.location.file)"
+        spec.optimizerNote = "from \(fileName(solver.location.file))"
         weightDecay(solver)
         if let seed = solver["random_seed"]?.integer, seed >= 0 { spec.seed = seed }
         if let clip = solver["clip_gradients"], (clip.number ?? 0) > 0 {

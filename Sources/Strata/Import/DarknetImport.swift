@@ -26,8 +26,12 @@ struct DarknetImport {
         }
         spec.name = FileBaseName(path: spec.file).baseName
         net(first)
-        for section in sections.dropFirst() where !spec.diagnostics.hasErrors {
+        // Every layer is read while the shapes are known: a layer that fails leaves them unknown after it.
+        var failed = spec.input.isEmpty
+        for section in sections.dropFirst() where !failed {
+            let errors = spec.diagnostics.errors.count
             add(section)
+            failed = spec.diagnostics.errors.count > errors
         }
         if let decay = pendingDecay {
             for index in weighted where index < spec.layers.count {

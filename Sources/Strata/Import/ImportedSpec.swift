@@ -79,7 +79,7 @@ struct ImportedSpec {
     private var rendered: (text: String, origins: [Int: SourceLocation]) {
         var origins: [Int: SourceLocation] = [:]
         var lines = [
-            "# Imported by `strata import` from \((file as NSString).lastPathComponent) (\(format)).",
+            "# Imported by `strata import` from \(fileName(file)) (\(format)).",
             "# Each layer's comment gives the line it came from. Add the data below, then `strata check`.",
             "name: \(YAMLText.word(name))",
         ]
@@ -113,11 +113,14 @@ struct ImportedSpec {
     }
 
     private static func comment(_ origin: SourceLocation?, _ source: String?) -> String {
-        let place = origin.map { "\(($0.file as NSString).lastPathComponent):\($0.line):\($0.column)" }
+        let place = origin.map { "\(fileName($0.file)):\($0.line):\($0.column)" }
         let text = [place, source].compactMap { $0 }.joined(separator: " ")
         return text.isEmpty ? "" : "   # \(text)"
     }
 }
+
+/// The last part of a path, for the written spec's comments.
+func fileName(_ path: String) -> String { (path as NSString).lastPathComponent }
 
 /// YAML flow text for imported values.
 enum YAMLText {
