@@ -14,7 +14,7 @@ struct DarknetReader {
             if !sections.isEmpty { sections[sections.count - 1].values.value = .object(fields) }
             fields = []
         }
-        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = offset + 1
             let leading = raw.prefix { $0 == " " || $0 == "\t" }.count
             let content = raw.drop { $0 == " " || $0 == "\t" }.trimmingTrailingBlanks()

@@ -105,7 +105,9 @@ struct KerasImport {
         }
         let config = layer["config"] ?? SourceNode(.object([]), at: layer.location)
         let name = config["name"]?.text
-        var reader = KerasLayerReader(config: config, className: className, spec: spec)
+        var reader = KerasLayerReader(
+            config: config, className: className, classLocation: layer["class_name"]?.location ?? layer.location,
+            spec: spec)
         let made = reader.layers()
         spec = reader.spec
         guard let made else { return }

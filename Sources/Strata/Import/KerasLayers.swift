@@ -2,12 +2,15 @@
 struct KerasLayerReader {
     let config: SourceNode
     let className: String
+    /// Where the class name stands, for an error about the class itself.
+    let classLocation: SourceLocation
     var spec: ImportedSpec
     private var failed = false
 
-    init(config: SourceNode, className: String, spec: ImportedSpec) {
+    init(config: SourceNode, className: String, classLocation: SourceLocation, spec: ImportedSpec) {
         self.config = config
         self.className = className
+        self.classLocation = classLocation
         self.spec = spec
     }
 
@@ -60,7 +63,7 @@ struct KerasLayerReader {
         case "BatchNormalization": made = [batchNormalization()]
         default:
             spec.error(
-                "Keras layer \(className) has no Strata equivalent", at: config.location,
+                "Keras layer \(className) has no Strata equivalent", at: classLocation,
                 help: "Strata imports \(Self.classes.joined(separator: ", "))")
             return nil
         }
