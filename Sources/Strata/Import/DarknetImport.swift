@@ -70,6 +70,8 @@ struct DarknetImport {
             }
             reader.spec.loss = "sparse_categorical_crossentropy"
             reader.spec.lossNote = "Darknet's [softmax] trains with this gradient"
+            // Darknet's classifier reports top-1 accuracy when it validates.
+            reader.spec.metrics = ["accuracy"]
             made = [ImportedSpec.Layer(kind: "activation", keys: [("function", "softmax")])]
         case "cost":
             made = []
