@@ -132,8 +132,10 @@ struct KerasImport {
     /// binary; otherwise squared error) and Keras' default optimizer, each with a warning.
     private mutating func chooseLoss(at location: SourceLocation) {
         let last = spec.layers.last?.keys.first { $0.0 == "activation" || $0.0 == "function" }?.1
+        let oneUnit = spec.layers.last?.keys.first { $0.0 == "units" }?.1 == "1"
         let loss =
-            last == "softmax" ? "sparse_categorical_crossentropy" : last == "sigmoid" ? "binary_crossentropy" : "mse"
+            last == "softmax"
+            ? "sparse_categorical_crossentropy" : last == "sigmoid" && oneUnit ? "binary_crossentropy" : "mse"
         spec.loss = loss
         spec.lossNote = "chosen from the output layer: the Keras config has none"
         spec.optimizer = "rmsprop"
