@@ -47,53 +47,48 @@ struct JSONReader {
     }
 
     private mutating func object(depth: Int) throws(ImportFailure) -> [SourceField] {
-        cursor.advance()
-        cursor.skipWhitespace()
-        var fields: [SourceField] = []
-        if cursor.current == "}" {
-            cursor.advance()
-            return fields
-        }
-        while true {
-            cursor.skipWhitespace()
-            let keyLocation = cursor.location
-            guard cursor.current == "\"" else { throw ImportFailure("expected a quoted key", at: keyLocation) }
-            let key = try string()
-            cursor.skipWhitespace()
-            guard cursor.current == ":" else {
-                throw ImportFailure("expected ':' after key \"\(key)\"", at: cursor.location)
+        try separated(closing: "}") { (reader: inout JSONReader) throws(ImportFailure) -> SourceField in
+            let keyLocation = reader.cursor.location
+            guard reader.cursor.current == "\"" else { throw ImportFailure("expected a quoted key", at: keyLocation) }
+            let key = try reader.string()
+            reader.cursor.skipWhitespace()
+            guard reader.cursor.current == ":" else {
+                throw ImportFailure("expected ':' after key \"\(key)\"", at: reader.cursor.location)
             }
-            cursor.advance()
-            cursor.skipWhitespace()
-            fields.append(SourceField(key: key, keyLocation: keyLocation, node: try value(depth: depth + 1)))
-            cursor.skipWhitespace()
-            if cursor.current == "," {
-                cursor.advance()
-                continue
-            }
-            guard cursor.current == "}" else { throw ImportFailure("expected ',' or '}'", at: cursor.location) }
-            cursor.advance()
-            return fields
+            reader.cursor.advance()
+            reader.cursor.skipWhitespace()
+            return SourceField(key: key, keyLocation: keyLocation, node: try reader.value(depth: depth + 1))
         }
     }
 
     private mutating func array(depth: Int) throws(ImportFailure) -> [SourceNode] {
+        try separated(closing: "]") { (reader: inout JSONReader) throws(ImportFailure) in
+            try reader.value(depth: depth + 1)
+        }
+    }
+
+    /// The items of an object or array, separated by commas, after its opening bracket up to `closing`.
+    private mutating func separated<Item>(
+        closing: Unicode.Scalar, _ item: (inout JSONReader) throws(ImportFailure) -> Item
+    ) throws(ImportFailure) -> [Item] {
         cursor.advance()
         cursor.skipWhitespace()
-        var items: [SourceNode] = []
-        if cursor.current == "]" {
+        var items: [Item] = []
+        if cursor.current == closing {
             cursor.advance()
             return items
         }
         while true {
             cursor.skipWhitespace()
-            items.append(try value(depth: depth + 1))
+            items.append(try item(&self))
             cursor.skipWhitespace()
             if cursor.current == "," {
                 cursor.advance()
                 continue
             }
-            guard cursor.current == "]" else { throw ImportFailure("expected ',' or ']'", at: cursor.location) }
+            guard cursor.current == closing else {
+                throw ImportFailure("expected ',' or '\(closing)'", at: cursor.location)
+            }
             cursor.advance()
             return items
         }
