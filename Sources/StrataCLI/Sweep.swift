@@ -63,6 +63,7 @@ struct Sweep: ParsableCommand {
     }
 
     func run() throws {
+        try refuseParallelLaunch()
         let (parsed, diagnostics) = SpecParser.load(path: spec)
         guard let parsed else {
             printDiagnostics(diagnostics, file: spec)

@@ -67,6 +67,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        try refuseParallelLaunch()
         let overrides = (batchSize, epochs)
         let settings = try specSettings(self.settings)
         guard

@@ -56,6 +56,13 @@ func printDiagnostics(_ diagnostics: Diagnostics, file: String, source: String? 
     if !rendered.isEmpty { printError((separated ? "\n" : "") + rendered) }
 }
 
+/// Training under an MPI launcher would train one copy per process: refused, exit 1.
+func refuseParallelLaunch() throws {
+    guard let launch = ParallelLaunch(environment: ProcessInfo.processInfo.environment) else { return }
+    printError("error: \(launch.refusal)")
+    throw ExitCode(ExitStatus.specOrDataError)
+}
+
 /// Empty path arguments are usage errors (exit 2), named.
 func requireNonEmpty(_ paths: [(option: String, value: String?)]) throws {
     for (option, value) in paths where value?.isEmpty == true {

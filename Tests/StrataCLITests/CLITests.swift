@@ -27,12 +27,18 @@ enum CLI {
         return repository.appendingPathComponent(".build/debug/\(name)")
     }
 
-    static func run(_ arguments: [String], in folder: URL = repository, product: String = "strata") throws -> CLIResult
-    {
+    /// Runs a command; `environment` adds variables to this process's.
+    static func run(
+        _ arguments: [String], in folder: URL = repository, product: String = "strata",
+        environment: [String: String] = [:]
+    ) throws -> CLIResult {
         let process = Process()
         process.executableURL = self.product(product)
         process.arguments = arguments
         process.currentDirectoryURL = folder
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTestSupport
 import Testing
 
 // Options and output paths from issue 11: each a whole command, as a user runs it.
@@ -353,4 +354,25 @@ private func peakMemory(_ arguments: [String]) throws -> (status: Int32, bytes: 
     #expect(text.contains("\(output): error: cannot write it: file too large"), "\(text)")
     let left = try FileManager.default.contentsOfDirectory(atPath: folder.path)
     #expect(!left.contains { $0.contains(".tmp-") }, "\(left)")
+}
+
+/// Under an MPI launcher (here its variables; CI also runs `mpirun -np 2`), a build without MPI refuses to
+/// train N copies, naming the launcher's variable.
+@Test func trainUnderAnMPILauncherIsRefused() throws {
+    for variable in ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"] {
+        let result = try CLI.run(
+            ["train", "specs/linear.yaml", "--quiet", "--no-plot", "--output", "/dev/null"],
+            environment: [variable: "2"])
+        #expect(result.status == 1)
+        #expect(
+            result.stderr.contains(
+                "strata runs as one of 2 processes started together (\(variable)=2), but it was built without MPI"))
+    }
+    let one = try CLI.run(
+        [
+            "train", "specs/linear.yaml", "--quiet", "--no-plot", "--epochs", "1", "--output",
+            ScratchFolder.make("mpi").appendingPathComponent("l.safetensors").path,
+        ],
+        environment: ["OMPI_COMM_WORLD_SIZE": "1"])
+    #expect(one.status == 0, "\(one.stderr)")
 }
