@@ -2,13 +2,13 @@ import Foundation
 import Strata
 
 /// Fuzz targets over Strata's untrusted inputs: a spec (parse and check), a CSV, an IDX file (plain or gzip), a
-/// checkpoint (decode and validate against a model), a history file. Each must end in a value or a diagnostic /
+/// checkpoint (decode and validate against a model), a history file, a model description for `strata import`. Each must end in a value or a diagnostic /
 /// error, never a trap, a hang or an unbounded allocation.
 ///
 /// Built normally, `strata-fuzz TARGET FILE…` replays files through a target (the regression corpus in CI). Built
 /// with `-D FUZZING -sanitize=fuzzer` (scripts/fuzz), libFuzzer drives the target named by STRATA_FUZZ_TARGET.
 enum FuzzTargets {
-    static let names = ["spec", "csv", "idx", "safetensors", "history"]
+    static let names = ["spec", "csv", "idx", "safetensors", "history", "import"]
 
     /// A scratch file per process: the targets that read files get the input through it.
     static let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("strata-fuzz-\(getpid())")
@@ -20,6 +20,7 @@ enum FuzzTargets {
         case "idx": idx(bytes)
         case "safetensors": safetensors(bytes)
         case "history": history(bytes)
+        case "import": importModel(bytes)
         default: fatalError("unknown fuzz target '\(target)'; one of \(names.joined(separator: ", "))")
         }
     }
@@ -70,6 +71,18 @@ enum FuzzTargets {
                 path: "fuzz.safetensors", loss: .binaryCrossentropy, outputWidth: 1, featureCount: 2)
             try model.load(checkpoint, path: "fuzz.safetensors", optimizerState: true)
         } catch {}
+    }
+
+    /// The first byte picks the file name (`.json`, `.prototxt`, `.cfg`, `.keras`): the import recognizes the
+    /// format by content, the name only changes messages. Odd first bytes also import a Caffe solver.
+    static func importModel(_ bytes: [UInt8]) {
+        let suffixes = [".json", ".prototxt", ".cfg", ".keras"]
+        let pick = Int(bytes.first ?? 0)
+        let path = write(Array(bytes.dropFirst()), suffix: suffixes[pick % suffixes.count])
+        let options = ImportOptions(
+            solver: pick & 4 != 0 ? path : nil, input: pick & 8 != 0 ? [28, 28, 1] : nil,
+            trainExamples: pick & 16 != 0 ? 1000 : nil)
+        _ = Importer.run(path: path, options: options)
     }
 
     static func history(_ bytes: [UInt8]) {
