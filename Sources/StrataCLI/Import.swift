@@ -35,11 +35,10 @@ struct Import: ParsableCommand {
     }
 
     static func shape(_ text: String) -> [Int]? {
-        let dims = text.split(separator: ",", omittingEmptySubsequences: false).map {
-            Int($0.trimmingCharacters(in: .whitespaces))
-        }
-        guard dims.count == 1 || dims.count == 3, dims.allSatisfy({ ($0 ?? 0) >= 1 }) else { return nil }
-        return dims.map { $0! }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        let dims = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 >= 1 }
+        guard dims.count == parts.count, dims.count == 1 || dims.count == 3 else { return nil }
+        return dims
     }
 
     func run() throws {

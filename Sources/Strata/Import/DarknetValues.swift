@@ -44,12 +44,13 @@ struct DarknetValues {
     /// Comma-separated numbers (`steps=400,800`).
     mutating func numbers(_ key: String) -> [Double]? {
         guard let node = node(key), let text = node.text else { return nil }
-        let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard values.allSatisfy({ $0 != nil }) else {
+        let parts = text.split(separator: ",")
+        let values = parts.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count == parts.count else {
             fail(key, "\(key)=\(text) must be numbers separated by commas")
             return nil
         }
-        return values.map { $0! }
+        return values
     }
 
     /// Darknet's activation names in Strata's words; nil for linear.

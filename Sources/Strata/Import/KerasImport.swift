@@ -59,8 +59,8 @@ struct KerasImport {
         candidates += [config["build_input_shape"], root["build_config"]?["input_shape"]]
         for case let node? in candidates {
             guard let items = node.array, items.count >= 2 else { continue }
-            let dims = items.dropFirst().map(\.integer)
-            if dims.allSatisfy({ ($0 ?? 0) >= 1 }) { return dims.map { $0! } }
+            let dims = items.dropFirst().compactMap(\.integer).filter { $0 >= 1 }
+            if dims.count == items.count - 1 { return dims }
         }
         return nil
     }

@@ -28,13 +28,13 @@ struct ProtoTextReader {
                 cursor.advance()
                 return fields
             }
-            if cursor.atEnd {
-                if closing == nil { return fields }
-                throw ImportFailure("the file ends inside a message; a '\(closing!)' is missing", at: cursor.location)
+            guard let next = cursor.current else {
+                guard let closing else { return fields }
+                throw ImportFailure("the file ends inside a message; a '\(closing)' is missing", at: cursor.location)
             }
             let keyLocation = cursor.location
             guard let key = identifier() else {
-                throw ImportFailure("expected a field name, found '\(cursor.current!)'", at: keyLocation)
+                throw ImportFailure("expected a field name, found '\(next)'", at: keyLocation)
             }
             skipBlanks()
             var colon = false
@@ -91,8 +91,8 @@ struct ProtoTextReader {
         if cursor.current == "\"" || cursor.current == "'" {
             var text = ""
             // Adjacent strings are one string, as in C.
-            while cursor.current == "\"" || cursor.current == "'" {
-                text += try quoted()
+            while let quote = cursor.current, quote == "\"" || quote == "'" {
+                text += try quoted(by: quote)
                 skipBlanks()
             }
             return SourceNode(.string(text), at: start)
@@ -123,9 +123,8 @@ struct ProtoTextReader {
         return text.isEmpty ? nil : text
     }
 
-    private mutating func quoted() throws(ImportFailure) -> String {
+    private mutating func quoted(by quote: Unicode.Scalar) throws(ImportFailure) -> String {
         let start = cursor.location
-        let quote = cursor.current!
         cursor.advance()
         var scalars = String.UnicodeScalarView()
         while true {
