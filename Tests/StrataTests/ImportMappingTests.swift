@@ -189,3 +189,43 @@ private func compiled(_ compile: String) -> String {
             $0.location?.line == 5 && $0.message.hasPrefix("max_iter 500 counts batches")
         })
 }
+
+/// Keys no rule reads are warned about where they stand, never dropped without a word; Caffe's FLOOR rounding is
+/// honoured.
+@Test func unreadKeysAreWarnedAbout() throws {
+    let caffe = """
+        name: "n"
+        input: "data"
+        input_shape { dim: 1 dim: 1 dim: 13 dim: 13 }
+        layer { name: "p" type: "Pooling" bottom: "data" top: "p" pooling_param { pool: MAX kernel_size: 2 stride: 2 round_mode: FLOOR } }
+        layer { name: "f" type: "Flatten" bottom: "p" top: "f" propagate_down: false }
+        layer { name: "ip" type: "InnerProduct" bottom: "f" top: "ip" inner_product_param { num_output: 3 transpose: true } }
+        layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" loss_weight: 0.5 }
+        """
+    let result = imported(caffe, name: "n.prototxt")
+    let yaml = try #require(result.yaml, "\(result.diagnostics.items)")
+    // FLOOR: ⌊(13 − 2) / 2⌋ + 1 = 6, Strata's valid padding, no warning about rounding.
+    #expect(yaml.contains("- max_pool2d: {name: p, pool_size: 2}"))
+    let warnings = result.diagnostics.items.map { "\($0.location?.line ?? 0) \($0.message)" }
+    #expect(
+        warnings == [
+            "5 layer field propagate_down has no Strata equivalent and is not imported",
+            "6 inner_product_param transpose has no Strata equivalent and is not imported",
+            "7 loss_weight 0.5 has no Strata equivalent: the loss is not scaled",
+        ])
+    let keras = """
+        {"class_name": "Sequential", "config": {"name": "m", "layers": [
+         {"class_name": "InputLayer", "config": {"batch_shape": [null, 4]}},
+         {"class_name": "BatchNormalization", "config": {"gamma_initializer": {"class_name": "Zeros", "config": {}}}},
+         {"class_name": "Dense", "config": {"units": 1, "activation": "sigmoid", "future_option": 3}}]}}
+        """
+    let kerasResult = imported(keras, name: "m.json")
+    #expect(kerasResult.yaml != nil)
+    let kerasWarnings = kerasResult.diagnostics.items.map { "\($0.location?.line ?? 0) \($0.message)" }
+    #expect(kerasWarnings.contains { $0.hasPrefix("3 gamma_initializer Zeros has no Strata equivalent") })
+    #expect(kerasWarnings.contains("4 Dense key future_option has no Strata equivalent and is not imported"))
+    let lora = imported(
+        keras.replacingOccurrences(of: "\"future_option\": 3", with: "\"lora_rank\": 4"), name: "m.json")
+    #expect(lora.yaml == nil)
+    #expect(lora.diagnostics.errors.first?.message == "lora_rank 4 has no Strata equivalent")
+}

@@ -95,6 +95,7 @@ struct CaffeImport {
             dataLayer(layer, type: type)
             return false
         }
+        warnUnread(layer)
         guard followsChain(layer, name: name, type: type) else { return false }
         var usedNext = false
         let made: [ImportedSpec.Layer]
@@ -167,5 +168,50 @@ struct CaffeImport {
 
     private func activation(_ function: String) -> ImportedSpec.Layer {
         ImportedSpec.Layer(kind: "activation", keys: [("function", function)])
+    }
+
+    /// The fields of a layer and of its parameter messages that the mapping reads; "engine" picks an
+    /// implementation, not a model.
+    static let layerFields: Set<String> = [
+        "name", "type", "bottom", "top", "phase", "include", "exclude", "param", "convolution_param", "pooling_param",
+        "inner_product_param", "relu_param", "dropout_param", "batch_norm_param", "scale_param", "accuracy_param",
+        "input_param", "data_param", "image_data_param", "hdf5_data_param", "memory_data_param", "transform_param",
+        "loss_param", "softmax_param", "sigmoid_param", "tanh_param", "flatten_param", "loss_weight",
+    ]
+    static let parameterFields: [String: Set<String>] = [
+        "convolution_param": [
+            "num_output", "kernel_size", "kernel_h", "kernel_w", "stride", "stride_h", "stride_w", "pad", "pad_h",
+            "pad_w", "bias_term", "weight_filler", "bias_filler", "group", "dilation", "engine",
+        ],
+        "pooling_param": [
+            "pool", "kernel_size", "kernel_h", "kernel_w", "stride", "stride_h", "stride_w", "pad", "pad_h", "pad_w",
+            "global_pooling", "engine", "round_mode",
+        ],
+        "inner_product_param": ["num_output", "bias_term", "weight_filler", "bias_filler", "axis"],
+        "relu_param": ["negative_slope", "engine"], "dropout_param": ["dropout_ratio"],
+        "batch_norm_param": ["use_global_stats", "moving_average_fraction", "eps"], "scale_param": ["bias_term"],
+        "accuracy_param": ["top_k"], "softmax_param": ["engine"], "sigmoid_param": ["engine"], "tanh_param": ["engine"],
+    ]
+
+    /// Warns about each field no rule reads (a loss_weight other than 1 scales the loss), so nothing is dropped
+    /// without a word.
+    mutating func warnUnread(_ layer: SourceNode) {
+        for field in layer.fields {
+            if field.key == "loss_weight" {
+                if field.node.number != 1 {
+                    spec.warning(
+                        "loss_weight \(field.node.described) has no Strata equivalent: the loss is not scaled",
+                        at: field.node.location)
+                }
+            } else if !Self.layerFields.contains(field.key) {
+                spec.warning(
+                    "layer field \(field.key) has no Strata equivalent and is not imported", at: field.keyLocation)
+            } else if let known = Self.parameterFields[field.key] {
+                for inner in field.node.fields where !known.contains(inner.key) {
+                    spec.warning(
+                        "\(field.key) \(inner.key) has no Strata equivalent and is not imported", at: inner.keyLocation)
+                }
+            }
+        }
     }
 }

@@ -82,11 +82,12 @@ extension CaffeImport {
             return [ImportedSpec.Layer(kind: method == "MAX" ? "global_max_pooling2d" : "global_average_pooling2d")]
         }
         guard let (k, s, pad) = window(p, kernel: "kernel", defaultStride: 1) else { return [] }
-        // Caffe rounds up, and drops a last window that would start in the padding.
+        // Caffe rounds up (unless round_mode is FLOOR), and drops a last window that would start in the padding.
+        let roundUp = p["round_mode"]?.text != "FLOOR"
         var out: [Int] = []
         for axis in 0..<2 {
             let span: Int = shape[axis] + 2 * pad[axis] - k[axis]
-            var n: Int = (span + s[axis] - 1) / s[axis] + 1
+            var n: Int = (span + (roundUp ? s[axis] - 1 : 0)) / s[axis] + 1
             if pad[axis] > 0, (n - 1) * s[axis] >= shape[axis] + pad[axis] { n -= 1 }
             out.append(n)
         }

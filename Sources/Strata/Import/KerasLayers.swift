@@ -67,11 +67,55 @@ struct KerasLayerReader {
                 help: "Strata imports \(Self.classes.joined(separator: ", "))")
             return nil
         }
+        warnUnread()
         if config["trainable"]?.bool == false {
             spec.warning(
                 "layer is not trainable in Keras; Strata trains every layer", at: config["trainable"]?.location)
         }
         return failed ? nil : made
+    }
+
+    /// Keys every layer may carry that do not change the model (names, dtypes, build records).
+    private static let metadata: Set<String> = [
+        "name", "trainable", "dtype", "seed", "autocast", "batch_input_shape", "batch_shape", "input_shape",
+        "input_dim", "data_format", "build_config", "sparse", "ragged", "optional",
+    ]
+    private static let weightKeys: Set<String> = [
+        "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+        "activity_regularizer", "kernel_constraint", "bias_constraint", "lora_rank", "lora_alpha",
+        "quantization_config",
+    ]
+    /// The keys each class's mapping reads.
+    private static let read: [String: Set<String>] = [
+        "Dense": weightKeys.union(["units"]),
+        "Conv2D": weightKeys.union(["filters", "kernel_size", "strides", "padding", "dilation_rate", "groups"]),
+        "Pooling": ["pool_size", "strides", "padding"], "GlobalPooling": ["keepdims"], "Flatten": [],
+        "Dropout": ["rate", "noise_shape"], "Activation": ["activation"],
+        "ReLU": ["max_value", "negative_slope", "threshold"], "LeakyReLU": ["negative_slope", "alpha"],
+        "BatchNormalization": [
+            "axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+            "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer",
+            "beta_constraint", "gamma_constraint", "renorm", "renorm_clipping", "renorm_momentum", "synchronized",
+        ],
+    ]
+
+    /// A key no rule reads, with a value (not null), is warned about rather than dropped without a word.
+    private mutating func warnUnread() {
+        let family =
+            className.hasPrefix("Global")
+            ? "GlobalPooling"
+            : className.contains("Pool") ? "Pooling" : className == "Convolution2D" ? "Conv2D" : className
+        guard let known = Self.read[family] else { return }
+        for field in config.fields
+        where !field.node.isNull && !known.contains(field.key) && !Self.metadata.contains(field.key) {
+            if field.key == "lora_rank" || field.key == "quantization_config" { continue }
+            spec.warning(
+                "\(className) key \(field.key) has no Strata equivalent and is not imported", at: field.keyLocation)
+        }
+        for field in config.fields where ["lora_rank", "quantization_config"].contains(field.key) && !field.node.isNull
+        {
+            fail("\(field.key) \(field.node.described) has no Strata equivalent", at: field.node.location)
+        }
     }
 
     // MARK: Keys shared by Dense and Conv2D
@@ -161,6 +205,18 @@ struct KerasLayerReader {
         if let node = config["momentum"] { keys.append(("momentum", numberText(node, what: "momentum", atLeast: 0))) }
         if let node = config["epsilon"] { keys.append(("epsilon", numberText(node, what: "epsilon", atLeast: 0))) }
         for key in ["center", "scale"] where config[key]?.bool == false { keys.append((key, "false")) }
+        let defaults = [
+            ("beta_initializer", "Zeros"), ("gamma_initializer", "Ones"), ("moving_mean_initializer", "Zeros"),
+            ("moving_variance_initializer", "Ones"),
+        ]
+        for (key, expected) in defaults {
+            guard let node = config[key], let name = Self.classAndConfig(node).0 else { continue }
+            if name.lowercased() != expected.lowercased() {
+                spec.warning(
+                    "\(key) \(name) has no Strata equivalent; Strata starts β and the means at 0, γ and the variances at 1",
+                    at: node.location)
+            }
+        }
         for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
             requireNull(key, help: "Strata's batch normalization has none")
         }
