@@ -55,7 +55,11 @@ let package = Package(
         .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
         // Fixtures are read from the source tree (#filePath), so their data paths resolve inside the repo.
         .testTarget(
-            name: "StrataTests", dependencies: ["Strata", "StrataEngine", "StrataTestSupport", "ONNXProto"],
+            name: "StrataTests",
+            dependencies: [
+                "Strata", "StrataEngine", "StrataTestSupport", "ONNXProto",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             exclude: ["Fixtures"]),
         .testTarget(name: "StrataCLITests", dependencies: ["StrataCLI", "StrataFuzz", "StrataTestSupport"]),
     ]

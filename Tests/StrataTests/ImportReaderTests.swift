@@ -1,6 +1,7 @@
 import Foundation
 import StrataTestSupport
 import Testing
+import ZIPFoundation
 
 @testable import Strata
 
@@ -177,4 +178,31 @@ private func sequential(_ layers: [String], shape: String = "[null, 8, 8, 1]", c
     #expect(missing.diagnostics.errors.first?.message == "/nonexistent/model.json: no such file")
     let (keras, _) = importText(sequential([], shape: "[null, 4]"), options: ImportOptions(solver: "s.prototxt"))
     #expect(keras.diagnostics.errors.contains { $0.message.hasPrefix("--solver is for Caffe nets") })
+}
+
+/// Writes a zip archive of these entries, each stored (not compressed), so the archive is as large as they are.
+private func zipArchive(_ entries: [(String, Data)]) throws -> String {
+    let url = ScratchFolder.make("import-zip").appendingPathComponent("model.keras")
+    let archive = try Archive(url: url, accessMode: .create)
+    for (name, data) in entries {
+        try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count)) { position, size in
+            data.subdata(in: Int(position)..<Int(position) + size)
+        }
+    }
+    return url.path
+}
+
+/// A `.keras` file carries its weights: the archive may be far larger than the cap on a description, which
+/// bounds config.json alone.
+@Test func aKerasArchiveIsReadForItsConfigAlone() throws {
+    let config = Data(sequential([#"{"class_name": "Dense", "config": {"units": 2}}"#], shape: "[null, 4]").utf8)
+    let large = try zipArchive([("config.json", config), ("model.weights.h5", Data(count: 17 << 20))])
+    let result = Importer.run(path: large)
+    #expect(result.yaml?.contains("- dense: {units: 2}") == true, "\(result.diagnostics.items)")
+    let oversized = try zipArchive([("config.json", Data(repeating: 0x20, count: (16 << 20) + 1))])
+    #expect(
+        Importer.run(path: oversized).diagnostics.errors.first?.message.hasSuffix("config.json holds more than 16 MiB")
+            == true)
+    let missing = try zipArchive([("weights.h5", Data(count: 10))])
+    #expect(Importer.run(path: missing).diagnostics.errors.first?.message.hasSuffix("has no config.json") == true)
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A Darknet `.cfg` as a spec: `[net]` gives the input, the optimizer and its policy; each section after it
 /// is one layer (a convolution with `batch_normalize=1` is three: convolution, batch normalization, activation).
 struct DarknetImport {
@@ -24,7 +26,7 @@ struct DarknetImport {
                 "a Darknet cfg starts with [net]", at: sections.first?.location,
                 help: "the [net] section gives the input size and the training settings")
         }
-        spec.name = FileBaseName(path: spec.file).baseName
+        spec.name = (fileName(spec.file) as NSString).deletingPathExtension
         net(first)
         // Every layer is read while the shapes are known: a layer that fails leaves them unknown after it.
         var failed = spec.input.isEmpty
@@ -229,14 +231,5 @@ struct DarknetImport {
         }
         reader.spec.loss = "mse"
         reader.spec.lossNote = "Darknet's sse cost"
-    }
-}
-
-/// The file name without folder or extension, for a spec's name.
-struct FileBaseName {
-    let path: String
-    var baseName: String {
-        let last = path.split(separator: "/").last.map(String.init) ?? path
-        return last.split(separator: ".").first.map(String.init) ?? last
     }
 }

@@ -45,15 +45,15 @@ public enum Importer {
     public static func run(path: String, options: ImportOptions = .init()) -> ImportResult {
         var result = ImportResult(yaml: nil, format: nil, diagnostics: Diagnostics(), sources: [:])
         do throws(ImportFailure) {
-            let bytes = try read(path)
             var spec: ImportedSpec
-            if bytes.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            // A `.keras` archive holds the weights too, so only its config.json is read (and bounded).
+            if try read(path, prefix: 4) == [0x50, 0x4B, 0x03, 0x04] {
                 result.format = .kerasArchive
                 let (text, member) = try KerasArchive.config(path: path, limit: maximumSize)
                 result.sources[member] = text
                 spec = keras(try JSONReader.read(text, file: member), file: path)
             } else {
-                let text = try decode(bytes, path: path)
+                let text = try decode(try read(path), path: path)
                 result.sources[path] = text
                 let format = try detect(text, path: path)
                 result.format = format
@@ -95,8 +95,10 @@ public enum Importer {
         return importer.spec
     }
 
-    private static func read(_ path: String) throws(ImportFailure) -> [UInt8] {
+    /// The file, or its first `prefix` bytes, bounded.
+    private static func read(_ path: String, prefix: Int? = nil) throws(ImportFailure) -> [UInt8] {
         do {
+            if let prefix { return try FileBytes.prefix(path, count: prefix) }
             return try FileBytes.read(path, limit: maximumSize)
         } catch let error as DataError {
             throw ImportFailure("\(path): \(error.message)", at: nil, help: error.help)
