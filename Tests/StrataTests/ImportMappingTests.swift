@@ -229,3 +229,26 @@ private func compiled(_ compile: String) -> String {
     #expect(lora.yaml == nil)
     #expect(lora.diagnostics.errors.first?.message == "lora_rank 4 has no Strata equivalent")
 }
+
+/// Sizes past what any model holds are refused as out of range, never multiplied into an overflow.
+@Test func hugeSizesAreRefusedNotOverflowed() {
+    let caffe = imported(
+        "name: \"n\"\ninput: \"data\"\ninput_shape { dim: 1 dim: 4000000000000 dim: 4000000000000 dim: 4000000000000 }\n"
+            + "layer { name: \"ip\" type: \"InnerProduct\" bottom: \"data\" top: \"ip\" inner_product_param { num_output: 3 } }\n",
+        name: "n.prototxt")
+    #expect(caffe.diagnostics.errors.first?.message == "the input shape must be whole numbers from 1 to 2147483647")
+    let darknet = imported(
+        "[net]\nbatch=9000000000000000\nwidth=8\nheight=8\nchannels=1\nmax_batches=9000000000000000\n[avgpool]\n[softmax]\n",
+        name: "n.cfg", options: ImportOptions(trainExamples: 5))
+    #expect(
+        darknet.diagnostics.errors.map(\.message) == [
+            "batch=9000000000000000 must be a whole number from 1 to 2147483647",
+            "max_batches=9000000000000000 must be a whole number from 0 to 2147483647",
+        ])
+    // The largest sizes allowed multiply without overflow: 2^31 − 1 squared, and a flattened image.
+    let wide = imported(
+        "[net]\nbatch=2147483647\nwidth=46340\nheight=46340\nchannels=2147483647\nmax_batches=2147483647\n[connected]\noutput=2\n[softmax]\n",
+        name: "w.cfg", options: ImportOptions(trainExamples: 1))
+    #expect(wide.yaml == nil)
+    #expect(wide.diagnostics.hasErrors)
+}

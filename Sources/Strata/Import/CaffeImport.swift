@@ -67,7 +67,7 @@ struct CaffeImport {
     mutating func setInput(_ dims: [SourceNode], at location: SourceLocation?) {
         let values = dims.compactMap(\.integer)
         guard values.count == dims.count, values.allSatisfy({ $0 >= 1 }) else {
-            return spec.error("the input shape must be whole numbers ≥ 1", at: location)
+            return spec.error("the input shape must be whole numbers from 1 to \(Int32.max)", at: location)
         }
         switch values.count {
         case 4: spec.input = [values[2], values[3], values[1]]
@@ -114,7 +114,7 @@ struct CaffeImport {
             made = [ImportedSpec.Layer(kind: "dropout", keys: [("rate", YAMLText.number(ratio))])]
         case "Flatten":
             made = shape.count == 3 ? [ImportedSpec.Layer(kind: "flatten")] : []
-            if shape.count == 3 { shape = [shape.reduce(1, *)] }
+            if shape.count == 3 { shape = [elementCount(shape)] }
         case "BatchNorm":
             usedNext = next?["type"]?.text == "Scale" && next?["bottom"]?.text == layer["top"]?.text
             made = [batchNorm(layer, scale: usedNext ? next : nil)]

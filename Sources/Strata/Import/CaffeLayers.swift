@@ -124,7 +124,7 @@ extension CaffeImport {
         var made: [ImportedSpec.Layer] = []
         if shape.count == 3 {
             made.append(ImportedSpec.Layer(kind: "flatten"))
-            shape = [shape.reduce(1, *)]
+            shape = [elementCount(shape)]
         }
         weighted.append(spec.layers.count + made.count)
         made.append(ImportedSpec.Layer(kind: "dense", keys: [("units", String(units))] + weights(layer, p)))
@@ -166,7 +166,7 @@ extension CaffeImport {
         default:
             // EuclideanLoss is ½·mean over the batch of Σ(y − t)²; Strata's mse averages over outputs too.
             spec.loss = "mse"
-            let outputs = shape.reduce(1, *)
+            let outputs = elementCount(shape)
             if outputs != 2 {
                 spec.warning(
                     "Strata's mse is Caffe's EuclideanLoss × 2/\(outputs) (a mean over the outputs, without the ½), and so are its gradients: the same learning rate acts \(formatTwo(2 / Double(outputs)))× as large",

@@ -142,7 +142,7 @@ struct DarknetImport {
         var made: [ImportedSpec.Layer] = []
         if shape.count == 3 {
             made.append(ImportedSpec.Layer(kind: "flatten"))
-            shape = [shape.reduce(1, *)]
+            shape = [elementCount(shape)]
         }
         weighted.append(spec.layers.count + made.count)
         shape = [units]

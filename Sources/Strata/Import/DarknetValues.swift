@@ -21,7 +21,7 @@ struct DarknetValues {
     mutating func integer(_ key: String, _ fallback: Int, atLeast low: Int? = nil) -> Int {
         guard let node = node(key) else { return fallback }
         guard let value = node.integer, low.map({ value >= $0 }) ?? true else {
-            fail(key, "\(key)=\(node.described) must be a whole number\(low.map { " ≥ \($0)" } ?? "")")
+            fail(key, "\(key)=\(node.described) must be a whole number from \(low ?? -Int(Int32.max)) to \(Int32.max)")
             return fallback
         }
         return value

@@ -40,7 +40,7 @@ struct ImportedSpec {
     /// A length of training given in batches (Caffe's max_iter, Darknet's max_batches) as epochs, when the
     /// training set's size is known; otherwise a comment with the arithmetic and a warning.
     mutating func setEpochs(steps: Int, batch: Int, examples size: Int?, what: String, at location: SourceLocation) {
-        let examples = steps * batch
+        let examples = saturatingMultiply(steps, batch)
         guard let size else {
             trainingNotes.append(
                 "\(format)'s \(what) \(steps) × batch \(batch) = \(examples) examples: set epochs to that ÷ your training set's size."
@@ -73,10 +73,8 @@ struct ImportedSpec {
     /// The spec as YAML, with a comment per part naming its origin.
     var yaml: String { rendered.text }
 
-    /// Each layer's line in `yaml` and the place in the source it came from.
-    var lineOrigins: [Int: SourceLocation] { rendered.origins }
-
-    private var rendered: (text: String, origins: [Int: SourceLocation]) {
+    /// The YAML and, for each layer's line, the place in the source it came from (one rendering for both).
+    var rendered: (text: String, origins: [Int: SourceLocation]) {
         var origins: [Int: SourceLocation] = [:]
         var lines = [
             "# Imported by `strata import` from \(fileName(file)) (\(format)).",

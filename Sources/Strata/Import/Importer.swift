@@ -136,14 +136,13 @@ public enum Importer {
     /// Parses and checks the written spec, with a stand-in for the data (the checker reads no data here); a
     /// problem is reported at the source line of the layer it concerns.
     static func check(_ spec: ImportedSpec, name: String) -> (String, Diagnostics) {
-        let yaml = spec.yaml
+        let (yaml, origins) = spec.rendered
         let probe = yaml + "data: {train: {inline: {x: [[0]], y: [0]}}}\n"
         let (parsed, parseProblems) = SpecParser.parse(text: probe, file: name)
         var problems = parseProblems
         if let parsed {
             problems.append(contentsOf: Checker.check(parsed, options: CheckOptions(readData: false)).diagnostics)
         }
-        let origins = spec.lineOrigins
         var located = Diagnostics()
         for var diagnostic in problems.items {
             if let line = diagnostic.location?.line, let origin = origins[line] {

@@ -106,42 +106,30 @@ struct JSONReader {
     }
 
     private mutating func string() throws(ImportFailure) -> String {
-        let start = cursor.location
-        cursor.advance()
-        var scalars = String.UnicodeScalarView()
-        while true {
-            guard let c = cursor.current, c != "\n" else { throw ImportFailure("unterminated string", at: start) }
-            cursor.advance()
-            if c == "\"" { return String(scalars) }
-            guard c == "\\" else {
-                scalars.append(c)
-                continue
-            }
-            let escapeStart = cursor.location
-            guard let e = cursor.current else { throw ImportFailure("unterminated string", at: start) }
-            cursor.advance()
+        try cursor.quoted(by: "\"") { (e, at, cursor) throws(ImportFailure) -> String in
             switch e {
-            case "\"", "\\", "/": scalars.append(e)
-            case "b": scalars.append("\u{8}")
-            case "f": scalars.append("\u{c}")
-            case "n": scalars.append("\n")
-            case "r": scalars.append("\r")
-            case "t": scalars.append("\t")
+            case "\"", "\\", "/": return String(Character(e))
+            case "b": return "\u{8}"
+            case "f": return "\u{c}"
+            case "n": return "\n"
+            case "r": return "\r"
+            case "t": return "\t"
             case "u":
-                var code = try hex4(at: escapeStart)
+                var code = try Self.hex4(&cursor, at: at)
                 if (0xD800..<0xDC00).contains(code), cursor.current == "\\", cursor.peek(1) == "u" {
                     cursor.advance()
                     cursor.advance()
-                    let low = try hex4(at: escapeStart)
+                    let low = try Self.hex4(&cursor, at: at)
                     if (0xDC00..<0xE000).contains(low) { code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00) }
                 }
-                scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
-            default: throw ImportFailure("unknown escape '\\\(e)'", at: escapeStart)
+                return String(Character(Unicode.Scalar(code) ?? "\u{FFFD}"))
+            default: throw ImportFailure("unknown escape '\\\(e)'", at: at)
             }
         }
     }
 
-    private mutating func hex4(at location: SourceLocation) throws(ImportFailure) -> UInt32 {
+    private static func hex4(_ cursor: inout ScalarCursor, at location: SourceLocation) throws(ImportFailure) -> UInt32
+    {
         var code: UInt32 = 0
         for _ in 0..<4 {
             guard let c = cursor.current, c.isASCII, let digit = UInt32(String(c), radix: 16) else {

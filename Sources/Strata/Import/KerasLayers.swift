@@ -106,15 +106,13 @@ struct KerasLayerReader {
             ? "GlobalPooling"
             : className.contains("Pool") ? "Pooling" : className == "Convolution2D" ? "Conv2D" : className
         guard let known = Self.read[family] else { return }
-        for field in config.fields
-        where !field.node.isNull && !known.contains(field.key) && !Self.metadata.contains(field.key) {
-            if field.key == "lora_rank" || field.key == "quantization_config" { continue }
-            spec.warning(
-                "\(className) key \(field.key) has no Strata equivalent and is not imported", at: field.keyLocation)
-        }
-        for field in config.fields where ["lora_rank", "quantization_config"].contains(field.key) && !field.node.isNull
-        {
-            fail("\(field.key) \(field.node.described) has no Strata equivalent", at: field.node.location)
+        for field in config.fields where !field.node.isNull && !Self.metadata.contains(field.key) {
+            if ["lora_rank", "quantization_config"].contains(field.key) {
+                fail("\(field.key) \(field.node.described) has no Strata equivalent", at: field.node.location)
+            } else if !known.contains(field.key) {
+                spec.warning(
+                    "\(className) key \(field.key) has no Strata equivalent and is not imported", at: field.keyLocation)
+            }
         }
     }
 

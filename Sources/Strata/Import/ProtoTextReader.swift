@@ -124,23 +124,12 @@ struct ProtoTextReader {
     }
 
     private mutating func quoted(by quote: Unicode.Scalar) throws(ImportFailure) -> String {
-        let start = cursor.location
-        cursor.advance()
-        var scalars = String.UnicodeScalarView()
-        while true {
-            guard let c = cursor.current, c != "\n" else { throw ImportFailure("unterminated string", at: start) }
-            cursor.advance()
-            if c == quote { return String(scalars) }
-            guard c == "\\", let e = cursor.current else {
-                scalars.append(c)
-                continue
-            }
-            cursor.advance()
+        try cursor.quoted(by: quote) { (e, _, _) throws(ImportFailure) -> String in
             switch e {
-            case "n": scalars.append("\n")
-            case "t": scalars.append("\t")
-            case "r": scalars.append("\r")
-            default: scalars.append(e)
+            case "n": return "\n"
+            case "t": return "\t"
+            case "r": return "\r"
+            default: return String(Character(e))
             }
         }
     }

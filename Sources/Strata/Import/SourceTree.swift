@@ -54,9 +54,10 @@ public struct SourceNode: Sendable {
         }
     }
 
-    /// A whole number within ±2^53.
+    /// A whole number within ±(2^31 − 1): every count, size and step in these formats fits, and a product of
+    /// two such numbers cannot overflow (larger values are refused by the rules that read them).
     public var integer: Int? {
-        guard let x = number, x == x.rounded(), abs(x) <= 9_007_199_254_740_992 else { return nil }
+        guard let x = number, x == x.rounded(), abs(x) <= Double(Int32.max) else { return nil }
         return Int(x)
     }
 
@@ -140,6 +141,30 @@ struct ScalarCursor {
             column += 1
         }
         index += 1
+    }
+
+    /// A string closed by `quote` on the same line, the cursor on its opening quote; the
+    /// character after a backslash (and what it reads after it) into text (`unescape`).
+    mutating func quoted(
+        by quote: Unicode.Scalar,
+        unescape: (Unicode.Scalar, SourceLocation, inout ScalarCursor) throws(ImportFailure) -> String
+    ) throws(ImportFailure) -> String {
+        let start = location
+        advance()
+        var text = ""
+        while true {
+            guard let c = current, c != "\n" else { throw ImportFailure("unterminated string", at: start) }
+            advance()
+            if c == quote { return text }
+            guard c == "\\" else {
+                text.unicodeScalars.append(c)
+                continue
+            }
+            let escapeStart = location
+            guard let e = current else { throw ImportFailure("unterminated string", at: start) }
+            advance()
+            text += try unescape(e, escapeStart, &self)
+        }
     }
 
     /// Skips spaces, tabs, carriage returns and newlines.
