@@ -12,6 +12,9 @@ let package = Package(
         .executable(name: "strata-bench", targets: ["StrataBench"]),
         .executable(name: "strata-fuzz", targets: ["StrataFuzz"]),
     ],
+    // `swift build --traits MPI`: data-parallel training under mpirun (needs Open MPI's libopenmpi-dev). Without
+    // it nothing of MPI is built or linked.
+    traits: [.trait(name: "MPI", description: "Data-parallel training across processes with MPI (Open MPI).")],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,6 +34,9 @@ let package = Package(
         .systemLibrary(name: "CStrataZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Ctrl-C sets a flag so training can finish its step and write a checkpoint.
         .target(name: "CStrataSignals"),
+        // Open MPI's headers and library (pkg-config ompi-c), and the C functions Swift calls them through.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "CStrataMPI", dependencies: ["CMPI"]),
         // ONNX's protobuf types, generated once from onnx.proto by scripts/generate_onnx_proto.sh.
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
@@ -38,6 +44,7 @@ let package = Package(
             dependencies: [
                 "StrataEngine", "CStrataZlib", "CStrataSignals", "ONNXProto", .product(name: "Yams", package: "Yams"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .target(name: "CStrataMPI", condition: .when(traits: ["MPI"])),
             ]
         ),
         .executableTarget(

@@ -63,7 +63,7 @@ struct Sweep: ParsableCommand {
     }
 
     func run() throws {
-        try refuseParallelLaunch()
+        try refuseParallelSweep()
         let (parsed, diagnostics) = SpecParser.load(path: spec)
         guard let parsed else {
             printDiagnostics(diagnostics, file: spec)

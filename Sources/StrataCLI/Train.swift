@@ -67,7 +67,13 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        try refuseParallelLaunch()
+        let group = try joinLaunchedGroup()
+        try runInGroup(group) { try train(group: group) }
+    }
+
+    /// Trains alone, or as one process of `group`, of which rank 0 alone prints progress and writes files.
+    private func train(group: ProcessGroup?) throws {
+        let isFirst = (group?.rank ?? 0) == 0
         let overrides = (batchSize, epochs)
         let settings = try specSettings(self.settings)
         guard
@@ -89,8 +95,14 @@ struct Train: ParsableCommand {
         options.output = output
         options.resume = resume
         options.initFrom = initFrom
-        if let threads { options.threads = threads }
+        if let threads {
+            options.threads = threads
+        } else if group != nil {
+            options.threads = ParallelLaunch.threadsPerProcess(environment: ProcessInfo.processInfo.environment)
+        }
         options.catchInterrupt = true
+        options.group = group
+        options.writeFiles = isFirst
         var started: Trainer?
         do {
             let trainer = try Trainer(checked: checked, options: options)
@@ -98,14 +110,18 @@ struct Train: ParsableCommand {
             let printer = ProgressPrinter(interactive: isatty(STDOUT_FILENO) != 0) { text in
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
-            if !quiet { trainer.observer = printer }
+            if !quiet, isFirst { trainer.observer = printer }
             let planned = trainer.checked.spec.training.epochs.value
-            if let resume, trainer.state.epoch >= planned, trainer.state.batch == 0 {
+            if let resume, isFirst, trainer.state.epoch >= planned, trainer.state.batch == 0 {
                 printError(
                     "note: nothing left to train: \(resume) has already trained \(trainer.state.epoch) of \(planned) epochs; "
                         + "pass --epochs with more to continue")
             }
             let result = try trainer.run()
+            guard isFirst else {
+                if result.interrupted { throw ExitCode(ExitStatus.interrupted) }
+                return
+            }
             if let path = self.result { try report(result, trainer, settings).write(to: path) }
             if let test = result.test, !quiet {
                 var parts = ["loss: \(String(format: "%.4f", test.loss))"]
@@ -140,14 +156,18 @@ struct Train: ParsableCommand {
                 throw ExitCode(ExitStatus.interrupted)
             }
         } catch let error as TrainingError {
-            printError(error.description)
-            if error.isDivergence, let trainer = started, let path = self.result {
+            // Every process of a group diverges together: rank 0 says so.
+            if isFirst || !error.isDivergence { printError(error.description) }
+            if error.isDivergence, isFirst, let trainer = started, let path = self.result {
                 try divergence(error, trainer, settings).write(to: path)
             }
             if error.isDivergence { throw ExitCode(ExitStatus.diverged) }
             throw ExitCode(ExitStatus.specOrDataError)
         } catch let error as any FileError {
             printError(error.rendered)
+            throw ExitCode(ExitStatus.specOrDataError)
+        } catch let error as ProcessGroupError {
+            printError(error.description)
             throw ExitCode(ExitStatus.specOrDataError)
         }
     }

@@ -9,7 +9,15 @@ enum ExitStatus {
     static let interrupted: Int32 = 130
 }
 
+/// Put before every error line of a process of a group other than rank 0 (`[rank 1] `), so one can tell whose
+/// they are in a launcher's merged output.
+nonisolated(unsafe) var errorPrefix = ""
+
 func printError(_ text: String) {
+    let text =
+        errorPrefix.isEmpty
+        ? text
+        : text.split(separator: "\n", omittingEmptySubsequences: false).map { errorPrefix + $0 }.joined(separator: "\n")
     FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
 }
 
@@ -56,10 +64,10 @@ func printDiagnostics(_ diagnostics: Diagnostics, file: String, source: String? 
     if !rendered.isEmpty { printError((separated ? "\n" : "") + rendered) }
 }
 
-/// Training under an MPI launcher would train one copy per process: refused, exit 1.
-func refuseParallelLaunch() throws {
+/// A sweep under an MPI launcher would run once per process: refused, exit 1.
+func refuseParallelSweep() throws {
     guard let launch = ParallelLaunch(environment: ProcessInfo.processInfo.environment) else { return }
-    printError("error: \(launch.refusal)")
+    printError("error: \(launch.sweepRefusal)")
     throw ExitCode(ExitStatus.specOrDataError)
 }
 

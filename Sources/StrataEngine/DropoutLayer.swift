@@ -20,8 +20,9 @@ public final class DropoutLayer: Layer {
         Float(SplitMix64.mix(base &+ UInt64(i)) >> 40) * 0x1p-24 >= rate
     }
 
+    /// The hash base of the batch's first value: a shard's rows draw the masks they would in the whole batch.
     private func base(_ context: StepContext) -> UInt64 {
-        SplitMix64.mix(context.seed ^ salt ^ SplitMix64.mix(context.step))
+        SplitMix64.mix(context.seed ^ salt ^ SplitMix64.mix(context.step)) &+ UInt64(context.firstRow * inputSize)
     }
 
     public func forward(

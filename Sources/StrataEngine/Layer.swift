@@ -68,6 +68,9 @@ public struct StepContext {
     /// The optimizer whose step is under way (`beginStep` called), when layers may apply its updates to their
     /// parameters themselves as each piece of a gradient is computed; nil to leave every gradient in its tensor.
     public var optimizer: Optimizer?
+    /// Where this batch's first row stands in the whole batch when it is one process's shard of it, so per-row
+    /// randomness (dropout masks) is the same however the batch is split.
+    public var firstRow = 0
 
     public init(training: Bool, step: UInt64, seed: UInt64, workspace: GEMMWorkspace, optimizer: Optimizer? = nil) {
         self.training = training

@@ -23,7 +23,8 @@ public enum LossKind: String, Sendable, CaseIterable {
 }
 
 /// Losses as batch means (Keras' convention). Each returns the summed per-example loss (so epochs can average
-/// over examples exactly) and writes dL/d(input) of the batch mean into `gradient`.
+/// over examples exactly) and writes dL/d(input) of the batch mean into `gradient`; with `meanOver`, of the mean
+/// over that many rows, of which these are a part (a process's shard of a batch shared by several).
 /// Shapes: predictions, logits, probabilities and gradients [batch, width]; targets [batch, width], or [batch]
 /// class indices for the sparse loss.
 public enum Losses {
@@ -33,10 +34,10 @@ public enum Losses {
     /// Σ_b mean_j (p − y)²; gradient 2(p − y) / (batch·width).
     public static func meanSquaredError(
         gradient: UnsafeMutablePointer<Float>?, predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>,
-        batch: Int, width: Int
+        batch: Int, width: Int, meanOver: Int? = nil
     ) -> Double {
         var total = 0.0
-        let scale = 2 / Float(batch * width)
+        let scale = 2 / Float((meanOver ?? batch) * width)
         for i in 0..<batch * width {
             let d = p[i] - y[i]
             total += Double(d * d)
@@ -48,10 +49,10 @@ public enum Losses {
     /// Σ_b mean_j |p − y|; gradient sign(p − y) / (batch·width), 0 where p = y.
     public static func meanAbsoluteError(
         gradient: UnsafeMutablePointer<Float>?, predictions p: UnsafePointer<Float>, targets y: UnsafePointer<Float>,
-        batch: Int, width: Int
+        batch: Int, width: Int, meanOver: Int? = nil
     ) -> Double {
         var total = 0.0
-        let scale = 1 / Float(batch * width)
+        let scale = 1 / Float((meanOver ?? batch) * width)
         for i in 0..<batch * width {
             let d = p[i] - y[i]
             total += Double(abs(d))
@@ -64,10 +65,10 @@ public enum Losses {
     /// never takes the log of a rounded-off probability; gradient (p·Σy − y) / batch with p = softmax(z).
     public static func softmaxCrossEntropy(
         gradient: UnsafeMutablePointer<Float>?, logits z: UnsafePointer<Float>, probabilities p: UnsafePointer<Float>,
-        targets y: UnsafePointer<Float>, batch: Int, classes: Int
+        targets y: UnsafePointer<Float>, batch: Int, classes: Int, meanOver: Int? = nil
     ) -> Double {
         var total = 0.0
-        let scale = 1 / Float(batch)
+        let scale = 1 / Float(meanOver ?? batch)
         for b in 0..<batch {
             let row = b * classes
             let lse = logSumExp(z + row, classes)
@@ -89,10 +90,10 @@ public enum Losses {
     /// −log p of its class (within 1e-7 of log-sum-exp − z while p ≥ 1e-30), else log-sum-exp − z.
     public static func sparseSoftmaxCrossEntropy(
         gradient: UnsafeMutablePointer<Float>?, logits z: UnsafePointer<Float>, probabilities p: UnsafePointer<Float>,
-        targets: UnsafePointer<Float>, batch: Int, classes: Int
+        targets: UnsafePointer<Float>, batch: Int, classes: Int, meanOver: Int? = nil
     ) -> Double {
         var total = 0.0
-        let scale = 1 / Float(batch)
+        let scale = 1 / Float(meanOver ?? batch)
         for b in 0..<batch {
             let row = b * classes
             let label = Int(targets[b])
@@ -113,10 +114,10 @@ public enum Losses {
     /// over the width; gradient (σ(z) − y) / (batch·width).
     public static func sigmoidBinaryCrossEntropy(
         gradient: UnsafeMutablePointer<Float>?, logits z: UnsafePointer<Float>, probabilities p: UnsafePointer<Float>,
-        targets y: UnsafePointer<Float>, batch: Int, width: Int
+        targets y: UnsafePointer<Float>, batch: Int, width: Int, meanOver: Int? = nil
     ) -> Double {
         var total = 0.0
-        let scale = 1 / Float(batch * width)
+        let scale = 1 / Float((meanOver ?? batch) * width)
         for i in 0..<batch * width {
             let x = Double(z[i]), t = Double(y[i])
             total += max(x, 0) - x * t + log1p(exp(-abs(x)))
@@ -129,10 +130,10 @@ public enum Losses {
     /// −y / ŷ / batch. For outputs that are not a softmax the network uses this unfused form.
     public static func crossEntropy(
         gradient: UnsafeMutablePointer<Float>?, probabilities p: UnsafePointer<Float>, targets y: UnsafePointer<Float>,
-        batch: Int, classes: Int
+        batch: Int, classes: Int, meanOver: Int? = nil
     ) -> Double {
         var total = 0.0
-        let scale = 1 / Float(batch)
+        let scale = 1 / Float(meanOver ?? batch)
         for i in 0..<batch * classes {
             let clamped = min(max(p[i], epsilon), 1 - epsilon)
             total -= Double(y[i]) * log(Double(clamped))

@@ -114,8 +114,9 @@ public final class Network: @unchecked Sendable {
     }
 
     /// The summed loss of the batch against `targets`; with `gradient`, also writes dL/d(output) (or d/d(logits)
-    /// when fused) for backward.
-    public func computeLoss(batch: Int, gradient: Bool) -> Double {
+    /// when fused) for backward: of the batch's mean, or with `meanOver` of the mean over that many rows (the batch
+    /// is one process's shard of them).
+    public func computeLoss(batch: Int, gradient: Bool, meanOver: Int? = nil) -> Double {
         let width = outputWidth
         let n = layers.count
         let output = activations[n].pointer, y = targets.pointer
@@ -125,13 +126,16 @@ public final class Network: @unchecked Sendable {
             switch loss {
             case .sparseCategoricalCrossentropy:
                 return Losses.sparseSoftmaxCrossEntropy(
-                    gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, classes: width)
+                    gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, classes: width,
+                    meanOver: meanOver)
             case .binaryCrossentropy:
                 return Losses.sigmoidBinaryCrossEntropy(
-                    gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, width: width)
+                    gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, width: width,
+                    meanOver: meanOver)
             case .categoricalCrossentropy:
                 return Losses.softmaxCrossEntropy(
-                    gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, classes: width)
+                    gradient: g, logits: logits, probabilities: output, targets: y, batch: batch, classes: width,
+                    meanOver: meanOver)
             case .mse, .mae:
                 preconditionFailure("\(loss.rawValue) is never fused")
             }
@@ -139,9 +143,11 @@ public final class Network: @unchecked Sendable {
         let g = gradient ? gradients[n]!.pointer : nil
         switch loss {
         case .mse:
-            return Losses.meanSquaredError(gradient: g, predictions: output, targets: y, batch: batch, width: width)
+            return Losses.meanSquaredError(
+                gradient: g, predictions: output, targets: y, batch: batch, width: width, meanOver: meanOver)
         case .mae:
-            return Losses.meanAbsoluteError(gradient: g, predictions: output, targets: y, batch: batch, width: width)
+            return Losses.meanAbsoluteError(
+                gradient: g, predictions: output, targets: y, batch: batch, width: width, meanOver: meanOver)
         case .categoricalCrossentropy, .binaryCrossentropy, .sparseCategoricalCrossentropy:
             preconditionFailure("a cross-entropy is always fused")
         }

@@ -41,8 +41,9 @@ extension ModelPlan {
         }
     }
 
-    /// Forward passes in evaluation mode (dropout off) over the whole dataset, in order.
-    public func evaluate(_ dataset: Dataset, classCount: Int?) -> Evaluation {
+    /// Forward passes in evaluation mode (dropout off) over the dataset's `rows` (all of them by default), in order.
+    public func evaluate(_ dataset: Dataset, classCount: Int?, rows: Range<Int>? = nil) -> Evaluation {
+        let rows = rows ?? 0..<dataset.count
         var metrics = MetricAccumulator()
         let classes = classCount ?? 0
         var confusion = classCount.map { [[Int]](repeating: [Int](repeating: 0, count: $0), count: $0) }
@@ -50,9 +51,9 @@ extension ModelPlan {
         let width = network.outputWidth, targetWidth = network.targetWidth
         // Keras counts the regularizers' penalty in every batch's loss, in evaluation too.
         let penalty = network.regularizationPenalty()
-        var start = 0
-        while start < dataset.count {
-            let batch = min(network.maxBatch, dataset.count - start)
+        var start = rows.lowerBound
+        while start < rows.upperBound {
+            let batch = min(network.maxBatch, rows.upperBound - start)
             load(dataset, order: nil, start: start, count: batch)
             network.forward(batch: batch, context: context)
             var loss = network.computeLoss(batch: batch, gradient: false)

@@ -1,8 +1,10 @@
+import StrataEngine
+
 /// How many processes an MPI launcher started together with this one, read from the variables launchers set:
 /// Open MPI's `mpirun` (OMPI_COMM_WORLD_SIZE), MPICH's and Intel MPI's Hydra (PMI_SIZE), Slurm's `srun`
-/// (SLURM_STEP_NUM_TASKS). This build of Strata has no MPI and trains in one process; run N times by a launcher,
-/// each process would train its own copy of the model and write the same checkpoint, so `strata train` and
-/// `strata sweep` refuse instead.
+/// (SLURM_STEP_NUM_TASKS). Built with MPI (`--traits MPI`), `strata train` then trains one model with all of them;
+/// built without, each process would train its own copy of the model and write the same checkpoint, so it refuses,
+/// as `strata sweep` always does.
 public struct ParallelLaunch: Sendable, Equatable {
     public var processes: Int
     /// The variable that said so, for the message.
@@ -20,6 +22,25 @@ public struct ParallelLaunch: Sendable, Equatable {
             }
         }
         return nil
+    }
+
+    /// How many of the processes run on this machine, when the launcher says (Open MPI, MPICH): they share its
+    /// cores.
+    public static func localProcesses(environment: [String: String]) -> Int? {
+        for variable in ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"] {
+            if let text = environment[variable], let count = Int(text), count > 0 { return count }
+        }
+        return nil
+    }
+
+    /// Threads per process by default: the machine's cores shared by the launcher's processes on it.
+    public static func threadsPerProcess(environment: [String: String]) -> Int {
+        max(1, CPU.coreCount / (localProcesses(environment: environment) ?? 1))
+    }
+
+    /// Why `strata sweep` does not run under a launcher: its trials are separate trainings of one process each.
+    public var sweepRefusal: String {
+        "strata sweep runs as one of \(processes) processes started together (\(variable)=\(processes)), but a sweep trains its trials one after another in one process: each process would run the whole sweep. Run it once, without mpirun or srun."
     }
 
     public var refusal: String {

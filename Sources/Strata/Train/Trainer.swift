@@ -18,8 +18,11 @@ public struct TrainOptions: Sendable {
     public static let maximumThreads = 256
     /// Catch Ctrl-C to finish the step and save (the CLI sets this; an embedding app may not want it).
     public var catchInterrupt = false
-    /// Write the checkpoint and history files; off for in-memory runs such as the loss-surface replay.
+    /// Write the checkpoint and history files; off for in-memory runs such as the loss-surface replay, and for
+    /// every process of a group but rank 0.
     public var writeFiles = true
+    /// The processes training this model together (each its shard of every batch), or nil for this one alone.
+    public var group: ProcessGroup?
 
     public init() {}
 }
@@ -91,7 +94,7 @@ public final class Trainer {
     public weak var observer: TrainingObserver?
     /// Called after every optimizer step with the plan (the loss-surface plot records the path with it).
     public var afterStep: ((ModelPlan) -> Void)?
-    private let spec: Spec
+    let spec: Spec
     /// Where the checkpoint is written.
     public let checkpointPath: String
     /// Wall time of the epochs this run trained (not a resumed run's earlier ones).
@@ -127,6 +130,7 @@ public final class Trainer {
             spec: spec, batchSize: min(spec.training.batchSize.value, largest),
             threads: min(max(options.threads, 1), TrainOptions.maximumThreads))
         plan.initialize(seed: spec.seed)
+        if let group = options.group { try joinGroup(group) }
         if let early = spec.training.earlyStopping, early.restoreBestWeights {
             bestWeights = plan.modelTensors.map { Tensor(shape: $0.tensor.shape) }
         }
@@ -137,6 +141,8 @@ public final class Trainer {
                 try plan.load(checkpoint, path: path, optimizerState: true)
             }
             state = checkpoint.state
+            // A resumed epoch's partial sums are the whole group's: one process carries them on.
+            if let group = options.group, group.rank != 0 { state.partial?.metrics = MetricAccumulator() }
             for (index, (name, _)) in plan.modelTensors.enumerated() where !bestWeights.isEmpty {
                 if let stored = checkpoint.tensor("best.\(name)"), stored.values.count == bestWeights[index].count {
                     for i in 0..<stored.values.count { bestWeights[index][i] = stored.values[i] }
@@ -217,6 +223,7 @@ public final class Trainer {
             shuffle(&order, epoch: epoch)
             let (metrics, rate) = try trainEpoch(epoch, of: epochs, order: order, outcome: &outcome)
             if outcome.interrupted {
+                try averageGroupState()
                 try save()
                 break
             }
@@ -225,7 +232,7 @@ public final class Trainer {
                     epoch: epoch, tensor: tensor,
                     checkpoint: outcome.savedAny || options.resume != nil ? checkpointPath : nil)
             }
-            let values = epochValues(metrics)
+            let values = try epochValues(metrics)
             let record = EpochRecord(
                 epoch: epoch, learningRate: rate, values: values, seconds: Date().timeIntervalSince(started))
             state.epoch = epoch
@@ -250,7 +257,7 @@ public final class Trainer {
         if options.writeFiles, historyHandle == nil, !outcome.interrupted {
             try writeHistory(state.history)
         }
-        let test = data.test.map { plan.evaluate($0, classCount: data.encoding.classCount) }
+        let test = try data.test.map { try evaluate($0) }
         return TrainingResult(
             checkpointPath: checkpointPath, historyPath: historyPath, history: state.history,
             interrupted: outcome.interrupted, stoppedEarly: outcome.stoppedEarly,
@@ -290,16 +297,28 @@ public final class Trainer {
             // The next batch's rows in parts of about 8: shared between whichever threads are free.
             let gatherParts = max(1, batchSize / 8)
             let first = rows(state.batch)
-            if !first.isEmpty { plan.load(train, order: order, start: first.lowerBound, count: first.count) }
+            if !first.isEmpty, options.group == nil {
+                plan.load(train, order: order, start: first.lowerBound, count: first.count)
+            }
             for batchIndex in state.batch..<batches {
                 let count = rows(batchIndex).count
-                let hasNext = batchIndex + 1 < batches
+                let hasNext = batchIndex + 1 < batches && options.group == nil
                 let next = rows(batchIndex + 1)
-                // The next batch is gathered while this one's light tail runs.
-                let loss = step(count: count, metrics: &metrics, rate: &rate, gatherParts: hasNext ? gatherParts : 0) {
-                    part in
-                    plan.loadSpare(
-                        train, order: order, start: next.lowerBound, count: next.count, part: part, of: gatherParts)
+                let loss: Double
+                if let group = options.group {
+                    let shard = Shard.rows(count, rank: group.rank, of: group.size)
+                    plan.load(
+                        train, order: order, start: rows(batchIndex).lowerBound + shard.lowerBound, count: shard.count)
+                    (loss, interrupted) = try shardedStep(
+                        count: count, shard: shard, group: group, metrics: &metrics, rate: &rate)
+                } else {
+                    // The next batch is gathered while this one's light tail runs.
+                    loss = step(count: count, metrics: &metrics, rate: &rate, gatherParts: hasNext ? gatherParts : 0) {
+                        part in
+                        plan.loadSpare(
+                            train, order: order, start: next.lowerBound, count: next.count, part: part, of: gatherParts)
+                    }
+                    interrupted = options.catchInterrupt && strata_interrupted() != 0
                 }
                 guard loss.isFinite else {
                     throw TrainingError.diverged(
@@ -319,14 +338,11 @@ public final class Trainer {
                             seconds: elapsed)
                     }
                 }
-                if options.catchInterrupt && strata_interrupted() != 0 {
-                    interrupted = true
-                    return
-                }
+                if interrupted { return }
             }
         }
         outcome.interrupted = interrupted
-        state.partial = interrupted ? EpochProgress(metrics: metrics, learningRate: rate) : nil
+        state.partial = interrupted ? EpochProgress(metrics: try groupTotal(metrics), learningRate: rate) : nil
         return (metrics, rate)
     }
 
@@ -356,11 +372,13 @@ public final class Trainer {
     }
 
     /// The epoch's loss and metrics, and the validation split's with `val_` in front.
-    private func epochValues(_ metrics: MetricAccumulator) -> [String: Double] {
+    private func epochValues(_ metrics: MetricAccumulator) throws -> [String: Double] {
+        try averageGroupState()
+        let metrics = try groupTotal(metrics)
         var values: [String: Double] = ["loss": metrics.meanLoss]
         for (name, value) in reported(metrics) { values[name] = value }
         if let validation = data.validation {
-            let evaluation = plan.evaluate(validation, classCount: data.encoding.classCount)
+            let evaluation = try evaluate(validation)
             values["val_loss"] = evaluation.loss
             for (name, value) in reported(evaluation.metrics) { values["val_" + name] = value }
         }

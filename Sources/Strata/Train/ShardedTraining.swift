@@ -1,0 +1,94 @@
+import CStrataSignals
+import Foundation
+import StrataEngine
+
+/// Training as one process of a group (`TrainOptions.group`): every process holds the same weights, takes its
+/// shard of each batch (`Shard.rows`), and the group sums the gradients before every process takes the same step.
+extension Trainer {
+    /// Refuses a group that cannot share the batches, or whose processes were started differently.
+    func joinGroup(_ group: ProcessGroup) throws {
+        try Shard.check(examples: data.train.count, batchSize: spec.training.batchSize.value, ranks: group.size)
+        try group.agree(on: groupIdentity(), what: "builds, specs, options or data")
+    }
+
+    /// A digest of what must be the same in every process: this program, the spec as adjusted by the options, the
+    /// options that change training, and the data.
+    private func groupIdentity() -> [UInt8] {
+        var text = spec.source + "\n"
+        text += "\(spec.seed) \(spec.training.epochs.value) \(spec.training.batchSize.value) "
+        text += "\(spec.optimizer.learningRate.value) \(options.resume ?? "-") \(options.initFrom ?? "-")\n"
+        let datasets: [Dataset?] = [data.train, data.validation, data.test]
+        for case let dataset? in datasets {
+            let features = dataset.features.withUnsafeBytes(Self.fingerprint)
+            let targets = dataset.targets.withUnsafeBytes(Self.fingerprint)
+            text += "\(dataset.count) \(features) \(targets)\n"
+        }
+        let program = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/self/exe"))).map {
+            $0.withUnsafeBytes(Self.fingerprint)
+        }
+        text += "\(program ?? 0)"
+        return SHA256.digest(Array(text.utf8))
+    }
+
+    /// A fast 64-bit fingerprint of bytes: each 8-byte word mixed in turn.
+    static func fingerprint(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(raw.count)
+        let words = raw.count / 8
+        for i in 0..<words { hash = SplitMix64.mix(hash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) }
+        for i in words * 8..<raw.count { hash = SplitMix64.mix(hash ^ UInt64(raw[i])) }
+        return hash
+    }
+
+    /// One step on this process's `shard` of the loaded batch of `count` rows: forward and backward on the shard
+    /// with the loss's gradient a mean over all `count` rows, the gradients summed across the group, and the same
+    /// update everywhere. Returns the loss (NaN when any process's was not finite: then nothing is updated) and
+    /// whether any process was interrupted, which every process then stops after.
+    func shardedStep(
+        count: Int, shard: Range<Int>, group: ProcessGroup, metrics: inout MetricAccumulator, rate: inout Double
+    ) throws -> (loss: Double, interrupted: Bool) {
+        let network = plan.network
+        var context = StepContext(
+            training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
+        context.firstRow = shard.lowerBound
+        var loss = 0.0
+        if !shard.isEmpty {
+            network.forward(batch: shard.count, context: context)
+            loss = network.computeLoss(batch: shard.count, gradient: true, meanOver: count)
+            if loss.isFinite { network.backward(batch: shard.count, context: context) }
+        }
+        let interrupted = options.catchInterrupt && strata_interrupted() != 0
+        var flags: [Float] = [loss.isFinite ? 0 : 1, interrupted ? 1 : 0]
+        try flags.withUnsafeMutableBufferPointer { try group.sum($0) }
+        guard flags[0] == 0 else { return (.nan, flags[1] > 0) }
+        for parameter in plan.optimizer.parameters { try group.sum(parameter.gradient.buffer) }
+        let penalty = network.regularizationPenalty()
+        metrics.add(
+            outputs: network.output.pointer, targets: network.targets.pointer, batch: shard.count,
+            width: network.outputWidth, targetWidth: network.targetWidth,
+            loss: penalty == 0 ? loss : loss + penalty * Double(shard.count))
+        rate = plan.schedule.learningRate(base: spec.optimizer.learningRate.value, step: plan.optimizer.iterations)
+        plan.optimizer.step(learningRate: Float(rate))
+        return (loss, flags[1] > 0)
+    }
+
+    /// The group's sums of an epoch's metrics (this process's alone without a group).
+    func groupTotal(_ metrics: MetricAccumulator) throws -> MetricAccumulator {
+        guard let group = options.group else { return metrics }
+        return try group.sum(metrics)
+    }
+
+    /// Evaluates `dataset`: in a group, each process its share of the rows, summed.
+    func evaluate(_ dataset: Dataset) throws -> Evaluation {
+        let classes = data.encoding.classCount
+        guard let group = options.group else { return plan.evaluate(dataset, classCount: classes) }
+        let rows = Shard.rows(dataset.count, rank: group.rank, of: group.size)
+        return try group.sum(plan.evaluate(dataset, classCount: classes, rows: rows))
+    }
+
+    /// Makes the processes' state tensors (moving statistics, each updated from its own shards) their mean. The
+    /// updates are linear, so averaging once before they are used equals averaging after every step.
+    func averageGroupState() throws {
+        guard let group = options.group else { return }
+        try group.average(plan.state.map(\.value))
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Strata
+
+/// The group this process trains in when an MPI launcher started several (nil when it started one, or none).
+/// Built without MPI, that is refused (exit 1) rather than training one copy per process.
+func joinLaunchedGroup() throws -> ProcessGroup? {
+    let environment = ProcessInfo.processInfo.environment
+    guard let launch = ParallelLaunch(environment: environment) else { return nil }
+    #if MPI
+        let group: ProcessGroup
+        do { group = try MPIProcessGroup() } catch let error as ProcessGroupError {
+            printError(error.description)
+            throw ExitCode(ExitStatus.specOrDataError)
+        }
+        if group.rank != 0 { errorPrefix = "[rank \(group.rank)] " }
+        return group
+    #else
+        printError("error: \(launch.refusal)")
+        throw ExitCode(ExitStatus.specOrDataError)
+    #endif
+}
+
+/// Runs `body` as one process of `group`: a run every process ends the same way (finished, interrupted,
+/// diverged) leaves the group together; any other failure is this process's alone and ends the whole group, so
+/// no process waits for it forever.
+func runInGroup(_ group: ProcessGroup?, _ body: () throws -> Void) throws {
+    guard let group else { return try body() }
+    do {
+        try body()
+        group.finish()
+    } catch let exit as ExitCode {
+        if exit.rawValue == ExitStatus.interrupted || exit.rawValue == ExitStatus.diverged {
+            group.finish()
+            throw exit
+        }
+        group.abort(code: exit.rawValue)
+    } catch {
+        printError("error: \(error)")
+        group.abort(code: ExitStatus.specOrDataError)
+    }
+}
