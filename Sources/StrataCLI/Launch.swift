@@ -21,6 +21,22 @@ func joinLaunchedGroup() throws -> ProcessGroup? {
     #endif
 }
 
+/// Thrown by a process of a group for an error every process reached, after rank 0 alone said why: they stop
+/// together with `code`.
+struct CollectiveExit: Error {
+    var code: Int32
+}
+
+/// Reports a group's error: once, by rank 0, when every process reached it; by each that did otherwise.
+func groupFailure(_ error: ProcessGroupError, group: ProcessGroup?) -> Error {
+    guard let group, error.everyProcess else {
+        printError(error.description)
+        return ExitCode(ExitStatus.specOrDataError)
+    }
+    if group.rank == 0 { printError(error.description) }
+    return CollectiveExit(code: ExitStatus.specOrDataError)
+}
+
 /// Runs `body` as one process of `group`: a run every process ends the same way (finished, interrupted,
 /// diverged) leaves the group together; any other failure is this process's alone and ends the whole group, so
 /// no process waits for it forever.
@@ -29,6 +45,9 @@ func runInGroup(_ group: ProcessGroup?, _ body: () throws -> Void) throws {
     do {
         try body()
         group.finish()
+    } catch let exit as CollectiveExit {
+        group.finish()
+        throw ExitCode(exit.code)
     } catch let exit as ExitCode {
         if exit.rawValue == ExitStatus.interrupted || exit.rawValue == ExitStatus.diverged {
             group.finish()

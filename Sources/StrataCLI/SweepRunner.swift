@@ -20,7 +20,7 @@ struct SweepRunner {
     func run() throws {
         try FileManager.default.createDirectory(atPath: plan.folder, withIntermediateDirectories: true)
         try checkSameSweep()
-        strata_catch_interrupt()
+        strata_catch_interrupt(0)
         defer { strata_release_interrupt() }
         guard plan.halving else {
             try execute(plan.runs.indices.compactMap { task(for: $0, epochs: nil) })

@@ -167,8 +167,7 @@ struct Train: ParsableCommand {
             printError(error.rendered)
             throw ExitCode(ExitStatus.specOrDataError)
         } catch let error as ProcessGroupError {
-            printError(error.description)
-            throw ExitCode(ExitStatus.specOrDataError)
+            throw groupFailure(error, group: group)
         }
     }
 
@@ -182,9 +181,14 @@ struct Train: ParsableCommand {
                 test?[metric.value.rawValue] = evaluation.metrics.value(metric.value)
             }
         }
-        return RunReport(
+        var report = RunReport(
             status: status, settings: settings, checkpoint: result.checkpointPath, epochs: trainer.state.epoch,
             steps: trainer.plan.optimizer.iterations, seconds: trainer.secondsTrained, test: test)
+        if let group = trainer.options.group {
+            report.processes = group.size
+            report.sumSeconds = trainer.secondsSumming
+        }
+        return report
     }
 
     private func divergence(_ error: TrainingError, _ trainer: Trainer, _ settings: [SpecSetting]) -> RunReport {

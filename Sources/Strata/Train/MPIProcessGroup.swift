@@ -56,9 +56,8 @@
             guard code != 0 else { return }
             var text = [CChar](repeating: 0, count: 512)
             strata_mpi_error_text(code, &text, Int32(text.count))
-            throw ProcessGroupError(
-                "MPI failed while \(doing): \(String(decoding: text.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self))"
-            )
+            let reason = String(decoding: text.prefix { $0 != 0 }.map(UInt8.init(bitPattern:)), as: UTF8.self)
+            throw ProcessGroupError("MPI failed while \(doing): \(reason)", everyProcess: false)
         }
     }
 #endif

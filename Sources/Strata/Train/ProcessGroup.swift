@@ -23,10 +23,14 @@ public protocol ProcessGroup: AnyObject, Sendable {
 public struct ProcessGroupError: Error, CustomStringConvertible {
     public var message: String
     public var help: String?
+    /// Whether every process of the group reaches this same error (a check of what they all know), so they can
+    /// stop together and one of them say why.
+    public var everyProcess: Bool
 
-    public init(_ message: String, help: String? = nil) {
+    public init(_ message: String, help: String? = nil, everyProcess: Bool = true) {
         self.message = message
         self.help = help
+        self.everyProcess = everyProcess
     }
 
     public var description: String { "error: \(message)" + (help.map { "\n  help: \($0)" } ?? "") }

@@ -27,6 +27,10 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// The test set's loss and metrics after training, when the spec has one.
     public var test: [String: Double]?
     public var message: String?
+    /// Training as a group of processes: how many, and the seconds rank 0 spent in the gradients' sums (the
+    /// exchange, and waiting for the slowest process).
+    public var processes: Int?
+    public var sumSeconds: Double?
 
     public init(
         status: Status, settings: [SpecSetting], checkpoint: String, epochs: Int, steps: Int, seconds: Double,
@@ -44,8 +48,9 @@ public struct RunReport: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case status, settings, checkpoint, epochs, steps, seconds, test, message
+        case status, settings, checkpoint, epochs, steps, seconds, test, message, processes
         case divergedEpoch = "diverged_epoch"
+        case sumSeconds = "sum_seconds"
     }
 
     public func write(to path: String) throws {

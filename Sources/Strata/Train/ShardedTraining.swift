@@ -57,10 +57,17 @@ extension Trainer {
             if loss.isFinite { network.backward(batch: shard.count, context: context) }
         }
         let interrupted = options.catchInterrupt && strata_interrupted() != 0
-        var flags: [Float] = [loss.isFinite ? 0 : 1, interrupted ? 1 : 0]
-        try flags.withUnsafeMutableBufferPointer { try group.sum($0) }
-        guard flags[0] == 0 else { return (.nan, flags[1] > 0) }
+        let started = DispatchTime.now().uptimeNanoseconds
+        // Whether any process's loss was not finite, and whether any was interrupted (on the stack: no allocation).
+        let (anyNonFinite, anyInterrupted) = try withUnsafeTemporaryAllocation(of: Float.self, capacity: 2) { flags in
+            flags[0] = loss.isFinite ? 0 : 1
+            flags[1] = interrupted ? 1 : 0
+            try group.sum(flags)
+            return (flags[0] > 0, flags[1] > 0)
+        }
+        guard !anyNonFinite else { return (.nan, anyInterrupted) }
         for parameter in plan.optimizer.parameters { try group.sum(parameter.gradient.buffer) }
+        secondsSumming += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
         let penalty = network.regularizationPenalty()
         metrics.add(
             outputs: network.output.pointer, targets: network.targets.pointer, batch: shard.count,
@@ -68,7 +75,7 @@ extension Trainer {
             loss: penalty == 0 ? loss : loss + penalty * Double(shard.count))
         rate = plan.schedule.learningRate(base: spec.optimizer.learningRate.value, step: plan.optimizer.iterations)
         plan.optimizer.step(learningRate: Float(rate))
-        return (loss, flags[1] > 0)
+        return (loss, anyInterrupted)
     }
 
     /// The group's sums of an epoch's metrics (this process's alone without a group).

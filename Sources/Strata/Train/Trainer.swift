@@ -99,6 +99,8 @@ public final class Trainer {
     public let checkpointPath: String
     /// Wall time of the epochs this run trained (not a resumed run's earlier ones).
     public private(set) var secondsTrained: Double = 0
+    /// In a group, the part of it spent summing the gradients across the processes (`shardedStep`).
+    public internal(set) var secondsSumming: Double = 0
     /// Copies of the best weights (and state) when early stopping restores them, parallel to
     /// `plan.modelTensors`; allocated once.
     private var bestWeights: [Tensor] = []
@@ -210,7 +212,7 @@ public final class Trainer {
     }
 
     public func run() throws -> TrainingResult {
-        if options.catchInterrupt { strata_catch_interrupt() }
+        if options.catchInterrupt { strata_catch_interrupt(options.group == nil ? 0 : 1) }
         defer { if options.catchInterrupt { strata_release_interrupt() } }
         let epochs = spec.training.epochs.value
         var order = Array(0..<data.train.count)
