@@ -118,15 +118,15 @@ for threads in wanted("conv2d") ? [1, 2] : [] {
     benchConv(input: [13, 13, 32], filters: 64, threads: threads)
 }
 
-/// A ten-class network at batch 64 with seeded weights, random inputs in [0, 1) and cycling class targets.
+/// A ten-class network at `batch` with seeded weights, random inputs in [0, 1) and cycling class targets.
 func preparedNetwork(
-    _ layers: [Layer], threads: Int, optimizer kind: StrataEngine.OptimizerKind
+    _ layers: [Layer], threads: Int, optimizer kind: StrataEngine.OptimizerKind, batch: Int = 64
 ) -> (Network, Optimizer) {
-    let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: 64, threads: threads)
+    let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: batch, threads: threads)
     var random = SplitMix64(seed: 3)
     for (_, p) in network.parameters { Initialization.fill(p.value, p.initializer, random: &random) }
     for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
-    for b in 0..<64 { network.targets[b] = Float(b % 10) }
+    for b in 0..<batch { network.targets[b] = Float(b % 10) }
     let optimizer = Optimizer(kind: kind, parameters: network.parameters.map(\.parameter))
     optimizer.threads = threads
     return (network, optimizer)
@@ -138,10 +138,10 @@ func preparedNetwork(
 /// heap allocations per step (the plan promises none).
 func benchStep(
     kernel: String, shape: String, layers: [Layer], optimizer kind: StrataEngine.OptimizerKind, threads: Int,
-    unit: String
+    unit: String, batch: Int = 64
 ) {
-    let batch = 64, steps = Int(ProcessInfo.processInfo.environment["STRATA_BENCH_STEPS"] ?? "") ?? 30
-    let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: kind)
+    let steps = Int(ProcessInfo.processInfo.environment["STRATA_BENCH_STEPS"] ?? "") ?? 30
+    let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: kind, batch: batch)
     var forward = [[Double]](repeating: [], count: layers.count), backward = forward
     var totals: [Double] = []
     for i in 0..<layers.count {
@@ -246,27 +246,30 @@ func benchStep(
 }
 
 /// The engine layers of a bundled spec as its plan builds them (every rewrite applied), and its optimizer.
-func plannedLayers(_ specName: String) -> ([Layer], StrataEngine.OptimizerKind) {
+func plannedLayers(_ specName: String, batch: Int = 64) -> ([Layer], StrataEngine.OptimizerKind) {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
         "../../specs/\(specName).yaml"
     ).path
     let (spec, diagnostics) = SpecParser.load(path: path)
     guard let spec else { fatalError("\(specName) does not parse: \(diagnostics.items)") }
-    let plan = ModelPlan(spec: spec, batchSize: 64, threads: 1)
+    let plan = ModelPlan(spec: spec, batchSize: batch, threads: 1)
     return (plan.network.layers, spec.optimizer.kind.value)
 }
 
-/// fashion-mlp (784-128(relu)-10(softmax), SGD momentum), fashion-cnn (Adam; pooling before the relus,
-/// conv2d_2 computing only the 10x10 outputs its pooling reads, conv2d_1 fused with its pooling) and
-/// fashion-cnn-bn, each as its plan builds it.
-for (name, spec, shape, unit) in [
-    ("mlp_train_step", "fashion-mlp", "784-128-10 b64", "us"),
-    ("cnn_train_step", "fashion-cnn", "fashion-cnn b64", "ms"),
-    ("cnn_bn_train_step", "fashion-cnn-bn", "fashion-cnn-bn b64", "ms"),
+/// fashion-mlp (784-128(relu)-10(softmax), SGD momentum), fashion-mlp-big (784-512-256-10, Adam, its batch of
+/// 128), fashion-cnn (Adam; pooling before the relus, conv2d_2 computing only the 10x10 outputs its pooling reads,
+/// conv2d_1 fused with its pooling) and fashion-cnn-bn, each as its plan builds it.
+for (name, spec, shape, unit, batch) in [
+    ("mlp_train_step", "fashion-mlp", "784-128-10 b64", "us", 64),
+    ("mlp_big_train_step", "fashion-mlp-big", "784-512-256-10 b128", "us", 128),
+    ("cnn_train_step", "fashion-cnn", "fashion-cnn b64", "ms", 64),
+    ("cnn_bn_train_step", "fashion-cnn-bn", "fashion-cnn-bn b64", "ms", 64),
 ] where wanted(name.replacingOccurrences(of: "_train_step", with: "").replacingOccurrences(of: "_", with: "-")) {
     for threads in [1, 2] {
-        let (layers, optimizer) = plannedLayers(spec)
-        benchStep(kernel: name, shape: shape, layers: layers, optimizer: optimizer, threads: threads, unit: unit)
+        let (layers, optimizer) = plannedLayers(spec, batch: batch)
+        benchStep(
+            kernel: name, shape: shape, layers: layers, optimizer: optimizer, threads: threads, unit: unit, batch: batch
+        )
     }
 }
 
