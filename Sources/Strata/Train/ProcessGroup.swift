@@ -61,21 +61,13 @@ public enum Shard {
 }
 
 extension ProcessGroup {
-    /// Sums an epoch's metric sums across the group.
+    /// Sums metric sums across the group.
     func sum(_ metrics: MetricAccumulator) throws -> MetricAccumulator {
-        var values = [
-            Double(metrics.examples), Double(metrics.elements), Double(metrics.correct), metrics.squaredError,
-            metrics.absoluteError, metrics.loss,
-        ]
-        try values.withUnsafeMutableBufferPointer { try sum($0) }
-        var total = MetricAccumulator()
-        total.examples = Int(values[0])
-        total.elements = Int(values[1])
-        total.correct = Int(values[2])
-        total.squaredError = values[3]
-        total.absoluteError = values[4]
-        total.loss = values[5]
-        return total
+        try withUnsafeTemporaryAllocation(of: Double.self, capacity: MetricAccumulator.packedCount) { values in
+            metrics.pack(into: values)
+            try sum(values)
+            return MetricAccumulator(packed: values)
+        }
     }
 
     /// Sums evaluations of disjoint parts of a dataset: the evaluation of all of it.
@@ -112,5 +104,39 @@ extension ProcessGroup {
                 "the processes were started with different \(what): rank\(differing.count == 1 ? "" : "s") \(ranks) differ\(differing.count == 1 ? "s" : "") from rank 0",
                 help: "start every process with the same strata build, spec, options and data files")
         }
+    }
+}
+
+extension MetricAccumulator {
+    /// The sums as Doubles, to be summed across processes (the counts stay exact up to 2^53).
+    static let packedCount = 6
+
+    func pack(into values: UnsafeMutableBufferPointer<Double>) {
+        values[0] = Double(examples)
+        values[1] = Double(elements)
+        values[2] = Double(correct)
+        values[3] = squaredError
+        values[4] = absoluteError
+        values[5] = loss
+    }
+
+    init(packed values: UnsafeMutableBufferPointer<Double>) {
+        self.init()
+        examples = Int(values[0])
+        elements = Int(values[1])
+        correct = Int(values[2])
+        squaredError = values[3]
+        absoluteError = values[4]
+        loss = values[5]
+    }
+
+    /// Adds another's sums (another batch's).
+    mutating func add(_ other: MetricAccumulator) {
+        examples += other.examples
+        elements += other.elements
+        correct += other.correct
+        squaredError += other.squaredError
+        absoluteError += other.absoluteError
+        loss += other.loss
     }
 }

@@ -41,8 +41,9 @@ extension Trainer {
 
     /// One step on this process's `shard` of the loaded batch of `count` rows: forward and backward on the shard
     /// with the loss's gradient a mean over all `count` rows, the gradients summed across the group, and the same
-    /// update everywhere. Returns the loss (NaN when any process's was not finite: then nothing is updated) and
-    /// whether any process was interrupted, which every process then stops after.
+    /// update everywhere; `metrics` gains the whole batch's. Returns the batch's summed loss (NaN when any
+    /// process's was not finite: then nothing is updated) and whether any process was interrupted, which every
+    /// process then stops after.
     func shardedStep(
         count: Int, shard: Range<Int>, group: ProcessGroup, metrics: inout MetricAccumulator, rate: inout Double
     ) throws -> (loss: Double, interrupted: Bool) {
@@ -50,38 +51,41 @@ extension Trainer {
         var context = StepContext(
             training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
         context.firstRow = shard.lowerBound
+        // This shard's loss and metrics, summed with the others' below: every process then holds the whole batch's.
+        var shardMetrics = MetricAccumulator()
         var loss = 0.0
         if !shard.isEmpty {
             network.forward(batch: shard.count, context: context)
             loss = network.computeLoss(batch: shard.count, gradient: true, meanOver: count)
             if loss.isFinite { network.backward(batch: shard.count, context: context) }
+            // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
+            let penalty = network.regularizationPenalty()
+            shardMetrics.add(
+                outputs: network.output.pointer, targets: network.targets.pointer, batch: shard.count,
+                width: network.outputWidth, targetWidth: network.targetWidth,
+                loss: penalty == 0 ? loss : loss + penalty * Double(shard.count))
         }
         let interrupted = options.catchInterrupt && strata_interrupted() != 0
         let started = DispatchTime.now().uptimeNanoseconds
-        // Whether any process's loss was not finite, and whether any was interrupted (on the stack: no allocation).
-        let (anyNonFinite, anyInterrupted) = try withUnsafeTemporaryAllocation(of: Float.self, capacity: 2) { flags in
-            flags[0] = loss.isFinite ? 0 : 1
-            flags[1] = interrupted ? 1 : 0
-            try group.sum(flags)
-            return (flags[0] > 0, flags[1] > 0)
+        // One small sum first: the batch's metrics, whether any process's loss was not finite, and whether any was
+        // interrupted (on the stack: the step allocates nothing).
+        let (batchMetrics, anyNonFinite, anyInterrupted) = try withUnsafeTemporaryAllocation(
+            of: Double.self, capacity: MetricAccumulator.packedCount + 2
+        ) { values in
+            let flags = MetricAccumulator.packedCount
+            shardMetrics.pack(into: values)
+            values[flags] = loss.isFinite ? 0 : 1
+            values[flags + 1] = interrupted ? 1 : 0
+            try group.sum(values)
+            return (MetricAccumulator(packed: values), values[flags] > 0, values[flags + 1] > 0)
         }
         guard !anyNonFinite else { return (.nan, anyInterrupted) }
         for parameter in plan.optimizer.parameters { try group.sum(parameter.gradient.buffer) }
         secondsSumming += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
-        let penalty = network.regularizationPenalty()
-        metrics.add(
-            outputs: network.output.pointer, targets: network.targets.pointer, batch: shard.count,
-            width: network.outputWidth, targetWidth: network.targetWidth,
-            loss: penalty == 0 ? loss : loss + penalty * Double(shard.count))
+        metrics.add(batchMetrics)
         rate = plan.schedule.learningRate(base: spec.optimizer.learningRate.value, step: plan.optimizer.iterations)
         plan.optimizer.step(learningRate: Float(rate))
-        return (loss, anyInterrupted)
-    }
-
-    /// The group's sums of an epoch's metrics (this process's alone without a group).
-    func groupTotal(_ metrics: MetricAccumulator) throws -> MetricAccumulator {
-        guard let group = options.group else { return metrics }
-        return try group.sum(metrics)
+        return (batchMetrics.loss, anyInterrupted)
     }
 
     /// Evaluates `dataset`: in a group, each process its share of the rows, summed.

@@ -143,8 +143,6 @@ public final class Trainer {
                 try plan.load(checkpoint, path: path, optimizerState: true)
             }
             state = checkpoint.state
-            // A resumed epoch's partial sums are the whole group's: one process carries them on.
-            if let group = options.group, group.rank != 0 { state.partial?.metrics = MetricAccumulator() }
             for (index, (name, _)) in plan.modelTensors.enumerated() where !bestWeights.isEmpty {
                 if let stored = checkpoint.tensor("best.\(name)"), stored.values.count == bestWeights[index].count {
                     for i in 0..<stored.values.count { bestWeights[index][i] = stored.values[i] }
@@ -344,7 +342,7 @@ public final class Trainer {
             }
         }
         outcome.interrupted = interrupted
-        state.partial = interrupted ? EpochProgress(metrics: try groupTotal(metrics), learningRate: rate) : nil
+        state.partial = interrupted ? EpochProgress(metrics: metrics, learningRate: rate) : nil
         return (metrics, rate)
     }
 
@@ -376,7 +374,6 @@ public final class Trainer {
     /// The epoch's loss and metrics, and the validation split's with `val_` in front.
     private func epochValues(_ metrics: MetricAccumulator) throws -> [String: Double] {
         try averageGroupState()
-        let metrics = try groupTotal(metrics)
         var values: [String: Double] = ["loss": metrics.meanLoss]
         for (name, value) in reported(metrics) { values[name] = value }
         if let validation = data.validation {
