@@ -375,4 +375,10 @@ private func peakMemory(_ arguments: [String]) throws -> (status: Int32, bytes: 
         ],
         environment: ["OMPI_COMM_WORLD_SIZE": "1"])
     #expect(one.status == 0, "\(one.stderr)")
+    // A sweep is never split across processes: each would run the whole sweep.
+    let sweep = try CLI.run(
+        ["sweep", "specs/lessons/momentum.yaml", "--quiet", "--runs", ScratchFolder.make("mpi-sweep").path],
+        environment: ["PMI_SIZE": "3"])
+    #expect(sweep.status == 1)
+    #expect(sweep.stderr.contains("strata sweep runs as one of 3 processes started together (PMI_SIZE=3)"))
 }

@@ -135,6 +135,16 @@ func shardsCoverABatchInOrderWithSizesWithinOne(ranks: Int) {
     #expect((0..<2).map { Shard.rows(1, rank: $0, of: 2) } == [0..<0, 0..<1])
 }
 
+@Test func threadsPerProcessShareTheMachinesCores() {
+    #expect(ParallelLaunch.localProcesses(environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": "2"]) == 2)
+    #expect(ParallelLaunch.localProcesses(environment: ["MPI_LOCALNRANKS": "4"]) == 4)
+    #expect(ParallelLaunch.localProcesses(environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": "zero"]) == nil)
+    let cores = CPU.coreCount
+    #expect(ParallelLaunch.threadsPerProcess(environment: [:]) == cores)
+    #expect(ParallelLaunch.threadsPerProcess(environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": "\(cores)"]) == 1)
+    #expect(ParallelLaunch.threadsPerProcess(environment: ["OMPI_COMM_WORLD_LOCAL_SIZE": "\(cores * 4)"]) == 1)
+}
+
 @Test func fewerExamplesOrRowsThanRanksAreRefused() {
     #expect(throws: Never.self) { try Shard.check(examples: 4, batchSize: 4, ranks: 4) }
     let examples = #expect(throws: ProcessGroupError.self) { try Shard.check(examples: 3, batchSize: 8, ranks: 4) }
@@ -148,13 +158,13 @@ func shardsCoverABatchInOrderWithSizesWithinOne(ranks: Int) {
 
 // MARK: - Training as a group
 
-/// Trains `spec` as `ranks` thread ranks of one thread each; every rank's trainer, in rank order.
+/// Trains `spec` as `ranks` thread ranks of one thread each; every rank's trainer and result, in rank order.
 private func trainInGroup(
     _ checked: CheckedSpec, ranks: Int, folder: URL,
     configure: @escaping @Sendable (inout TrainOptions, Int) -> Void = {
         _, _ in
     }
-) throws -> [Trainer] {
+) throws -> [SendableTrainer] {
     let group = ThreadGroup(size: ranks)
     let results = group.run { member in
         var options = TrainOptions()
@@ -164,15 +174,18 @@ private func trainInGroup(
         options.output = folder.appendingPathComponent("group.safetensors").path
         configure(&options, member.rank)
         let trainer = try Trainer(checked: checked, options: options)
-        _ = try trainer.run()
-        return SendableTrainer(trainer)
+        return SendableTrainer(trainer, try trainer.run())
     }
-    return try results.map { try $0.get().trainer }
+    return try results.map { try $0.get() }
 }
 
 private struct SendableTrainer: @unchecked Sendable {
     let trainer: Trainer
-    init(_ trainer: Trainer) { self.trainer = trainer }
+    let result: TrainingResult
+    init(_ trainer: Trainer, _ result: TrainingResult) {
+        self.trainer = trainer
+        self.result = result
+    }
 }
 
 private func checkedSpec(_ name: String) throws -> CheckedSpec {
@@ -197,13 +210,14 @@ private func largestRelativeDifference(_ a: Trainer, _ b: Trainer) -> Float {
         options.epochs = 1
         options.batchSize = 130
     }
-    let group = try trainInGroup(checked, ranks: 2, folder: folder, configure: configure)
+    let ranks = try trainInGroup(checked, ranks: 2, folder: folder, configure: configure)
+    let group = ranks.map(\.trainer)
     var options = TrainOptions()
     options.threads = 1
     options.writeFiles = false
     configure(&options, 0)
     let alone = try Trainer(checked: checked, options: options)
-    _ = try alone.run()
+    let aloneResult = try alone.run()
     #expect(alone.plan.optimizer.iterations == 10)
     #expect(group[0].plan.optimizer.iterations == 10)
     let difference = largestRelativeDifference(alone, group[0])
@@ -214,6 +228,11 @@ private func largestRelativeDifference(_ a: Trainer, _ b: Trainer) -> Float {
     let one = try #require(alone.state.history.last), two = try #require(group[1].state.history.last)
     #expect(abs(one.values["loss"]! - two.values["loss"]!) < 1e-5)
     #expect(abs(one.values["val_accuracy"]! - two.values["val_accuracy"]!) < 1e-9)
+    // The test set, evaluated in two shares and summed: the whole set's figures and confusion matrix.
+    let test = try #require(aloneResult.test), shared = try #require(ranks[1].result.test)
+    #expect(shared.metrics.examples == test.metrics.examples)
+    #expect(shared.confusion == test.confusion)
+    #expect(abs(shared.loss - test.loss) < 1e-5)
 }
 
 /// The same group twice: the same bits; the checkpoint is rank 0's alone.
@@ -238,7 +257,8 @@ private func largestRelativeDifference(_ a: Trainer, _ b: Trainer) -> Float {
     let (checked, _, diagnostics) = Checker.check(try #require(spec, "\(parseDiagnostics.items)"))
     let group = try trainInGroup(
         try #require(checked, "\(diagnostics.items)"), ranks: 2, folder: temporaryFolder(),
-        configure: { options, _ in options.epochs = 2 })
+        configure: { options, _ in options.epochs = 2 }
+    ).map(\.trainer)
     #expect(!group[0].plan.state.isEmpty)
     #expect(largestRelativeDifference(group[0], group[1]) == 0)
     #expect(group[0].state.history.last?.values["val_accuracy"] == group[1].state.history.last?.values["val_accuracy"])
