@@ -9,7 +9,8 @@ func joinLaunchedGroup() throws -> ProcessGroup? {
     guard let launch = ParallelLaunch(environment: environment) else { return nil }
     #if MPI
         let group: ProcessGroup
-        do { group = try MPIProcessGroup() } catch let error as ProcessGroupError {
+        let timeout = try exchangeTimeout(environment)
+        do { group = try MPIProcessGroup(timeout: timeout) } catch let error as ProcessGroupError {
             printError(error.description)
             throw ExitCode(ExitStatus.specOrDataError)
         }
@@ -35,6 +36,17 @@ func groupFailure(_ error: ProcessGroupError, group: ProcessGroup?) -> Error {
     }
     if group.rank == 0 { printError(error.description) }
     return CollectiveExit(code: ExitStatus.specOrDataError)
+}
+
+/// How long one exchange between the processes may wait before this process gives up on the others:
+/// STRATA_MPI_TIMEOUT seconds, 600 by default (long enough for a slow rank to load its data or rank 0 to write a
+/// large checkpoint while the others wait).
+func exchangeTimeout(_ environment: [String: String]) throws -> Double {
+    guard let text = environment["STRATA_MPI_TIMEOUT"] else { return 600 }
+    guard let seconds = Double(text), seconds >= 1, seconds.isFinite else {
+        throw ValidationError("STRATA_MPI_TIMEOUT is '\(text)'; give a number of seconds, at least 1")
+    }
+    return seconds
 }
 
 /// Runs `body` as one process of `group`: a run every process ends the same way (finished, interrupted,

@@ -14,6 +14,9 @@ int strata_mpi_sum_floats(float *values, size_t count);
 int strata_mpi_sum_doubles(double *values, size_t count);
 /// Every rank's `bytes` bytes, rank by rank, into `gathered` (size × bytes).
 int strata_mpi_all_gather(const void *bytes, void *gathered, int count);
+/// Starts a thread that ends this process (exit 1, with a message naming `rank`) when one exchange has waited
+/// more than `seconds`: another process stopped without dying, which MPI does not notice. 0 when started.
+int strata_mpi_watch(int rank, double seconds);
 /// Ends this rank's MPI; after it no MPI call may be made.
 int strata_mpi_finalize(void);
 /// Stops every rank of the job with `code` (a rank that failed would otherwise leave the others waiting).

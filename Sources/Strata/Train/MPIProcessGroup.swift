@@ -9,12 +9,17 @@
         public let size: Int
         private var finished = false
 
-        /// Starts MPI; call once per process, before any other MPI use.
-        public init() throws {
+        /// Starts MPI; call once per process, before any other MPI use. An exchange that waits longer than
+        /// `timeout` seconds ends this process (see `strata_mpi_watch`).
+        public init(timeout: Double) throws {
             var rank: Int32 = 0, size: Int32 = 0
             try Self.check(strata_mpi_init(&rank, &size), "starting MPI")
             self.rank = Int(rank)
             self.size = Int(size)
+            if strata_mpi_watch(rank, timeout) != 0 {
+                throw ProcessGroupError(
+                    "cannot start the thread that watches for stopped processes", everyProcess: false)
+            }
         }
 
         public func sum(_ values: UnsafeMutableBufferPointer<Float>) throws {
