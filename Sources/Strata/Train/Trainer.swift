@@ -305,8 +305,11 @@ public final class Trainer {
                 let hasNext = batchIndex + 1 < batches && options.group == nil
                 let next = rows(batchIndex + 1)
                 let loss: Double
+                // The rows this process computed: its shard in a group.
+                var computed = count
                 if let group = options.group {
                     let shard = Shard.rows(count, rank: group.rank, of: group.size)
+                    computed = shard.count
                     plan.load(
                         train, order: order, start: rows(batchIndex).lowerBound + shard.lowerBound, count: shard.count)
                     (loss, interrupted) = try shardedStep(
@@ -322,7 +325,7 @@ public final class Trainer {
                 }
                 guard loss.isFinite else {
                     throw TrainingError.diverged(
-                        epoch: epoch, batch: batchIndex + 1, layer: network.firstNonFiniteLayer(batch: count),
+                        epoch: epoch, batch: batchIndex + 1, layer: network.firstNonFiniteLayer(batch: computed),
                         checkpoint: savedAny || options.resume != nil ? checkpointPath : nil)
                 }
                 if hasNext { network.useSpareBatch() }
