@@ -2,6 +2,8 @@
 /// gamma, beta, moving_mean, moving_variance [C]. While training each channel is normalized by the batch's own
 /// mean and (biased) variance over its M = batch·positions values, and the moving statistics follow them:
 /// moving ← moving·momentum + batch·(1 − momentum). When evaluating the moving statistics are used.
+/// `synchronized` (Keras' SyncBatchNorm): with several processes each computing a share of the batch, the statistics
+/// are the whole batch's (the sums added across processes with `StepContext.sumAcrossProcesses`), not the share's.
 public final class BatchNormalizationLayer: Layer {
     public let name: String
     public let inputShape: [Int]
@@ -18,9 +20,16 @@ public final class BatchNormalizationLayer: Layer {
     /// Per-part sums [parts, 2, C] in Double, added in part order: the same bits on any number of threads.
     private let partials: UnsafeMutablePointer<Double>
     private static let parts = 8
+    public let synchronized: Bool
+    /// The sums and the row count [2·C + 1] as all processes add them, when synchronized.
+    private let shared: UnsafeMutablePointer<Double>
 
-    public init(name: String, shape: [Int], momentum: Float, epsilon: Float, center: Bool = true, scale: Bool = true) {
+    public init(
+        name: String, shape: [Int], momentum: Float, epsilon: Float, center: Bool = true, scale: Bool = true,
+        synchronized: Bool = false
+    ) {
         self.name = name
+        self.synchronized = synchronized
         inputShape = shape
         self.momentum = momentum
         self.epsilon = epsilon
@@ -33,9 +42,26 @@ public final class BatchNormalizationLayer: Layer {
         inverseDeviation = Tensor(shape: [c])
         coefficients = Tensor(shape: [3, c])
         partials = .allocate(capacity: Self.parts * 2 * c)
+        shared = .allocate(capacity: 2 * c + 1)
     }
 
-    deinit { partials.deallocate() }
+    deinit {
+        partials.deallocate()
+        shared.deallocate()
+    }
+
+    /// The sums [2, C] over `rows` (this process's), as the whole batch's when synchronized in a group: the
+    /// processes' sums added, and their rows.
+    private func wholeBatch(
+        _ sums: UnsafeMutablePointer<Double>, rows: Int, context: StepContext
+    ) -> (sums: UnsafePointer<Double>, rows: Int) {
+        guard synchronized, let sum = context.sumAcrossProcesses else { return (UnsafePointer(sums), rows) }
+        let c = channels
+        for j in 0..<2 * c { shared[j] = sums[j] }
+        shared[2 * c] = Double(rows)
+        sum(UnsafeMutableBufferPointer(start: shared, count: 2 * c + 1))
+        return (UnsafePointer(shared), Int(shared[2 * c]))
+    }
 
     public var parameters: [Parameter] { [gamma, beta].compactMap { $0 } }
     public var state: [StateTensor] { [movingMean, movingVariance] }
@@ -88,10 +114,11 @@ public final class BatchNormalizationLayer: Layer {
         let c = channels, rows = batch * inputSize / c, threads = context.workspace.threads
         if context.training {
             // Σx and Σx² in one pass; in Double, E[x²] − mean² keeps the variance's digits.
-            let sums = channelSums(input, input, rows: rows, threads: threads)
+            let (sums, count) = wholeBatch(
+                channelSums(input, input, rows: rows, threads: threads), rows: rows, context: context)
             for j in 0..<c {
-                let m = sums[j] / Double(rows)
-                let variance = Float(max(sums[c + j] / Double(rows) - m * m, 0))
+                let m = sums[j] / Double(count)
+                let variance = Float(max(sums[c + j] / Double(count) - m * m, 0))
                 mean[j] = Float(m)
                 inverseDeviation[j] = 1 / (variance + epsilon).squareRoot()
                 movingMean.value[j] = movingMean.value[j] * momentum + mean[j] * (1 - momentum)
@@ -119,13 +146,19 @@ public final class BatchNormalizationLayer: Layer {
         inputGradient: UnsafeMutablePointer<Float>?, outputGradient dy: UnsafePointer<Float>,
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
-        let c = channels, rows = batch * inputSize / c, count = Double(rows)
-        let sums = channelSums(dy, input, rows: rows, threads: context.workspace.threads)
+        let c = channels, rows = batch * inputSize / c
+        let local = channelSums(dy, input, rows: rows, threads: context.workspace.threads)
+        // γ and β take this process's sums (the group adds their gradients); dx needs the whole batch's.
+        for j in 0..<c {
+            let s = Double(inverseDeviation[j]), m = Double(mean[j])
+            gamma?.gradient[j] += Float(s * (local[c + j] - m * local[j]))
+            beta?.gradient[j] += Float(local[j])
+        }
+        let (sums, rowsInBatch) = wholeBatch(local, rows: rows, context: context)
+        let count = Double(rowsInBatch)
         for j in 0..<c {
             let s = Double(inverseDeviation[j]), m = Double(mean[j])
             let sumDy = sums[j], sumDyXhat = s * (sums[c + j] - m * sums[j])
-            gamma?.gradient[j] += Float(sumDyXhat)
-            beta?.gradient[j] += Float(sumDy)
             let g = Double(gamma?.value[j] ?? 1)
             coefficients[j] = Float(g * s)
             coefficients[c + j] = Float(-g * s * s * sumDyXhat / count)

@@ -71,6 +71,9 @@ public struct StepContext {
     /// Where this batch's first row stands in the whole batch when it is one process's shard of it, so per-row
     /// randomness (dropout masks) is the same however the batch is split.
     public var firstRow = 0
+    /// Sums values across the processes training together, in place (nil for one process alone): what a layer
+    /// that computes over the whole batch of all of them calls (synchronized batch normalization).
+    public var sumAcrossProcesses: ((UnsafeMutableBufferPointer<Double>) -> Void)?
 
     public init(training: Bool, step: UInt64, seed: UInt64, workspace: GEMMWorkspace, optimizer: Optimizer? = nil) {
         self.training = training

@@ -250,18 +250,67 @@ private func largestRelativeDifference(_ a: Trainer, _ b: Trainer) -> Float {
 /// Batch normalization takes each rank's statistics from its own shard; the moving statistics are averaged over
 /// the ranks before they are used, so every rank evaluates and saves the same model.
 @Test func batchNormalizationStateIsTheSameOnEveryRank() throws {
-    let text = try String(contentsOfFile: Paths.spec("iris.yaml"), encoding: .utf8).replacingOccurrences(
-        of: "  - dense: {units: 16, activation: relu}\n",
-        with: "  - dense: {units: 16, use_bias: false}\n  - batch_normalization\n  - activation: relu\n")
-    let (spec, parseDiagnostics) = SpecParser.parse(text: text, file: Paths.spec("iris-bn.yaml"))
-    let (checked, _, diagnostics) = Checker.check(try #require(spec, "\(parseDiagnostics.items)"))
     let group = try trainInGroup(
-        try #require(checked, "\(diagnostics.items)"), ranks: 2, folder: temporaryFolder(),
+        try irisWithBatchNormalization(synchronized: false), ranks: 2, folder: temporaryFolder(),
         configure: { options, _ in options.epochs = 2 }
     ).map(\.trainer)
     #expect(!group[0].plan.state.isEmpty)
     #expect(largestRelativeDifference(group[0], group[1]) == 0)
     #expect(group[0].state.history.last?.values["val_accuracy"] == group[1].state.history.last?.values["val_accuracy"])
+}
+
+/// iris with a batch normalization, as text for `SpecParser`, its data beside the bundled specs.
+private func irisWithBatchNormalization(synchronized: Bool) throws -> CheckedSpec {
+    let layer = synchronized ? "batch_normalization: {synchronized: true}" : "batch_normalization"
+    let text = try String(contentsOfFile: Paths.spec("iris.yaml"), encoding: .utf8).replacingOccurrences(
+        of: "  - dense: {units: 16, activation: relu}\n",
+        with: "  - dense: {units: 16, use_bias: false}\n  - \(layer)\n  - activation: relu\n")
+    let (spec, parseDiagnostics) = SpecParser.parse(text: text, file: Paths.spec("iris-bn.yaml"))
+    let (checked, _, diagnostics) = Checker.check(try #require(spec, "\(parseDiagnostics.items)"))
+    return try #require(checked, "\(diagnostics.items)")
+}
+
+/// Synchronized batch normalization takes the whole batch's statistics (the ranks' sums added), so two ranks
+/// train what one process does, to rounding, where per-rank statistics would not.
+@Test func synchronizedBatchNormalizationTrainsWhatOneProcessDoes() throws {
+    let configure: @Sendable (inout TrainOptions, Int) -> Void = { options, _ in options.epochs = 2 }
+    for synchronized in [true, false] {
+        let checked = try irisWithBatchNormalization(synchronized: synchronized)
+        let group = try trainInGroup(checked, ranks: 2, folder: temporaryFolder(), configure: configure)
+        var options = TrainOptions()
+        options.threads = 1
+        options.writeFiles = false
+        configure(&options, 0)
+        let alone = try Trainer(checked: checked, options: options)
+        _ = try alone.run()
+        let difference = largestRelativeDifference(alone, group[0].trainer)
+        if synchronized {
+            #expect(difference < 1e-5, "largest relative difference \(difference)")
+        } else {
+            #expect(difference > 1e-3, "per-rank statistics differ from the whole batch's: \(difference)")
+        }
+        #expect(largestRelativeDifference(group[0].trainer, group[1].trainer) == 0)
+    }
+}
+
+/// A last batch with fewer rows than ranks would leave a rank out of a synchronized layer's sums: refused.
+@Test func synchronizedBatchNormalizationNeedsARowOnEveryRank() throws {
+    let checked = try irisWithBatchNormalization(synchronized: true)
+    // 120 training rows in batches of 17 end in a batch of 1.
+    let results = ThreadGroup(size: 2).run { member in
+        var options = TrainOptions()
+        options.threads = 1
+        options.group = member
+        options.writeFiles = false
+        options.batchSize = 17
+        _ = try Trainer(checked: checked, options: options)
+    }
+    for result in results {
+        #expect(throws: ProcessGroupError.self) { try result.get() }
+        if case .failure(let error) = result {
+            #expect("\(error)".contains("the last batch of each epoch has 1 row, fewer than the 2 processes"))
+        }
+    }
 }
 
 /// Processes started with different settings would train different models under one name: refused at start.

@@ -218,8 +218,9 @@ struct KerasLayerReader {
         for key in ["beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"] {
             requireNull(key, help: "Strata's batch normalization has none")
         }
-        if config["renorm"]?.bool == true || config["synchronized"]?.bool == true {
-            fail("BatchNormalization's renorm and synchronized have no Strata equivalent", at: config.location)
+        if config["synchronized"]?.bool == true { keys.append(("synchronized", "true")) }
+        if config["renorm"]?.bool == true {
+            fail("BatchNormalization's renorm has no Strata equivalent", at: config.location)
         }
         return ImportedSpec.Layer(kind: "batch_normalization", keys: keys)
     }

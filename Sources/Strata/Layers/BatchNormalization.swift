@@ -15,18 +15,23 @@ public struct BatchNormalizationSpec: LayerKind {
             "added to the variance before its square root"),
         KeyRule("center", .boolean, .value(.boolean(true)), "learn a shift β"),
         KeyRule("scale", .boolean, .value(.boolean(true)), "learn a scale γ"),
+        KeyRule(
+            "synchronized", .boolean, .value(.boolean(false)),
+            "under MPI, normalize over the whole batch of all processes, not each process's share"),
     ]
 
     public var momentum: Double
     public var epsilon: Double
     public var center: Bool
     public var scale: Bool
+    public var synchronized: Bool
 
     public init(_ arguments: LayerArguments) {
         momentum = arguments.number("momentum").value
         epsilon = arguments.number("epsilon").value
         center = arguments.boolean("center")
         scale = arguments.boolean("scale")
+        synchronized = arguments.boolean("synchronized")
     }
 
     public func outputShape(input: [Int], name: String) throws(ShapeProblem) -> [Int] { input }
@@ -50,6 +55,9 @@ public struct BatchNormalizationSpec: LayerKind {
             "while training: x̂ = (x − μ) / √(σ² + \(format(epsilon))), μ and σ² each channel's mean and variance over the batch\(layer.inputShape.count > 1 ? " and every position" : "")",
             "y = \(affine); the moving statistics follow: moving ← \(format(momentum))·moving + \(format(1 - momentum))·batch",
             "when evaluating and predicting: μ and σ² are the moving statistics",
+            synchronized
+                ? "synchronized: under MPI, μ and σ² are the whole batch's, summed across the processes at every step"
+                : "under MPI, each process normalizes by its own share of the batch (synchronized: true for the whole batch's)",
             "parameters: \((scale ? 1 : 0) + (center ? 1 : 0))·\(c) trainable (γ, β) + 2·\(c) non-trainable (moving mean and variance) = \(groupedDigits(layer.params + layer.nonTrainableParams))",
             "FLOPs: 4 per value = \(groupedDigits(layer.flops))",
         ]
@@ -59,7 +67,7 @@ public struct BatchNormalizationSpec: LayerKind {
         [
             BatchNormalizationLayer(
                 name: name, shape: input, momentum: Float(momentum), epsilon: Float(epsilon), center: center,
-                scale: scale)
+                scale: scale, synchronized: synchronized)
         ]
     }
 

@@ -7,8 +7,22 @@ import StrataEngine
 extension Trainer {
     /// Refuses a group that cannot share the batches, or whose processes were started differently.
     func joinGroup(_ group: ProcessGroup) throws {
-        try Shard.check(examples: data.train.count, batchSize: spec.training.batchSize.value, ranks: group.size)
+        let batchSize = spec.training.batchSize.value
+        try Shard.check(examples: data.train.count, batchSize: batchSize, ranks: group.size)
         try group.agree(on: groupIdentity(), what: "builds, specs, options or data")
+        let synchronized = plan.network.layers.contains { ($0 as? BatchNormalizationLayer)?.synchronized == true }
+        // A synchronized layer's sums need every process in every step: none may have an empty share.
+        let last = data.train.count % batchSize
+        if synchronized, last > 0, last < group.size {
+            throw ProcessGroupError(
+                "the last batch of each epoch has \(last) row\(last == 1 ? "" : "s"), fewer than the \(group.size) processes, and synchronized batch normalization needs a row on every process",
+                help:
+                    "choose a batch_size that leaves a last batch of at least \(group.size) rows (or none), or start fewer processes"
+            )
+        }
+        sumAcrossProcesses = { [unowned self] values in
+            do { try group.sum(values) } catch { if self.layerSumFailure == nil { self.layerSumFailure = error } }
+        }
     }
 
     /// A digest of what must be the same in every process: this program, the spec as adjusted by the options, the
@@ -51,13 +65,15 @@ extension Trainer {
         var context = StepContext(
             training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
         context.firstRow = shard.lowerBound
+        context.sumAcrossProcesses = sumAcrossProcesses
         // This shard's loss and metrics, summed with the others' below: every process then holds the whole batch's.
         var shardMetrics = MetricAccumulator()
         var loss = 0.0
         if !shard.isEmpty {
             network.forward(batch: shard.count, context: context)
             loss = network.computeLoss(batch: shard.count, gradient: true, meanOver: count)
-            if loss.isFinite { network.backward(batch: shard.count, context: context) }
+            // Even after a non-finite loss (the step is then dropped): a synchronized layer's sums need every process.
+            network.backward(batch: shard.count, context: context)
             // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
             let penalty = network.regularizationPenalty()
             shardMetrics.add(
@@ -80,6 +96,7 @@ extension Trainer {
             return (MetricAccumulator(packed: values), values[flags] > 0, values[flags + 1] > 0)
         }
         guard !anyNonFinite else { return (.nan, anyInterrupted) }
+        if let failure = layerSumFailure { throw failure }
         for parameter in plan.optimizer.parameters { try group.sum(parameter.gradient.buffer) }
         secondsSumming += Double(DispatchTime.now().uptimeNanoseconds - started) * 1e-9
         metrics.add(batchMetrics)

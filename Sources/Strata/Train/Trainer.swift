@@ -101,6 +101,10 @@ public final class Trainer {
     public private(set) var secondsTrained: Double = 0
     /// In a group, the part of it spent summing the gradients across the processes (`shardedStep`).
     public internal(set) var secondsSumming: Double = 0
+    /// In a group, what layers call to add their sums across the processes (synchronized batch normalization),
+    /// made once; and the first failure of such a sum, reported after the step.
+    var sumAcrossProcesses: ((UnsafeMutableBufferPointer<Double>) -> Void)?
+    var layerSumFailure: Error?
     /// Copies of the best weights (and state) when early stopping restores them, parallel to
     /// `plan.modelTensors`; allocated once.
     private var bestWeights: [Tensor] = []
