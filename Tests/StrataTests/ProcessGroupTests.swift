@@ -125,6 +125,7 @@ func shardsCoverABatchInOrderWithSizesWithinOne(ranks: Int) {
         for (a, b) in zip(shards, shards.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
         let sizes = shards.map(\.count)
         #expect(sizes.max()! - sizes.min()! <= 1, "\(count) over \(ranks): \(sizes)")
+        #expect(sizes.max()! == Shard.largestShare(count, of: ranks))
     }
 }
 

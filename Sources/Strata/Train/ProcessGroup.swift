@@ -45,6 +45,11 @@ public enum Shard {
         return (count * rank / ranks)..<(count * (rank + 1) / ranks)
     }
 
+    /// The most rows any rank takes of a batch of `count` (the buffers a rank needs).
+    public static func largestShare(_ count: Int, of ranks: Int) -> Int {
+        (count + ranks - 1) / max(ranks, 1)
+    }
+
     /// Refuses a split that would leave a process without work in every batch.
     public static func check(examples: Int, batchSize: Int, ranks: Int) throws {
         if examples < ranks {

@@ -132,8 +132,11 @@ public final class Trainer {
         data = try TrainingData.prepare(spec, encoding: facts.encoding, loaded: facts.datasets)
         // A batch larger than every source is never filled: buffers are sized to the largest source.
         let largest = max(data.train.count, data.validation?.count ?? 0, data.test?.count ?? 0, 1)
+        // In a group a process computes at most its share of a batch: its buffers are sized for that.
+        let batchSize = spec.training.batchSize.value
+        let rows = options.group.map { Shard.largestShare(batchSize, of: $0.size) } ?? batchSize
         plan = ModelPlan(
-            spec: spec, batchSize: min(spec.training.batchSize.value, largest),
+            spec: spec, batchSize: min(rows, largest),
             threads: min(max(options.threads, 1), TrainOptions.maximumThreads))
         plan.initialize(seed: spec.seed)
         if let group = options.group { try joinGroup(group) }
