@@ -338,3 +338,41 @@ private func irisWithBatchNormalization(synchronized: Bool) throws -> CheckedSpe
         }
     }
 }
+
+/// Ranks resuming from checkpoints are compared by what they start from, not by the path: the same file under
+/// two paths trains; two different checkpoints are refused.
+@Test func ranksResumingFromDifferentCheckpointsAreRefused() throws {
+    let checked = try checkedSpec("iris.yaml")
+    let folder = temporaryFolder()
+    func trainAlone(epochs: Int, seed: UInt64, to name: String) throws {
+        var options = TrainOptions()
+        options.threads = 1
+        options.epochs = epochs
+        options.seed = seed
+        options.output = folder.appendingPathComponent(name).path
+        _ = try Trainer(checked: checked, options: options).run()
+    }
+    try trainAlone(epochs: 1, seed: 42, to: "a.safetensors")
+    try trainAlone(epochs: 1, seed: 7, to: "b.safetensors")
+    try FileManager.default.copyItem(
+        at: folder.appendingPathComponent("a.safetensors"), to: folder.appendingPathComponent("a-copy.safetensors"))
+    for (second, accepted) in [("a-copy.safetensors", true), ("b.safetensors", false)] {
+        let results = ThreadGroup(size: 2).run { member in
+            var options = TrainOptions()
+            options.threads = 1
+            options.group = member
+            options.writeFiles = false
+            options.epochs = 2
+            options.output = folder.appendingPathComponent("resumed.safetensors").path
+            options.resume = folder.appendingPathComponent(member.rank == 0 ? "a.safetensors" : second).path
+            _ = try Trainer(checked: checked, options: options)
+        }
+        for result in results {
+            if accepted {
+                #expect(throws: Never.self) { try result.get() }
+            } else {
+                #expect(throws: ProcessGroupError.self) { try result.get() }
+            }
+        }
+    }
+}

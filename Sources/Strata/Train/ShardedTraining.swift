@@ -26,17 +26,22 @@ extension Trainer {
     }
 
     /// A digest of what must be the same in every process: this program, the spec as adjusted by the options, the
-    /// options that change training, and the data.
+    /// options that change training, the data, and the weights, optimizer state and place in training it starts
+    /// from (a checkpoint to resume is compared by content: machines may hold it under different paths, or
+    /// different files under one path).
     private func groupIdentity() -> [UInt8] {
         var text = spec.source + "\n"
         text += "\(spec.seed) \(spec.training.epochs.value) \(spec.training.batchSize.value) "
-        text += "\(spec.optimizer.learningRate.value) \(options.resume ?? "-") \(options.initFrom ?? "-")\n"
+        text += "\(spec.optimizer.learningRate.value) \(options.resume != nil) \(options.initFrom != nil)\n"
         let datasets: [Dataset?] = [data.train, data.validation, data.test]
         for case let dataset? in datasets {
             let features = dataset.features.withUnsafeBytes(Self.fingerprint)
             let targets = dataset.targets.withUnsafeBytes(Self.fingerprint)
             text += "\(dataset.count) \(features) \(targets)\n"
         }
+        let tensors = plan.modelTensors.map(\.tensor) + plan.optimizer.slots.flatMap { $0 } + bestWeights
+        for tensor in tensors { text += "\(Self.fingerprint(UnsafeRawBufferPointer(tensor.buffer))) " }
+        text += "\(state.epoch) \(state.batch) \(plan.optimizer.iterations)\n"
         let program = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/self/exe"))).map {
             $0.withUnsafeBytes(Self.fingerprint)
         }

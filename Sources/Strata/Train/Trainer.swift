@@ -107,7 +107,7 @@ public final class Trainer {
     var layerSumFailure: Error?
     /// Copies of the best weights (and state) when early stopping restores them, parallel to
     /// `plan.modelTensors`; allocated once.
-    private var bestWeights: [Tensor] = []
+    private(set) var bestWeights: [Tensor] = []
 
     public init(checked: CheckedSpec, options: TrainOptions) throws {
         var spec = checked.spec
@@ -139,7 +139,6 @@ public final class Trainer {
             spec: spec, batchSize: min(rows, largest),
             threads: min(max(options.threads, 1), TrainOptions.maximumThreads))
         plan.initialize(seed: spec.seed)
-        if let group = options.group { try joinGroup(group) }
         if let early = spec.training.earlyStopping, early.restoreBestWeights {
             bestWeights = plan.modelTensors.map { Tensor(shape: $0.tensor.shape) }
         }
@@ -159,6 +158,8 @@ public final class Trainer {
             let checkpoint = try Trainer.read(path)
             try asTrainingError { try plan.load(checkpoint, path: path, optimizerState: false) }
         }
+        // Last, so the ranks compare the weights and state they start from, however they got them.
+        if let group = options.group { try joinGroup(group) }
     }
 
     /// Runs `body`, reporting a checkpoint problem as a training error.
