@@ -294,18 +294,28 @@ private func irisWithBatchNormalization(synchronized: Bool) throws -> CheckedSpe
     }
 }
 
-/// A last batch with fewer rows than ranks would leave a rank out of a synchronized layer's sums: refused.
-@Test func synchronizedBatchNormalizationNeedsARowOnEveryRank() throws {
-    let checked = try irisWithBatchNormalization(synchronized: true)
-    // 120 training rows in batches of 17 end in a batch of 1.
-    let results = ThreadGroup(size: 2).run { member in
+/// Starts a trainer on each of `ranks` thread ranks (one thread each, only rank 0 writing) without training:
+/// how each start ended, in rank order.
+private func startInGroup(
+    _ checked: CheckedSpec, ranks: Int = 2, configure: @escaping @Sendable (inout TrainOptions, Int) -> Void
+) -> [Result<Void, Error>] {
+    let folder = temporaryFolder()
+    return ThreadGroup(size: ranks).run { member in
         var options = TrainOptions()
         options.threads = 1
         options.group = member
         options.writeFiles = false
-        options.batchSize = 17
+        options.output = folder.appendingPathComponent("started.safetensors").path
+        configure(&options, member.rank)
         _ = try Trainer(checked: checked, options: options)
     }
+}
+
+/// A last batch with fewer rows than ranks would leave a rank out of a synchronized layer's sums: refused.
+@Test func synchronizedBatchNormalizationNeedsARowOnEveryRank() throws {
+    let checked = try irisWithBatchNormalization(synchronized: true)
+    // 120 training rows in batches of 17 end in a batch of 1.
+    let results = startInGroup(checked) { options, _ in options.batchSize = 17 }
     for result in results {
         #expect(throws: ProcessGroupError.self) { try result.get() }
         if case .failure(let error) = result {
@@ -317,17 +327,7 @@ private func irisWithBatchNormalization(synchronized: Bool) throws -> CheckedSpe
 /// Processes started with different settings would train different models under one name: refused at start.
 @Test func ranksStartedDifferentlyAreRefused() throws {
     let checked = try checkedSpec("iris.yaml")
-    let group = ThreadGroup(size: 2)
-    let folder = temporaryFolder()
-    let results = group.run { member in
-        var options = TrainOptions()
-        options.threads = 1
-        options.group = member
-        options.writeFiles = false
-        options.output = folder.appendingPathComponent("x.safetensors").path
-        options.learningRate = member.rank == 0 ? 0.01 : 0.02
-        _ = try Trainer(checked: checked, options: options)
-    }
+    let results = startInGroup(checked) { options, rank in options.learningRate = rank == 0 ? 0.01 : 0.02 }
     for result in results {
         #expect(throws: ProcessGroupError.self) { try result.get() }
         if case .failure(let error) = result {
@@ -357,15 +357,9 @@ private func irisWithBatchNormalization(synchronized: Bool) throws -> CheckedSpe
     try FileManager.default.copyItem(
         at: folder.appendingPathComponent("a.safetensors"), to: folder.appendingPathComponent("a-copy.safetensors"))
     for (second, accepted) in [("a-copy.safetensors", true), ("b.safetensors", false)] {
-        let results = ThreadGroup(size: 2).run { member in
-            var options = TrainOptions()
-            options.threads = 1
-            options.group = member
-            options.writeFiles = false
+        let results = startInGroup(checked) { options, rank in
             options.epochs = 2
-            options.output = folder.appendingPathComponent("resumed.safetensors").path
-            options.resume = folder.appendingPathComponent(member.rank == 0 ? "a.safetensors" : second).path
-            _ = try Trainer(checked: checked, options: options)
+            options.resume = folder.appendingPathComponent(rank == 0 ? "a.safetensors" : second).path
         }
         for result in results {
             if accepted {
