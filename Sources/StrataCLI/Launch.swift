@@ -15,6 +15,12 @@ func joinLaunchedGroup() throws -> ProcessGroup? {
             throw ExitCode(ExitStatus.specOrDataError)
         }
         if group.rank != 0 { errorPrefix = "[rank \(group.rank)] " }
+        // A launcher of another MPI (MPICH's beside Open MPI's library) starts N processes that each see a group
+        // of one: each would train its own copy and write the same checkpoint.
+        if group.size != launch.processes {
+            printError("error: \(launch.mismatch(groupSize: group.size))")
+            group.abort(code: ExitStatus.specOrDataError)
+        }
         return group
     #else
         printError("error: \(launch.refusal)")

@@ -43,6 +43,11 @@ public struct ParallelLaunch: Sendable, Equatable {
         "strata sweep runs as one of \(processes) processes started together (\(variable)=\(processes)), but a sweep trains its trials one after another in one process: each process would run the whole sweep. Run it once, without mpirun or srun."
     }
 
+    /// Why a group of another size than the launcher's is refused.
+    public func mismatch(groupSize: Int) -> String {
+        "the launcher started \(processes) processes (\(variable)=\(processes)), but MPI sees \(groupSize) in this one's group: strata was built against another MPI than the launcher's (run it with the mpirun of the MPI it was built with)"
+    }
+
     public var refusal: String {
         "strata runs as one of \(processes) processes started together (\(variable)=\(processes)), but it was built without MPI and trains in one process: each would train its own copy of the model and write the same checkpoint. Run it once, without mpirun or srun; it uses every core of the machine by itself."
     }

@@ -42,7 +42,7 @@ extension Trainer {
         let tensors = plan.modelTensors.map(\.tensor) + plan.optimizer.slots.flatMap { $0 } + bestWeights
         for tensor in tensors { text += "\(Self.fingerprint(UnsafeRawBufferPointer(tensor.buffer))) " }
         text += "\(state.epoch) \(state.batch) \(plan.optimizer.iterations)\n"
-        let program = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/self/exe"))).map {
+        let program = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/self/exe"), options: .alwaysMapped)).map {
             $0.withUnsafeBytes(Self.fingerprint)
         }
         text += "\(program ?? 0)"
