@@ -192,6 +192,47 @@ static void kernel_avx512(long kc, const float *a, const float *b, float *c, lon
         }
     }
 }
+
+/* kernel_avx512 for the first `rows` (< MR) rows of a row panel, each element summed as there, so the rows a
+   batch leaves over (128 = 21 x 6 + 2) cost a third of a full tile rather than two half-width AVX2 tiles. */
+__attribute__((target("avx512f"), always_inline))
+static inline void kernel_avx512_first_rows(int rows, long kc, const float *a, const float *b, float *c, long ldc,
+                                            int accumulate) {
+    const float *b_next = b + kc * NR;
+    __m512 acc[MR][2];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (long p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_loadu_ps(b + p * NR), b1 = _mm512_loadu_ps(b_next + p * NR);
+        for (int r = 0; r < rows; r++) {
+            __m512 av = _mm512_set1_ps(a[r]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        }
+        a += MR;
+    }
+    for (int r = 0; r < rows; r++) {
+        float *row = c + r * ldc;
+        if (accumulate) {
+            _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), acc[r][0]));
+            _mm512_storeu_ps(row + 16, _mm512_add_ps(_mm512_loadu_ps(row + 16), acc[r][1]));
+        } else {
+            _mm512_storeu_ps(row, acc[r][0]);
+            _mm512_storeu_ps(row + 16, acc[r][1]);
+        }
+    }
+}
+
+/* One instance per row count, so each keeps its accumulators in registers. */
+__attribute__((target("avx512f")))
+static void kernel_avx512_rows(int rows, long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+    switch (rows) {
+    case 1: kernel_avx512_first_rows(1, kc, a, b, c, ldc, accumulate); break;
+    case 2: kernel_avx512_first_rows(2, kc, a, b, c, ldc, accumulate); break;
+    case 3: kernel_avx512_first_rows(3, kc, a, b, c, ldc, accumulate); break;
+    case 4: kernel_avx512_first_rows(4, kc, a, b, c, ldc, accumulate); break;
+    default: kernel_avx512_first_rows(5, kc, a, b, c, ldc, accumulate); break;
+    }
+}
 #endif
 
 /* Runs the micro-kernel for one tile; edge tiles go through a full-size scratch tile so their arithmetic
@@ -220,16 +261,39 @@ static void tile(int use_avx2, long kc, const float *pa, const float *pb, float 
     }
 }
 
-/* The tiles of mc rows against two full panels: 6x32 AVX-512 tiles for whole row panels, the last partial one
-   through `tile` panel by panel (the same bits either way). */
+/* The tiles of mc rows against two full panels: 6x32 AVX-512 tiles for whole row panels, then the rows left
+   over (the same bits either way). */
 static void wide_tiles(long kc, const float *pa, const float *pb, float *c, long ldc, long mc, int accumulate) {
-    long ir = 0;
 #if defined(__x86_64__)
+    long ir = 0;
     for (; ir + MR <= mc; ir += MR) kernel_avx512(kc, pa + ir * kc, pb, c + ir * ldc, ldc, accumulate);
+    if (ir < mc) kernel_avx512_rows((int)(mc - ir), kc, pa + ir * kc, pb, c + ir * ldc, ldc, accumulate);
+#else
+    /* Never chosen without AVX-512: the pair of panels one after the other. */
+    for (long ir = 0; ir < mc; ir += MR) {
+        long rows = mc - ir < MR ? mc - ir : MR;
+        tile(0, kc, pa + ir * kc, pb, c + ir * ldc, ldc, rows, NR, accumulate);
+        tile(0, kc, pa + ir * kc, pb + kc * NR, c + ir * ldc + NR, ldc, rows, NR, accumulate);
+    }
 #endif
-    if (ir < mc) {
-        tile(1, kc, pa + ir * kc, pb, c + ir * ldc, ldc, mc - ir, NR, accumulate);
-        tile(1, kc, pa + ir * kc, pb + kc * NR, c + ir * ldc + NR, ldc, mc - ir, NR, accumulate);
+}
+
+/* C[mc, nc] (+)= the packed row panels pa (MR rows each, kc deep, one after another) times the packed column
+   panels pb (NR columns each, likewise): column panels outer, so each stays in L1 while the row panels pass. */
+static void block_tiles(int use_avx2, int wide, long kc, const float *pa, const float *pb, float *c, long ldc,
+                        long mc, long nc, int accumulate) {
+    for (long jr = 0; jr < nc;) {
+        long cols = nc - jr < NR ? nc - jr : NR;
+        if (wide && nc - jr >= 2 * NR) {
+            wide_tiles(kc, pa, pb + jr * kc, c + jr, ldc, mc, accumulate);
+            jr += 2 * NR;
+            continue;
+        }
+        for (long ir = 0; ir < mc; ir += MR) {
+            long rows = mc - ir < MR ? mc - ir : MR;
+            tile(use_avx2, kc, pa + ir * kc, pb + jr * kc, c + ir * ldc + jr, ldc, rows, cols, accumulate);
+        }
+        jr += NR;
     }
 }
 
@@ -269,20 +333,7 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
             for (long i0 = 0; i0 < m; i0 += MC) {
                 long mc = m - i0 < MC ? m - i0 : MC;
                 pack_a(use_avx2, trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
-                for (long jr = 0; jr < nc;) {
-                    long cols = nc - jr < NR ? nc - jr : NR;
-                    if (wide && nc - jr >= 2 * NR) {
-                        wide_tiles(kc, pack_a_buf, panels + jr * kc, c + i0 * ldc + j0 + jr, ldc, mc, acc);
-                        jr += 2 * NR;
-                        continue;
-                    }
-                    for (long ir = 0; ir < mc; ir += MR) {
-                        long rows = mc - ir < MR ? mc - ir : MR;
-                        tile(use_avx2, kc, pack_a_buf + ir * kc, panels + jr * kc,
-                             c + (i0 + ir) * ldc + j0 + jr, ldc, rows, cols, acc);
-                    }
-                    jr += NR;
-                }
+                block_tiles(use_avx2, wide, kc, pack_a_buf, panels, c + i0 * ldc + j0, ldc, mc, nc, acc);
             }
         }
     }
@@ -343,10 +394,70 @@ static void run_part(void *context, long t) {
     }
 }
 
+/* The product with op(A) packed once into shared memory (a region of the pool, in parts), then blocks of
+   columns that the threads claim in turn, each thread packing its block of op(B) into its own part of the
+   shared buffer, so a thread the machine runs slower takes fewer blocks and none waits for a fixed half. Every
+   element is summed as strata_sgemm sums it (the same depth blocks, tiles and kernels), so the bits do not
+   depend on the split. Depth block p of op(A) is stored at p * m_pad, its row panels one after another. */
+typedef struct {
+    int use_avx2, wide, trans_a, trans_b, accumulate, tasks;
+    long m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, col_blocks, next_block;
+    const float *a, *b;
+    float *c, *packed_a, *packed_b;
+} column_job;
+
+static void column_pack_a(void *context, long t) {
+    const column_job *j = (const column_job *)context;
+    long depth_blocks = (j->k + j->k_step - 1) / j->k_step;
+    long p0 = t % depth_blocks * j->k_step, kc = j->k - p0 < j->k_step ? j->k - p0 : j->k_step;
+    long i0 = t / depth_blocks * MC, mc = j->m - i0 < MC ? j->m - i0 : MC;
+    pack_a(j->use_avx2, j->trans_a, j->a, j->lda, i0, p0, mc, kc, j->packed_a + p0 * j->m_pad + i0 * kc);
+}
+
+static void column_blocks(void *context, long t) {
+    column_job *j = (column_job *)context;
+    float *pack_b_buf = j->packed_b + t * j->k_step * j->block_cols;
+    for (long block; (block = strata_claim(&j->next_block)) < j->col_blocks;) {
+        long j0 = block * j->block_cols, nc = j->n - j0 < j->block_cols ? j->n - j0 : j->block_cols;
+        for (long p0 = 0; p0 < j->k; p0 += j->k_step) {
+            long kc = j->k - p0 < j->k_step ? j->k - p0 : j->k_step;
+            pack_b(j->trans_b, j->b, j->ldb, p0, j0, kc, nc, pack_b_buf);
+            for (long i0 = 0; i0 < j->m; i0 += MC) {
+                long mc = j->m - i0 < MC ? j->m - i0 : MC;
+                block_tiles(j->use_avx2, j->wide, kc, j->packed_a + p0 * j->m_pad + i0 * kc, pack_b_buf,
+                            j->c + i0 * j->ldc + j0, j->ldc, mc, nc, j->accumulate || p0 > 0);
+            }
+        }
+    }
+}
+
+/* Whether the column path ran: it takes products at least as wide as tall, with room in `shared` for op(A)
+   packed and a block of op(B) per thread. */
+static int sgemm_columns(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
+                         const float *a, long lda, const float *b, long ldb, int accumulate, float *c, long ldc,
+                         float *shared, long shared_floats) {
+    if (m <= 0 || n <= 0 || k <= 0 || m > n || !shared) return 0;
+    long m_pad = (m + MR - 1) / MR * MR, k_step = depth_step(k);
+    /* A few blocks per thread, in whole wide tiles. */
+    long wide_units = (n + 2 * NR - 1) / (2 * NR), wanted = 4L * threads;
+    long blocks = wanted < wide_units ? wanted : wide_units;
+    long block_cols = (wide_units + blocks - 1) / blocks * 2 * NR;
+    if (m_pad * k + threads * k_step * block_cols > shared_floats) return 0;
+    column_job job = {use_avx2, use_avx2 && strata_cpu_use_avx512(), trans_a, trans_b, accumulate, threads,
+                      m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, (n + block_cols - 1) / block_cols, 0,
+                      a, b, c, shared, shared + m_pad * k};
+    strata_parallel_run((m + MC - 1) / MC * ((k + k_step - 1) / k_step), column_pack_a, &job);
+    strata_parallel_run(threads, column_blocks, &job);
+    return 1;
+}
+
 void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
                            const float *a, long lda, const float *b, long ldb,
                            int accumulate, float *c, long ldc,
-                           float *const *pack_a, float *const *pack_b) {
+                           float *const *pack_a, float *const *pack_b, float *shared, long shared_floats) {
+    if (threads > 1 && sgemm_columns(use_avx2, threads, trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c,
+                                    ldc, shared, shared_floats))
+        return;
     /* Splitting the rows repeats the packing of B in every task, splitting the columns repeats A's:
        repeat the smaller one. */
     int split_rows = m * k > k * n;

@@ -256,6 +256,10 @@ func plannedLayers(_ specName: String, batch: Int = 64) -> ([Layer], StrataEngin
     return (plan.network.layers, spec.optimizer.kind.value)
 }
 
+/// The thread counts the training steps are timed with: 1 and 2, or STRATA_BENCH_THREADS alone (e.g. for a profiler).
+let stepThreads =
+    ProcessInfo.processInfo.environment["STRATA_BENCH_THREADS"].flatMap { Int($0) }.map { [$0] } ?? [1, 2]
+
 /// fashion-mlp (784-128(relu)-10(softmax), SGD momentum), fashion-mlp-big (784-512-256-10, Adam, its batch of
 /// 128), fashion-cnn (Adam; pooling before the relus, conv2d_2 computing only the 10x10 outputs its pooling reads,
 /// conv2d_1 fused with its pooling) and fashion-cnn-bn, each as its plan builds it.
@@ -265,7 +269,7 @@ for (name, spec, shape, unit, batch) in [
     ("cnn_train_step", "fashion-cnn", "fashion-cnn b64", "ms", 64),
     ("cnn_bn_train_step", "fashion-cnn-bn", "fashion-cnn-bn b64", "ms", 64),
 ] where wanted(name.replacingOccurrences(of: "_train_step", with: "").replacingOccurrences(of: "_", with: "-")) {
-    for threads in [1, 2] {
+    for threads in stepThreads {
         let (layers, optimizer) = plannedLayers(spec, batch: batch)
         benchStep(
             kernel: name, shape: shape, layers: layers, optimizer: optimizer, threads: threads, unit: unit, batch: batch

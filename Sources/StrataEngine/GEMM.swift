@@ -10,15 +10,21 @@ public enum Transpose: Sendable {
 public final class GEMMWorkspace: @unchecked Sendable {
     let packA: [UnsafeMutablePointer<Float>?]
     let packB: [UnsafeMutablePointer<Float>?]
+    /// The B buffers, one after another: a product split across threads packs both operands here once.
+    let packBStorage: UnsafeMutablePointer<Float>
+    let packBStorageFloats: Int
 
     public init(threads: Int) {
+        let floatsB = Int(STRATA_GEMM_KC) * Int(STRATA_GEMM_NC)
         packA = (0..<threads).map { _ in .allocate(capacity: Int(STRATA_GEMM_MC) * Int(STRATA_GEMM_KC)) }
-        packB = (0..<threads).map { _ in .allocate(capacity: Int(STRATA_GEMM_KC) * Int(STRATA_GEMM_NC)) }
+        packBStorageFloats = max(1, threads) * floatsB
+        packBStorage = .allocate(capacity: packBStorageFloats)
+        packB = (0..<threads).map { [packBStorage] in packBStorage + $0 * floatsB }
     }
 
     deinit {
         packA.forEach { $0?.deallocate() }
-        packB.forEach { $0?.deallocate() }
+        packBStorage.deallocate()
     }
 
     public var threads: Int { packA.count }
@@ -36,8 +42,9 @@ public enum GEMM {
 
     /// c[m, n] = op(a)[m, k] · op(b)[k, n], or += when `accumulate`.
     /// op(a) is a[m, k] (lda ≥ k) or, transposed, a stored as [k, m]; op(b) is b[k, n] or b stored as [n, k].
-    /// The rows or the columns are split across at most `workspace.threads` threads in whole micro-tiles; every
-    /// element is summed in the same order whatever the split, so any thread count gives identical bits.
+    /// With more than one thread, both operands are packed once (when they fit the workspace) and blocks of c are
+    /// claimed by whichever thread is free; every element is summed in the same order whatever the split, so any
+    /// thread count gives identical bits.
     public static func multiply(
         _ c: UnsafeMutablePointer<Float>, ldc: Int,
         _ a: UnsafePointer<Float>, lda: Int, _ transA: Transpose,
@@ -51,7 +58,8 @@ public enum GEMM {
                 strata_sgemm_parallel(
                     CPU.hasAVX2FMA ? 1 : 0, Int32(threads), transA == .transposed ? 1 : 0,
                     transB == .transposed ? 1 : 0,
-                    m, n, k, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc, packA.baseAddress, packB.baseAddress)
+                    m, n, k, a, lda, b, ldb, accumulate ? 1 : 0, c, ldc, packA.baseAddress, packB.baseAddress,
+                    workspace.packBStorage, workspace.packBStorageFloats)
             }
         }
     }

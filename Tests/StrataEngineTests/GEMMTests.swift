@@ -126,10 +126,14 @@ func portableKernelMatchesReferenceToo(m: Int, k: Int, n: Int) {
 }
 
 /// The AVX-512 tiles only speed the product up: with them and without, every form and edge gives the same bits
-/// (the widths cover a pair of panels exactly, with one panel left over, and with a partial panel).
+/// (the widths cover a pair of panels exactly, with one panel left over, and with a partial panel; the heights
+/// leave 1 to 5 rows after whole row panels).
 @Test(
     .enabled(if: CPU.hasAVX512, "needs a CPU with AVX-512F (the AVX2 kernel is then the only one)"),
-    arguments: [(13, 300, 32), (65, 129, 48), (6, 784, 128), (100, 17, 100), (31, 260, 33), (64, 784, 10)])
+    arguments: [
+        (13, 300, 32), (65, 129, 48), (6, 784, 128), (100, 17, 100), (31, 260, 33), (64, 784, 10), (128, 50, 64),
+        (3, 40, 64),
+    ])
 func avx512TilesGiveTheAVX2KernelsBits(m: Int, k: Int, n: Int) {
     var random = SplitMix64(seed: UInt64(m + k + n))
     let a = Tensor(shape: [m * k], values: randomValues(m * k, &random))
@@ -148,6 +152,43 @@ func avx512TilesGiveTheAVX2KernelsBits(m: Int, k: Int, n: Int) {
                 }
                 let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
                 #expect(differing == 0, "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate)")
+            }
+        }
+    }
+}
+
+/// The product split on the pool, whatever its size: the column blocks over op(A) packed once (when op(A) is no
+/// taller than op(B) is wide) or the fixed parts, on 2 and 3 threads, give the bits of one thread in every form,
+/// accumulating or not, and with a workspace too small to hold op(A) packed (the fixed parts then).
+@Test(arguments: shapes + [(64, 784, 128), (128, 784, 512), (12, 7, 200), (200, 5, 12)])
+func everySplitOfTheProductGivesOneThreadsBits(m: Int, k: Int, n: Int) {
+    var random = SplitMix64(seed: UInt64(3 * m + 5 * k + 7 * n))
+    let a = Tensor(shape: [m * k], values: randomValues(m * k, &random))
+    let b = Tensor(shape: [k * n], values: randomValues(k * n, &random))
+    let start = randomValues(m * n, &random)
+    for transA in [Transpose.none, .transposed] {
+        for transB in [Transpose.none, .transposed] {
+            for accumulate in [false, true] {
+                let one = Tensor(shape: [m * n], values: start)
+                run(a, transA, b, transB, one, m: m, n: n, k: k, accumulate: accumulate, threads: 1)
+                for (threads, room) in [(2, Int.max), (3, Int.max), (2, 0)] {
+                    let workspace = GEMMWorkspace(threads: threads)
+                    let c = Tensor(shape: [m * n], values: start)
+                    workspace.packA.withUnsafeBufferPointer { packA in
+                        workspace.packB.withUnsafeBufferPointer { packB in
+                            strata_sgemm_parallel(
+                                CPU.hasAVX2FMA ? 1 : 0, Int32(threads), transA == .transposed ? 1 : 0,
+                                transB == .transposed ? 1 : 0, m, n, k, a.pointer, transA == .none ? k : m,
+                                b.pointer, transB == .none ? n : k, accumulate ? 1 : 0, c.pointer, n,
+                                packA.baseAddress, packB.baseAddress, workspace.packBStorage,
+                                min(room, workspace.packBStorageFloats))
+                        }
+                    }
+                    let differing = zip(one.values, c.values).filter { $0.bitPattern != $1.bitPattern }.count
+                    #expect(
+                        differing == 0,
+                        "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate), \(threads) threads, room \(room)")
+                }
             }
         }
     }

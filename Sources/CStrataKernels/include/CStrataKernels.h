@@ -63,12 +63,14 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
 /// Returns *counter and adds one, atomically: threads of one parallel region take work items in turn.
 long strata_claim(long *counter);
 
-/// strata_sgemm over `threads` tasks of the pool: the rows are split when op(A) is the taller operand,
-/// otherwise the columns, in whole micro-tiles. Identical bits for any thread count.
+/// strata_sgemm on the pool. With threads > 1 and room in `shared` (shared_floats) for both operands packed,
+/// they are packed once and blocks of C are claimed by whichever thread is free; otherwise `threads` tasks take
+/// fixed parts (the rows when op(A) is the taller operand, else the columns, in whole micro-tiles), each with
+/// its own pack_a[t] and pack_b[t]. Identical bits for any thread count and either way.
 void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
                            const float *a, long lda, const float *b, long ldb,
                            int accumulate, float *c, long ldc,
-                           float *const *pack_a, float *const *pack_b);
+                           float *const *pack_a, float *const *pack_b, float *shared, long shared_floats);
 
 /// Max pooling of one example, channels last: y[OH, OW, C] and the index in x of each window's first maximum.
 void strata_maxpool_forward(float *restrict y, int *restrict winners, const float *restrict x,
