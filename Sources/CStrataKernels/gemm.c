@@ -87,24 +87,50 @@ static void pack_a(int use_avx2, int trans_a, const float *a, long lda, long i0,
     }
 }
 
-/* Packs op(B)[p0:p0+kc, j0:j0+nc] into column panels of NR: panel j holds, for each p, NR consecutive columns. */
-static void pack_b(int trans_b, const float *b, long ldb, long p0, long j0, long kc, long nc, float *out) {
-    for (long jr = 0; jr < nc; jr += NR) {
-        long cols = nc - jr < NR ? nc - jr : NR;
-        for (long p = 0; p < kc; p++) {
-            long q = p0 + p;
-            if (!trans_b && cols == NR) {
-                memcpy(out, b + q * ldb + j0 + jr, NR * sizeof(float));
-            } else {
-                for (long j = 0; j < cols; j++) {
-                    long col = j0 + jr + j;
-                    out[j] = trans_b ? b[col * ldb + q] : b[q * ldb + col];
-                }
-                for (long j = cols; j < NR; j++) out[j] = 0.0f;
-            }
-            out += NR;
+/* One panel of op(B)[p0:p0+kc, col0:col0+cols] element by element, zeros past `cols`. */
+static void pack_b_panel(int trans_b, const float *b, long ldb, long p0, long col0, long kc, long cols, float *out) {
+    for (long p = 0; p < kc; p++, out += NR) {
+        long q = p0 + p;
+        for (long j = 0; j < cols; j++) out[j] = trans_b ? b[(col0 + j) * ldb + q] : b[q * ldb + col0 + j];
+        for (long j = cols; j < NR; j++) out[j] = 0.0f;
+    }
+}
+
+/* A full panel of op(B) = the transpose of B stored [n, k]: four depths of the panel's NR rows of B at a time,
+   transposed four rows by four. */
+static void pack_b_transposed(const float *b, long ldb, long p0, long col0, long kc, float *out) {
+#if defined(__x86_64__)
+    long p = 0;
+    for (; p + 4 <= kc; p += 4) {
+        for (int g = 0; g < NR; g += 4) {
+            const float *src = b + (col0 + g) * ldb + p0 + p;
+            __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ldb);
+            __m128 r2 = _mm_loadu_ps(src + 2 * ldb), r3 = _mm_loadu_ps(src + 3 * ldb);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(out + p * NR + g, r0);
+            _mm_storeu_ps(out + (p + 1) * NR + g, r1);
+            _mm_storeu_ps(out + (p + 2) * NR + g, r2);
+            _mm_storeu_ps(out + (p + 3) * NR + g, r3);
         }
     }
+    if (p < kc) pack_b_panel(1, b, ldb, p0 + p, col0, kc - p, NR, out + p * NR);
+#else
+    pack_b_panel(1, b, ldb, p0, col0, kc, NR, out);
+#endif
+}
+
+/* Packs op(B)[p0:p0+kc, j0:j0+nc] into column panels of NR: panel j holds, for each p, NR consecutive columns. */
+static void pack_b(int trans_b, const float *b, long ldb, long p0, long j0, long kc, long nc, float *out) {
+    long panels = nc / NR;
+    for (long g = 0; g < panels; g++) {
+        float *panel = out + g * kc * NR;
+        if (trans_b) {
+            pack_b_transposed(b, ldb, p0, j0 + g * NR, kc, panel);
+            continue;
+        }
+        for (long p = 0; p < kc; p++) memcpy(panel + p * NR, b + (p0 + p) * ldb + j0 + g * NR, NR * sizeof(float));
+    }
+    if (panels * NR < nc) pack_b_panel(trans_b, b, ldb, p0, j0 + panels * NR, kc, nc - panels * NR, out + panels * kc * NR);
 }
 
 /* Portable micro-kernel: tile[MR][NR] = Σp a[p][r]·b[p][j], summed in p order. */
