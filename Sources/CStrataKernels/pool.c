@@ -13,7 +13,9 @@
    The caller never waits for a worker, only for the job's tasks: it claims tasks itself like any worker, so when
    the machine runs a worker late (another program on its core), the caller finishes the region alone instead of
    holding every region until that worker is scheduled. A worker that wakes after its job has ended finds
-   nothing to claim and goes back to waiting. */
+   nothing to claim and goes back to waiting. When a worker does hold the job's last task past a short spin, the
+   caller sleeps: its processor falls idle, and the scheduler moves the worker there instead of leaving it queued
+   behind another program for the rest of that program's time slice. */
 
 enum { MAX_WORKERS = 63 };
 
@@ -21,6 +23,9 @@ enum { MAX_WORKERS = 63 };
    training step, short enough that an idle worker soon stops taking processor time from other programs (and,
    on a busy machine, from the thread that submits the work). */
 static const double SPIN_SECONDS = 200e-6;
+/* How long the submitter spins for the last tasks of a job before it sleeps, at least: longer than a task of a
+   training step runs (and at most as long as the submitter's own part of the job took). */
+static const double WAIT_SPIN_SECONDS = 100e-6;
 
 /* The job's claim word: generation (24 bits), task count (20 bits) and next task (20 bits) in one atomic, so a
    claim succeeds only for the job it was meant for, with that job's count. */
@@ -34,6 +39,16 @@ static pthread_mutex_t submit_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static atomic_ulong claim_word;
 static atomic_long finished;
+/* Whether the current job's submitter sleeps until its last task finishes. */
+static atomic_int submitter_sleeping;
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+
+static void wake_submitter(void) {
+    pthread_mutex_lock(&done_lock);
+    pthread_cond_signal(&done);
+    pthread_mutex_unlock(&done_lock);
+}
 /* Tasks of the current job that workers (not the caller) ran, and whether the machine took a worker's
    processor away while it held tasks of it (its wall time ran ahead of its processor time). */
 static atomic_long helped;
@@ -41,7 +56,7 @@ static atomic_int preempted;
 /* Whether a worker ran tasks of the current job on the submitter's processor: the machine put both threads on
    one processor (the others busy), so sharing the work only halves the submitter's speed. */
 static atomic_int crowded;
-static int submitter_processor;
+static atomic_int submitter_processor;
 static atomic_int sleepers;
 static void (*job_function)(void *, long);
 static void *job_context;
@@ -57,6 +72,11 @@ static int current_processor(void) {
 #else
     return -1;
 #endif
+}
+
+static int on_submitters_processor(void) {
+    int processor = current_processor();
+    return processor >= 0 && processor == atomic_load_explicit(&submitter_processor, memory_order_relaxed);
 }
 
 static inline unsigned long generation_of(unsigned long word) { return word >> GENERATION_SHIFT; }
@@ -83,13 +103,13 @@ static void run_tasks(unsigned long generation, int worker) {
         if (worker && wall == 0) {
             wall = clock_ns(CLOCK_MONOTONIC);
             cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-            int processor = current_processor();
-            if (processor >= 0 && processor == submitter_processor)
-                atomic_store_explicit(&crowded, 1, memory_order_relaxed);
+            if (on_submitters_processor()) atomic_store_explicit(&crowded, 1, memory_order_relaxed);
         }
         job_function(job_context, (long)next);
         if (worker) atomic_fetch_add_explicit(&helped, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&finished, 1, memory_order_release);
+        if (atomic_fetch_add_explicit(&finished, 1, memory_order_seq_cst) + 1 == (long)count &&
+            atomic_load_explicit(&submitter_sleeping, memory_order_seq_cst))
+            wake_submitter();
         word = atomic_load_explicit(&claim_word, memory_order_acquire);
     }
     if (wall != 0) {
@@ -116,7 +136,10 @@ static void *worker_main(void *arg) {
         double idle_since = now_seconds();
         int spins = 0;
         while ((current = generation_of(atomic_load_explicit(&claim_word, memory_order_acquire))) == seen) {
-            if (++spins % 64 != 0 || now_seconds() - idle_since < SPIN_SECONDS) {
+            /* Spinning on the submitter's processor (where the scheduler moved it to finish a late task) only
+               takes time from the submitter: sleep at once. */
+            if (++spins % 64 != 0 ||
+                (now_seconds() - idle_since < SPIN_SECONDS && !on_submitters_processor())) {
                 pause_cpu();
                 continue;
             }
@@ -179,6 +202,26 @@ static void note_region(double busy, double waited, long helpers_ran, int woken,
     }
 }
 
+/* Waits for the job's last tasks, which workers hold. Briefly by spinning; then, since a worker still holding a
+   task after that is one the machine has taken off its processor for another program, by sleeping: this
+   processor then falls idle and the scheduler moves the waiting worker onto it, rather than the job waiting
+   until that program's time slice ends. */
+static void wait_for_tasks(long tasks, double since, double busy) {
+    double spin = busy > WAIT_SPIN_SECONDS ? busy : WAIT_SPIN_SECONDS;
+    int spins = 0;
+    while (atomic_load_explicit(&finished, memory_order_acquire) < tasks) {
+        if (++spins % 64 != 0 || now_seconds() - since < spin) {
+            pause_cpu();
+            continue;
+        }
+        pthread_mutex_lock(&done_lock);
+        atomic_store_explicit(&submitter_sleeping, 1, memory_order_seq_cst);
+        while (atomic_load_explicit(&finished, memory_order_seq_cst) < tasks) pthread_cond_wait(&done, &done_lock);
+        atomic_store_explicit(&submitter_sleeping, 0, memory_order_relaxed);
+        pthread_mutex_unlock(&done_lock);
+    }
+}
+
 long strata_claim(long *counter) {
     return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
@@ -218,7 +261,7 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     atomic_store_explicit(&helped, 0, memory_order_relaxed);
     atomic_store_explicit(&preempted, 0, memory_order_relaxed);
     atomic_store_explicit(&crowded, 0, memory_order_relaxed);
-    submitter_processor = current_processor();
+    atomic_store_explicit(&submitter_processor, current_processor(), memory_order_relaxed);
     unsigned long generation = generation_of(atomic_load_explicit(&claim_word, memory_order_relaxed)) + 1;
     generation &= (1UL << (64 - GENERATION_SHIFT)) - 1;
     pthread_mutex_lock(&lock);
@@ -229,7 +272,7 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     pthread_mutex_unlock(&lock);
     run_tasks(generation, 0);
     double ran = now_seconds();
-    while (atomic_load_explicit(&finished, memory_order_acquire) < tasks) pause_cpu();
+    wait_for_tasks(tasks, ran, ran - start);
     double done = now_seconds();
     note_region(ran - start, done - ran, atomic_load_explicit(&helped, memory_order_relaxed), woken, done);
     pthread_mutex_unlock(&submit_lock);
