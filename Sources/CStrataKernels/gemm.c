@@ -187,46 +187,19 @@ static void kernel_avx2(long kc, const float *a, const float *b, float *c, long 
 }
 
 /* 6x32 register tile over two adjacent NR-wide panels of B (the second kc*NR floats after the first): 12 zmm
-   accumulators. Every element is summed as kernel_avx2 sums it (fused multiply-adds in p order from zero, then
-   stored or added to C), so the two kernels give the same bits. */
-__attribute__((target("avx512f")))
-static void kernel_avx512(long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
-    const float *b_next = b + kc * NR;
-    __m512 acc[MR][2];
-    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    for (int r = 0; r < MR; r++) {
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
-    }
-    for (long p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_loadu_ps(b + p * NR), b1 = _mm512_loadu_ps(b_next + p * NR);
-        for (int r = 0; r < MR; r++) {
-            __m512 av = _mm512_set1_ps(a[r]);
-            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-        }
-        a += MR;
-    }
-    for (int r = 0; r < MR; r++) {
-        float *row = c + r * ldc;
-        if (accumulate) {
-            _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), acc[r][0]));
-            _mm512_storeu_ps(row + 16, _mm512_add_ps(_mm512_loadu_ps(row + 16), acc[r][1]));
-        } else {
-            _mm512_storeu_ps(row, acc[r][0]);
-            _mm512_storeu_ps(row + 16, acc[r][1]);
-        }
-    }
-}
-
-/* kernel_avx512 for the first `rows` (< MR) rows of a row panel, each element summed as there, so the rows a
-   batch leaves over (128 = 21 x 6 + 2) cost a third of a full tile rather than two half-width AVX2 tiles. */
+   accumulators, for the first `rows` (at most MR) rows of the row panel. Every element is summed as kernel_avx2
+   sums it (fused multiply-adds in p order from zero, then stored or added to C), so the two kernels give the
+   same bits; the rows a batch leaves over after whole panels (128 = 21 x 6 + 2) take a fraction of a tile's time
+   rather than two half-width AVX2 tiles. */
 __attribute__((target("avx512f"), always_inline))
-static inline void kernel_avx512_first_rows(int rows, long kc, const float *a, const float *b, float *c, long ldc,
-                                            int accumulate) {
+static inline void avx512_tile(int rows, long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
     const float *b_next = b + kc * NR;
     __m512 acc[MR][2];
     for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int r = 0; r < rows; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
+    }
     for (long p = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b + p * NR), b1 = _mm512_loadu_ps(b_next + p * NR);
         for (int r = 0; r < rows; r++) {
@@ -248,15 +221,20 @@ static inline void kernel_avx512_first_rows(int rows, long kc, const float *a, c
     }
 }
 
+__attribute__((target("avx512f")))
+static void kernel_avx512(long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+    avx512_tile(MR, kc, a, b, c, ldc, accumulate);
+}
+
 /* One instance per row count, so each keeps its accumulators in registers. */
 __attribute__((target("avx512f")))
 static void kernel_avx512_rows(int rows, long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
     switch (rows) {
-    case 1: kernel_avx512_first_rows(1, kc, a, b, c, ldc, accumulate); break;
-    case 2: kernel_avx512_first_rows(2, kc, a, b, c, ldc, accumulate); break;
-    case 3: kernel_avx512_first_rows(3, kc, a, b, c, ldc, accumulate); break;
-    case 4: kernel_avx512_first_rows(4, kc, a, b, c, ldc, accumulate); break;
-    default: kernel_avx512_first_rows(5, kc, a, b, c, ldc, accumulate); break;
+    case 1: avx512_tile(1, kc, a, b, c, ldc, accumulate); break;
+    case 2: avx512_tile(2, kc, a, b, c, ldc, accumulate); break;
+    case 3: avx512_tile(3, kc, a, b, c, ldc, accumulate); break;
+    case 4: avx512_tile(4, kc, a, b, c, ldc, accumulate); break;
+    default: avx512_tile(5, kc, a, b, c, ldc, accumulate); break;
     }
 }
 #endif

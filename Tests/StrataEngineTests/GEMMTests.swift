@@ -36,6 +36,23 @@ private func run(
         m: m, n: n, k: k, accumulate: accumulate, workspace: GEMMWorkspace(threads: threads))
 }
 
+/// Runs `body` for every form of op(a)·op(b) (+ c): random a [m·k], b [k·n] and a starting c [m·n], each
+/// transposition of a and of b, accumulating or not.
+private func forEveryForm(
+    m: Int, k: Int, n: Int, seed: UInt64,
+    _ body: (Tensor, Tensor, [Float], Transpose, Transpose, Bool) -> Void
+) {
+    var random = SplitMix64(seed: seed)
+    let a = Tensor(shape: [m * k], values: randomValues(m * k, &random))
+    let b = Tensor(shape: [k * n], values: randomValues(k * n, &random))
+    let start = randomValues(m * n, &random)
+    for transA in [Transpose.none, .transposed] {
+        for transB in [Transpose.none, .transposed] {
+            for accumulate in [false, true] { body(a, b, start, transA, transB, accumulate) }
+        }
+    }
+}
+
 private let shapes = [(1, 1, 1), (7, 13, 5), (6, 16, 1), (65, 129, 33), (13, 300, 40), (100, 17, 260), (97, 2100, 3)]
 
 @Test(arguments: shapes)
@@ -135,25 +152,17 @@ func portableKernelMatchesReferenceToo(m: Int, k: Int, n: Int) {
         (3, 40, 64),
     ])
 func avx512TilesGiveTheAVX2KernelsBits(m: Int, k: Int, n: Int) {
-    var random = SplitMix64(seed: UInt64(m + k + n))
-    let a = Tensor(shape: [m * k], values: randomValues(m * k, &random))
-    let b = Tensor(shape: [k * n], values: randomValues(k * n, &random))
-    let start = randomValues(m * n, &random)
-    for transA in [Transpose.none, .transposed] {
-        for transB in [Transpose.none, .transposed] {
-            for accumulate in [false, true] {
-                var results: [[Float]] = []
-                for allowed: Int32 in [0, 1] {
-                    let previous = strata_cpu_set_avx512(allowed)
-                    let c = Tensor(shape: [m * n], values: start)
-                    run(a, transA, b, transB, c, m: m, n: n, k: k, accumulate: accumulate, threads: 2)
-                    strata_cpu_set_avx512(previous)
-                    results.append(c.values)
-                }
-                let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
-                #expect(differing == 0, "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate)")
-            }
+    forEveryForm(m: m, k: k, n: n, seed: UInt64(m + k + n)) { a, b, start, transA, transB, accumulate in
+        var results: [[Float]] = []
+        for allowed: Int32 in [0, 1] {
+            let previous = strata_cpu_set_avx512(allowed)
+            let c = Tensor(shape: [m * n], values: start)
+            run(a, transA, b, transB, c, m: m, n: n, k: k, accumulate: accumulate, threads: 2)
+            strata_cpu_set_avx512(previous)
+            results.append(c.values)
         }
+        let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
+        #expect(differing == 0, "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate)")
     }
 }
 
@@ -162,34 +171,26 @@ func avx512TilesGiveTheAVX2KernelsBits(m: Int, k: Int, n: Int) {
 /// accumulating or not, and with a workspace too small to hold op(A) packed (the fixed parts then).
 @Test(arguments: shapes + [(64, 784, 128), (128, 784, 512), (12, 7, 200), (200, 5, 12)])
 func everySplitOfTheProductGivesOneThreadsBits(m: Int, k: Int, n: Int) {
-    var random = SplitMix64(seed: UInt64(3 * m + 5 * k + 7 * n))
-    let a = Tensor(shape: [m * k], values: randomValues(m * k, &random))
-    let b = Tensor(shape: [k * n], values: randomValues(k * n, &random))
-    let start = randomValues(m * n, &random)
-    for transA in [Transpose.none, .transposed] {
-        for transB in [Transpose.none, .transposed] {
-            for accumulate in [false, true] {
-                let one = Tensor(shape: [m * n], values: start)
-                run(a, transA, b, transB, one, m: m, n: n, k: k, accumulate: accumulate, threads: 1)
-                for (threads, room) in [(2, Int.max), (3, Int.max), (2, 0)] {
-                    let workspace = GEMMWorkspace(threads: threads)
-                    let c = Tensor(shape: [m * n], values: start)
-                    workspace.packA.withUnsafeBufferPointer { packA in
-                        workspace.packB.withUnsafeBufferPointer { packB in
-                            strata_sgemm_parallel(
-                                CPU.hasAVX2FMA ? 1 : 0, Int32(threads), transA == .transposed ? 1 : 0,
-                                transB == .transposed ? 1 : 0, m, n, k, a.pointer, transA == .none ? k : m,
-                                b.pointer, transB == .none ? n : k, accumulate ? 1 : 0, c.pointer, n,
-                                packA.baseAddress, packB.baseAddress, workspace.packBStorage,
-                                min(room, workspace.packBStorageFloats))
-                        }
-                    }
-                    let differing = zip(one.values, c.values).filter { $0.bitPattern != $1.bitPattern }.count
-                    #expect(
-                        differing == 0,
-                        "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate), \(threads) threads, room \(room)")
+    forEveryForm(m: m, k: k, n: n, seed: UInt64(3 * m + 5 * k + 7 * n)) { a, b, start, transA, transB, accumulate in
+        let one = Tensor(shape: [m * n], values: start)
+        run(a, transA, b, transB, one, m: m, n: n, k: k, accumulate: accumulate, threads: 1)
+        for (threads, room) in [(2, Int.max), (3, Int.max), (2, 0)] {
+            let workspace = GEMMWorkspace(threads: threads)
+            let c = Tensor(shape: [m * n], values: start)
+            workspace.packA.withUnsafeBufferPointer { packA in
+                workspace.packB.withUnsafeBufferPointer { packB in
+                    strata_sgemm_parallel(
+                        CPU.hasAVX2FMA ? 1 : 0, Int32(threads), transA == .transposed ? 1 : 0,
+                        transB == .transposed ? 1 : 0, m, n, k, a.pointer, transA == .none ? k : m,
+                        b.pointer, transB == .none ? n : k, accumulate ? 1 : 0, c.pointer, n,
+                        packA.baseAddress, packB.baseAddress, workspace.packBStorage,
+                        min(room, workspace.packBStorageFloats))
                 }
             }
+            let differing = zip(one.values, c.values).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(
+                differing == 0,
+                "\(m)x\(k)x\(n) \(transA) \(transB) accumulate \(accumulate), \(threads) threads, room \(room)")
         }
     }
 }
