@@ -177,7 +177,9 @@ static void ensure_workers(int wanted) {
    shared region, once a second has passed without trouble), leaving the
    processors to the other programs, then tries the workers again. Who runs a task does not change its result,
    so this changes only speed. (Only the submitting thread touches these.) */
-static double alone_until, alone_period = 0.01, last_trouble;
+/* alone_until is read by strata_parallel_running_alone from any thread. */
+static _Atomic(double) alone_until;
+static double alone_period = 0.01, last_trouble;
 static int absent_regions, crowded_regions;
 
 static void note_region(double busy, double waited, long helpers_ran, int woken, double now) {
@@ -192,7 +194,7 @@ static void note_region(double busy, double waited, long helpers_ran, int woken,
     else if (helpers_ran > 0) absent_regions = 0;
     int absent = absent_regions >= 4 || crowded_regions >= 4;
     if (late || absent) {
-        alone_until = now + alone_period;
+        atomic_store_explicit(&alone_until, now + alone_period, memory_order_relaxed);
         if (alone_period < 1.0) alone_period *= 2;
         absent_regions = crowded_regions = 0;
         last_trouble = now;
@@ -222,6 +224,10 @@ static void wait_for_tasks(long tasks, double since, double busy) {
     }
 }
 
+int strata_parallel_running_alone(void) {
+    return now_seconds() < atomic_load_explicit(&alone_until, memory_order_relaxed);
+}
+
 long strata_claim(long *counter) {
     return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
@@ -240,7 +246,7 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     }
     pthread_mutex_lock(&submit_lock);
     double start = now_seconds();
-    if (start < alone_until) {
+    if (start < atomic_load_explicit(&alone_until, memory_order_relaxed)) {
         run_inline(tasks, function, context);
         pthread_mutex_unlock(&submit_lock);
         return;

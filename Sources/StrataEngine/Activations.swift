@@ -175,7 +175,7 @@ public final class ActivationLayer: Layer {
     /// Large batches are split by rows across the pool; rows are independent, so any split gives the same bits.
     private func rows(_ batch: Int, _ context: StepContext, _ body: (Int, Int) -> Void) {
         let parts =
-            batch * inputSize >= Parallel.serialElements ? Parallel.parts(batch, threads: context.workspace.threads) : 1
+            batch * inputSize >= Parallel.serialElements ? Parallel.parts(batch, threads: context.threads) : 1
         Parallel.run(parts) { part in
             let examples = Parallel.share(part, of: parts, batch)
             body(examples.lowerBound * self.inputSize, examples.count * self.inputSize)

@@ -27,7 +27,7 @@ public final class AveragePooling2DLayer: Layer {
     }
 
     private func eachExample(_ batch: Int, _ context: StepContext, _ body: (Int) -> Void) {
-        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        let parts = Parallel.parts(batch, threads: context.threads)
         Parallel.run(parts) { part in
             for b in Parallel.share(part, of: parts, batch) { body(b) }
         }

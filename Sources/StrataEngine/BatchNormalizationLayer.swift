@@ -111,7 +111,7 @@ public final class BatchNormalizationLayer: Layer {
     public func forward(
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
-        let c = channels, rows = batch * inputSize / c, threads = context.workspace.threads
+        let c = channels, rows = batch * inputSize / c, threads = context.threads
         if context.training {
             // Σx and Σx² in one pass; in Double, E[x²] − mean² keeps the variance's digits.
             let (sums, count) = wholeBatch(
@@ -147,7 +147,7 @@ public final class BatchNormalizationLayer: Layer {
         input: UnsafePointer<Float>, output: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
         let c = channels, rows = batch * inputSize / c
-        let local = channelSums(dy, input, rows: rows, threads: context.workspace.threads)
+        let local = channelSums(dy, input, rows: rows, threads: context.threads)
         // γ and β take this process's sums (the group adds their gradients); dx needs the whole batch's.
         for j in 0..<c {
             let s = Double(inverseDeviation[j]), m = Double(mean[j])
@@ -165,6 +165,6 @@ public final class BatchNormalizationLayer: Layer {
             coefficients[2 * c + j] = Float(g * s * (s * sumDyXhat * m - sumDy) / count)
         }
         guard let inputGradient else { return }
-        combine(inputGradient, dy, input, rows: rows, threads: context.workspace.threads)
+        combine(inputGradient, dy, input, rows: rows, threads: context.threads)
     }
 }

@@ -96,14 +96,14 @@ public final class Conv2DLayer: Layer {
         if let implicit {
             implicit.forward(
                 output, input, weight: weight.value.pointer, bias: bias.map { UnsafePointer($0.value.pointer) },
-                batch: batch, threads: context.workspace.threads)
+                batch: batch, threads: context.threads)
             return
         }
         precondition(
             batch * positions * patch <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
         let columns = columns!
         let filters = outputShape[2]
-        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        let parts = Parallel.parts(batch, threads: context.threads)
         Parallel.run(parts) { part in
             for b in Parallel.share(part, of: parts, batch) {
                 Im2Col.gather(
@@ -113,10 +113,11 @@ public final class Conv2DLayer: Layer {
         }
         GEMM.multiply(
             output, ldc: filters, columns, lda: patch, .none, weight.value.pointer, ldb: filters, .none,
-            m: batch * positions, n: filters, k: patch, accumulate: false, workspace: context.workspace)
+            m: batch * positions, n: filters, k: patch, accumulate: false, workspace: context.workspace,
+            threads: context.threads)
         if let bias {
             BiasKernels.add(
-                output, bias.value.pointer, rows: batch * positions, width: filters, threads: context.workspace.threads)
+                output, bias.value.pointer, rows: batch * positions, width: filters, threads: context.threads)
         }
     }
 
@@ -127,7 +128,7 @@ public final class Conv2DLayer: Layer {
         let filters = outputShape[2]
         let rows = batch * positions
         if let implicit {
-            let threads = context.workspace.threads
+            let threads = context.threads
             implicit.weightGradient(weight.gradient.pointer, input, outputGradient, batch: batch, threads: threads)
             if let bias {
                 BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: rows, width: filters, threads: threads)
@@ -143,17 +144,19 @@ public final class Conv2DLayer: Layer {
         GEMM.multiply(
             weight.gradient.pointer, ldc: filters, columns, lda: patch, .transposed, outputGradient, ldb: filters,
             .none,
-            m: patch, n: filters, k: rows, accumulate: true, workspace: context.workspace)
+            m: patch, n: filters, k: rows, accumulate: true, workspace: context.workspace,
+            threads: context.threads)
         if let bias {
             BiasKernels.reduce(
-                bias.gradient.pointer, outputGradient, rows: rows, width: filters, threads: context.workspace.threads)
+                bias.gradient.pointer, outputGradient, rows: rows, width: filters, threads: context.threads)
         }
         guard let inputGradient else { return }
         // dcols = dy · kernelᵀ, into the same scratch (the columns are no longer needed), then scattered back.
         GEMM.multiply(
             columns, ldc: patch, outputGradient, lda: filters, .none, weight.value.pointer, ldb: filters, .transposed,
-            m: rows, n: patch, k: filters, accumulate: false, workspace: context.workspace)
-        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+            m: rows, n: patch, k: filters, accumulate: false, workspace: context.workspace,
+            threads: context.threads)
+        let parts = Parallel.parts(batch, threads: context.threads)
         Parallel.run(parts) { part in
             for b in Parallel.share(part, of: parts, batch) {
                 Im2Col.scatter(

@@ -64,7 +64,7 @@ public final class ConvPoolLayer: Layer {
     public func forward(
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
-        let parts = min(Parallel.parts(batch, threads: context.workspace.threads), ConvPoolLayer.maxParts)
+        let parts = min(Parallel.parts(batch, threads: context.threads), ConvPoolLayer.maxParts)
         implicit.poolForward(
             output, winners: context.training ? pooling.winners : nil, input, weight: convolution.weight.value.pointer,
             bias: convolution.bias.map { UnsafePointer($0.value.pointer) }, pool: shape, bands: bands,
@@ -82,6 +82,6 @@ public final class ConvPoolLayer: Layer {
             pooledGradient: outputGradient,
             pooled: output, winners: pooling.winners!, pool: shape, bandOutput: bandOutput, bands: bands,
             bandSize: bandSize,
-            maxParts: ConvPoolLayer.maxParts, batch: batch, threads: context.workspace.threads)
+            maxParts: ConvPoolLayer.maxParts, batch: batch, threads: context.threads)
     }
 }

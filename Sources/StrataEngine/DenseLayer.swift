@@ -45,13 +45,16 @@ public final class DenseLayer: Layer {
     ) {
         let (inputs, units) = (inputShape[0], outputShape[0])
         if let frozen = frozenWeight, !context.training {
-            forwardFrozen(output, input, packed: frozen.pointer, batch: batch, workspace: context.workspace)
+            forwardFrozen(
+                output, input, packed: frozen.pointer, batch: batch, workspace: context.workspace,
+                threads: context.threads)
             if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch, width: units) }
             return
         }
         GEMM.multiply(
             output, ldc: units, input, lda: inputs, .none, weight.value.pointer, ldb: units, .none,
-            m: batch, n: units, k: inputs, accumulate: false, workspace: context.workspace)
+            m: batch, n: units, k: inputs, accumulate: false, workspace: context.workspace,
+            threads: context.threads)
         if let bias { BiasKernels.add(output, bias.value.pointer, rows: batch, width: units) }
     }
 
@@ -63,13 +66,13 @@ public final class DenseLayer: Layer {
     /// independent: any split, same bits).
     private func forwardFrozen(
         _ output: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, packed: UnsafePointer<Float>, batch: Int,
-        workspace: GEMMWorkspace
+        workspace: GEMMWorkspace, threads: Int
     ) {
         let (inputs, units) = (inputShape[0], outputShape[0])
         let blockRows = Self.frozenBlockRows
         let blocks = (batch + blockRows - 1) / blockRows
         let tasks =
-            batch * inputs * units >= 2 * GEMM.multiplyAddsPerThread ? min(workspace.threads, blocks) : 1
+            batch * inputs * units >= 2 * GEMM.multiplyAddsPerThread ? min(threads, blocks) : 1
         let useAVX2: Int32 = CPU.hasAVX2FMA ? 1 : 0
         var nextBlock = 0
         withUnsafeMutablePointer(to: &nextBlock) { nextBlock in
@@ -103,7 +106,8 @@ public final class DenseLayer: Layer {
         if let inputGradient {
             GEMM.multiply(
                 inputGradient, ldc: inputs, outputGradient, lda: units, .none, weight.value.pointer, ldb: units,
-                .transposed, m: batch, n: inputs, k: units, accumulate: false, workspace: context.workspace)
+                .transposed, m: batch, n: inputs, k: units, accumulate: false, workspace: context.workspace,
+                threads: context.threads)
         }
         if let bias { BiasKernels.reduce(bias.gradient.pointer, outputGradient, rows: batch, width: units) }
         if let optimizer = context.optimizer, let index = optimizer.index(of: weight), batch <= preparedBatch,
@@ -111,13 +115,14 @@ public final class DenseLayer: Layer {
         {
             applyWeightGradient(
                 optimizer, index, input: input, outputGradient: outputGradient, batch: batch,
-                workspace: context.workspace)
+                workspace: context.workspace, threads: context.threads)
             optimizer.markApplied(index)
         } else {
             // dW[inputs, units] += xᵀ · dy
             GEMM.multiply(
                 weight.gradient.pointer, ldc: units, input, lda: inputs, .transposed, outputGradient, ldb: units, .none,
-                m: inputs, n: units, k: batch, accumulate: true, workspace: context.workspace)
+                m: inputs, n: units, k: batch, accumulate: true, workspace: context.workspace,
+                threads: context.threads)
         }
     }
 
@@ -132,7 +137,7 @@ public final class DenseLayer: Layer {
     /// them, rather than adding them to a cleared gradient, changes no bit of the update.
     private func applyWeightGradient(
         _ optimizer: Optimizer, _ index: Int, input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
-        batch: Int, workspace: GEMMWorkspace
+        batch: Int, workspace: GEMMWorkspace, threads: Int
     ) {
         let (inputs, units) = (inputShape[0], outputShape[0])
         let packed = packedOutputGradient.pointer
@@ -141,7 +146,7 @@ public final class DenseLayer: Layer {
         let blockRows = max(
             tileRows, min(Self.gradientBlockFloats, workspace.scratchFloats) / units / tileRows * tileRows)
         let blocks = (inputs + blockRows - 1) / blockRows
-        let tasks = max(1, min(workspace.threads, blocks, inputs * units * batch / GEMM.multiplyAddsPerThread))
+        let tasks = max(1, min(threads, blocks, inputs * units * batch / GEMM.multiplyAddsPerThread))
         let useAVX2: Int32 = CPU.hasAVX2FMA ? 1 : 0
         var nextBlock = 0
         withUnsafeMutablePointer(to: &nextBlock) { nextBlock in

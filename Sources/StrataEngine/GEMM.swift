@@ -40,7 +40,7 @@ public enum GEMM {
     /// Below this many multiply-adds per extra thread, waking a worker (≈16 µs here) costs more than it saves.
     public static let multiplyAddsPerThread = 1 << 20
 
-    /// c[m, n] = op(a)[m, k] · op(b)[k, n], or += when `accumulate`.
+    /// c[m, n] = op(a)[m, k] · op(b)[k, n], or += when `accumulate`, on at most `threads` (the workspace's).
     /// op(a) is a[m, k] (lda ≥ k) or, transposed, a stored as [k, m]; op(b) is b[k, n] or b stored as [n, k].
     /// With more than one thread, both operands are packed once (when they fit the workspace) and blocks of c are
     /// claimed by whichever thread is free; every element is summed in the same order whatever the split, so any
@@ -49,10 +49,10 @@ public enum GEMM {
         _ c: UnsafeMutablePointer<Float>, ldc: Int,
         _ a: UnsafePointer<Float>, lda: Int, _ transA: Transpose,
         _ b: UnsafePointer<Float>, ldb: Int, _ transB: Transpose,
-        m: Int, n: Int, k: Int, accumulate: Bool, workspace: GEMMWorkspace
+        m: Int, n: Int, k: Int, accumulate: Bool, workspace: GEMMWorkspace, threads: Int? = nil
     ) {
         let work = m * n * k
-        let threads = max(1, min(workspace.threads, work / multiplyAddsPerThread))
+        let threads = max(1, min(threads ?? workspace.threads, workspace.threads, work / multiplyAddsPerThread))
         workspace.packA.withUnsafeBufferPointer { packA in
             workspace.packB.withUnsafeBufferPointer { packB in
                 strata_sgemm_parallel(

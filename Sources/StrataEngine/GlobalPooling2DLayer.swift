@@ -31,7 +31,7 @@ public final class GlobalPooling2DLayer: Layer {
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, batch: Int, context: StepContext
     ) {
         let c = inputShape[2], positions = positions
-        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        let parts = Parallel.parts(batch, threads: context.threads)
         Parallel.run(parts) { part in
             for b in Parallel.share(part, of: parts, batch) {
                 let x = input + b * inputSize, y = output + b * c, won = winners + b * c
@@ -58,7 +58,7 @@ public final class GlobalPooling2DLayer: Layer {
     ) {
         guard let inputGradient else { return }
         let c = inputShape[2], positions = positions
-        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        let parts = Parallel.parts(batch, threads: context.threads)
         Parallel.run(parts) { part in
             for b in Parallel.share(part, of: parts, batch) {
                 let dx = inputGradient + b * inputSize, dy = outputGradient + b * c, won = winners + b * c

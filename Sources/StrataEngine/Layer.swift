@@ -74,6 +74,10 @@ public struct StepContext {
     /// Sums values across the processes training together, in place (nil for one process alone): what a layer
     /// that computes over the whole batch of all of them calls (synchronized batch normalization).
     public var sumAcrossProcesses: ((UnsafeMutableBufferPointer<Double>) -> Void)?
+    /// The threads layers cut this step's work for: the workspace's, or one while the pool runs its regions alone
+    /// (another program keeps the workers late), so that the step is one thread's work rather than the parts of
+    /// two run in turn. Any count gives the same bits.
+    public var threads: Int
 
     public init(training: Bool, step: UInt64, seed: UInt64, workspace: GEMMWorkspace, optimizer: Optimizer? = nil) {
         self.training = training
@@ -81,6 +85,7 @@ public struct StepContext {
         self.seed = seed
         self.workspace = workspace
         self.optimizer = optimizer
+        threads = workspace.threads > 1 && Parallel.runningAlone ? 1 : workspace.threads
     }
 }
 

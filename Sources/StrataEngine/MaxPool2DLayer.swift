@@ -45,7 +45,7 @@ public final class MaxPool2DLayer: Layer {
         precondition(batch * outputSize <= capacity, "\(name): prepare(maxBatch:) was not called for batch \(batch)")
         let winners = winners!
         let c = inputShape[2]
-        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        let parts = Parallel.parts(batch, threads: context.threads)
         Parallel.run(parts) { part in
             for b in Parallel.share(part, of: parts, batch) {
                 let x = input + b * self.inputSize
@@ -75,7 +75,7 @@ public final class MaxPool2DLayer: Layer {
         guard let inputGradient, let winners else { return }
         let w = window
         let tiled = w.tilesInput
-        let parts = Parallel.parts(batch, threads: context.workspace.threads)
+        let parts = Parallel.parts(batch, threads: context.threads)
         Parallel.run(parts) { part in
             for b in Parallel.share(part, of: parts, batch) {
                 let dx = inputGradient + b * self.inputSize

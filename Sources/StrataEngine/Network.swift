@@ -184,7 +184,7 @@ public final class Network: @unchecked Sendable {
         var loss = Double.nan
         var proceed = false
         Parallel.alongside(
-            threads: workspace.threads,
+            threads: context.threads,
             {
                 forward(batch: batch, context: context, layers: tailStart..<layers.count)
                 loss = computeLoss(batch: batch, gradient: true)

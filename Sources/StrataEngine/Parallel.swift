@@ -29,6 +29,9 @@ enum Parallel {
         run(1 + parts) { task in task == 0 ? first() : part(task - 1) }
     }
 
+    /// Whether the pool runs regions alone for now (see `StepContext.threads`).
+    static var runningAlone: Bool { strata_parallel_running_alone() != 0 }
+
     static func run(_ count: Int, _ body: (Int) -> Void) {
         if count <= 1 {
             if count == 1 { body(0) }

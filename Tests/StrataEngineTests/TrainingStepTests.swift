@@ -121,3 +121,50 @@ func stepsWithTheNextBatchGatheredAlongsideMatchPlainSteps(threads: Int) {
     }
     #expect(cells == Array(1...16))
 }
+
+/// Steps whose work is cut for one thread (as while the pool runs regions alone) among steps cut for two, on a
+/// two-thread network: the same weights, bit for bit, as every step cut for two or for one.
+@Test func stepsCutForOneThreadAmongStepsCutForTwoGiveTheSameBits() {
+    let (rows, inputs) = (24, 256)
+    var random = SplitMix64(seed: 5)
+    let x = (0..<rows * inputs).map { _ in random.nextUniform() * 2 - 1 }
+    let y = (0..<rows).map { Float($0 % 5) }
+    let order = Array(0..<rows)
+    func trained(threadsPerStep: [Int]) -> [[Float]] {
+        let layers: [Layer] = [
+            DenseLayer(name: "dense_1", inputs: inputs, units: 512),
+            ActivationLayer(name: "relu", kind: .relu, shape: [512]),
+            DenseLayer(name: "dense_2", inputs: 512, units: 5),
+            ActivationLayer(name: "softmax", kind: .softmax, shape: [5]),
+        ]
+        let network = Network(layers: layers, loss: .sparseCategoricalCrossentropy, maxBatch: rows, threads: 2)
+        var initial = SplitMix64(seed: 8)
+        for (_, p) in network.parameters { Initialization.fill(p.value, p.initializer, random: &initial) }
+        network.zeroGradients()
+        let adam = OptimizerKind.adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0)
+        let optimizer = Optimizer(kind: adam, parameters: network.parameters.map(\.parameter))
+        x.withUnsafeBufferPointer { x in
+            y.withUnsafeBufferPointer { y in
+                order.withUnsafeBufferPointer { order in
+                    network.loadBatch(
+                        features: x.baseAddress!, targets: y.baseAddress!, order: order.baseAddress!, start: 0,
+                        count: rows, total: rows)
+                }
+            }
+        }
+        for (step, threads) in threadsPerStep.enumerated() {
+            var context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
+            context.threads = threads
+            network.forward(batch: rows, context: context)
+            _ = network.computeLoss(batch: rows, gradient: true)
+            optimizer.beginStep(learningRate: 0.01)
+            context.optimizer = optimizer
+            network.backward(batch: rows, context: context)
+            optimizer.finishStep()
+        }
+        return network.parameters.map { $0.parameter.value.values }
+    }
+    let cutForTwo = trained(threadsPerStep: [2, 2, 2, 2])
+    #expect(trained(threadsPerStep: [2, 1, 2, 1]) == cutForTwo)
+    #expect(trained(threadsPerStep: [1, 1, 1, 1]) == cutForTwo)
+}

@@ -60,6 +60,10 @@ float strata_fma_peak_probe(long iterations);
 /// the tasks inline, in order.
 void strata_parallel_run(long tasks, void (*function)(void *, long), void *context);
 
+/// Whether the pool runs regions on the submitting thread alone for now (another program keeps its workers
+/// late): a caller may then cut its work for one thread, which gives the same bits.
+int strata_parallel_running_alone(void);
+
 /// Returns *counter and adds one, atomically: threads of one parallel region take work items in turn.
 long strata_claim(long *counter);
 
