@@ -404,7 +404,7 @@ static void run_part(void *context, long t) {
    element is summed as strata_sgemm sums it (the same depth blocks, tiles and kernels), so the bits do not
    depend on the split. Depth block p of op(A) is stored at p * m_pad, its row panels one after another. */
 typedef struct {
-    int use_avx2, wide, trans_a, trans_b, accumulate, tasks;
+    int use_avx2, wide, trans_a, trans_b, accumulate;
     long m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, col_blocks, next_block;
     const float *a, *b;
     float *c, *packed_a, *packed_b;
@@ -447,7 +447,7 @@ static int sgemm_columns(int use_avx2, int threads, int trans_a, int trans_b, lo
     long blocks = wanted < wide_units ? wanted : wide_units;
     long block_cols = (wide_units + blocks - 1) / blocks * 2 * NR;
     if (m_pad * k + threads * k_step * block_cols > shared_floats) return 0;
-    column_job job = {use_avx2, use_avx2 && strata_cpu_use_avx512(), trans_a, trans_b, accumulate, threads,
+    column_job job = {use_avx2, use_avx2 && strata_cpu_use_avx512(), trans_a, trans_b, accumulate,
                       m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, (n + block_cols - 1) / block_cols, 0,
                       a, b, c, shared, shared + m_pad * k};
     strata_parallel_run((m + MC - 1) / MC * ((k + k_step - 1) / k_step), column_pack_a, &job);
