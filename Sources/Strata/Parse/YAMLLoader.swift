@@ -49,13 +49,13 @@ enum YAMLLoader {
     }
 
     /// Where a mapping key could hold an alias, in a text that has aliases: an explicit key (`? …`), a flow
-    /// collection as a key (`[…]:`, `{…}:`), or an alias as a key (`*a :`). Lexical and conservative: no spec
-    /// needs any of these.
+    /// collection as a key (`[…]:`, `{…}:`), or a key that starts with an alias (`*a :`, and `[*a 1: x]`, whose
+    /// entry is a one-pair mapping keyed `*a 1`). Lexical and conservative: no spec needs any of these.
     static func aliasInKey(_ text: String) -> (line: Int, column: Int)? {
         guard text.contains("*") else { return nil }
         // In block context `?` marks a key when a blank follows; in flow context (after `[`, `{` or `,`) always.
         let patterns = [
-            #"^\s*(-\s+)*\?(\s|$)"#, #"[\[{,]\s*\?"#, #"[\]}]\s*:(\s|$)"#, #"\*[^\s,\[\]{}]+\s*:(\s|$)"#,
+            #"^\s*(-\s+)*\?(\s|$)"#, #"[\[{,]\s*\?"#, #"[\]}]\s*:(\s|$)"#, #"\*[^\s,\[\]{}]+[^,\[\]{}]*:(\s|$)"#,
         ]
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let code = line.prefix { $0 != "#" }
