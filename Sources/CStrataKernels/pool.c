@@ -42,11 +42,11 @@ static atomic_long finished;
 /* Whether the current job's submitter sleeps until its last task finishes. */
 static atomic_int submitter_sleeping;
 static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t last_task_done = PTHREAD_COND_INITIALIZER;
 
 static void wake_submitter(void) {
     pthread_mutex_lock(&done_lock);
-    pthread_cond_signal(&done);
+    pthread_cond_signal(&last_task_done);
     pthread_mutex_unlock(&done_lock);
 }
 /* Tasks of the current job that workers (not the caller) ran, and whether the machine took a worker's
@@ -218,7 +218,7 @@ static void wait_for_tasks(long tasks, double since, double busy) {
         }
         pthread_mutex_lock(&done_lock);
         atomic_store_explicit(&submitter_sleeping, 1, memory_order_seq_cst);
-        while (atomic_load_explicit(&finished, memory_order_seq_cst) < tasks) pthread_cond_wait(&done, &done_lock);
+        while (atomic_load_explicit(&finished, memory_order_seq_cst) < tasks) pthread_cond_wait(&last_task_done, &done_lock);
         atomic_store_explicit(&submitter_sleeping, 0, memory_order_relaxed);
         pthread_mutex_unlock(&done_lock);
     }
