@@ -172,19 +172,37 @@ static void ensure_workers(int wanted) {
 /* The machine may run other programs on the workers' cores. A worker that holds a claimed task while the caller
    has run out of work to claim, and that the machine took off its processor meanwhile, is late; spinning workers
    that take no task of a region long enough to join are absent (not scheduled); a worker running on the
-   caller's own processor crowds it. After a late region, or a few absent or crowded ones in a row, the caller
-   runs regions alone for a while (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly
-   shared region, once a second has passed without trouble), leaving the
-   processors to the other programs, then tries the workers again. Who runs a task does not change its result,
-   so this changes only speed. (Only the submitting thread touches these.) */
+   caller's own processor crowds it. When late regions cost more than a small share of the time spent in shared
+   regions lately, or after a few absent or crowded regions in a row, the caller runs regions alone for a while
+   (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly shared region, once a second has
+   passed without trouble), leaving the processors to the other programs, then tries the workers again. A late
+   region now and then (a virtual machine's processor taken by its host, a system thread) costs its wait once;
+   running alone for it would cost far more. Who runs a task does not change its result, so this changes only
+   speed. (Only the submitting thread touches these.) */
 /* alone_until is read by strata_parallel_running_alone from any thread. */
 static _Atomic(double) alone_until;
 static double alone_period = 0.01, last_trouble;
 static int absent_regions, crowded_regions;
+/* Seconds lost waiting for late workers and seconds of shared regions, both fading (by 0.7 every 0.25 s, so
+   the last second or so counts); late regions are trouble when the first exceeds LATE_SHARE of the second. */
+static double late_seconds, shared_seconds, faded_at;
+static const double LATE_SHARE = 0.1;
+
+static void fade_history(double now) {
+    if (now - faded_at < 0.25) return;
+    late_seconds *= 0.7;
+    shared_seconds *= 0.7;
+    faded_at = now;
+}
 
 static void note_region(double busy, double waited, long helpers_ran, int woken, double now) {
-    /* Late: the submitter waited for a worker that the machine had taken off its processor. */
+    fade_history(now);
+    if (helpers_ran > 0) shared_seconds += busy + waited;
+    /* Late: the submitter waited for a worker that the machine had taken off its processor, and such waits
+       have lately cost more than a small share of the shared regions' time. */
     int late = waited > 50e-6 + 2 * busy && atomic_load_explicit(&preempted, memory_order_relaxed);
+    if (late) late_seconds += waited;
+    late = late && late_seconds > LATE_SHARE * shared_seconds;
     /* Crowded: a worker shared the submitter's processor region after region (once may be a passing
        migration), which slows the submitter as much as it helps. */
     if (atomic_load_explicit(&crowded, memory_order_relaxed)) crowded_regions++;
