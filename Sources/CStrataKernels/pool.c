@@ -174,14 +174,16 @@ static void ensure_workers(int wanted) {
    that take no task of a region long enough to join are absent (not scheduled); a worker running on the
    caller's own processor crowds it. When late regions cost more than a small share of the time spent in shared
    regions lately, or after a few absent or crowded regions in a row, the caller runs regions alone for a while
-   (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly shared region, once a second has
-   passed without trouble), leaving the processors to the other programs, then tries the workers again. A late
+   (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly shared region once the workers
+   have run a second without trouble since the last alone period ended: under a lasting load, each retry costs
+   a few troubled regions, so the periods stay long), leaving the processors to the other programs, then tries
+   the workers again. A late
    region now and then (a virtual machine's processor taken by its host, a system thread) costs its wait once;
    running alone for it would cost far more. Who runs a task does not change its result, so this changes only
    speed. (Only the submitting thread touches these.) */
 /* alone_until is read by strata_parallel_running_alone from any thread. */
 static _Atomic(double) alone_until;
-static double alone_period = 0.01, last_trouble;
+static double alone_period = 0.01;
 static int absent_regions, crowded_regions;
 /* Seconds lost waiting for late workers and seconds of shared regions, both fading (by 0.7 every 0.25 s, so
    the last second or so counts); late regions are trouble when the first exceeds LATE_SHARE of the second. */
@@ -215,9 +217,9 @@ static void note_region(double busy, double waited, long helpers_ran, int woken,
         atomic_store_explicit(&alone_until, now + alone_period, memory_order_relaxed);
         if (alone_period < 1.0) alone_period *= 2;
         absent_regions = crowded_regions = 0;
-        last_trouble = now;
-    } else if (helpers_ran > 0 && waited < 10e-6 && now - last_trouble > 1.0) {
-        /* A region shared cleanly, and no trouble for a second: start again from short periods. */
+    } else if (helpers_ran > 0 && waited < 10e-6 &&
+               now - atomic_load_explicit(&alone_until, memory_order_relaxed) > 1.0) {
+        /* A region shared cleanly, and a second shared without trouble: start again from short periods. */
         alone_period = 0.01;
     }
 }
