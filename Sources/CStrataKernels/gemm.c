@@ -189,13 +189,19 @@ static void kernel_avx2(long kc, const float *a, const float *b, float *c, long 
 }
 
 /* 6x32 register tile over two adjacent NR-wide panels of B (the second kc*NR floats after the first): 12 zmm
-   accumulators, for the first `rows` (at most MR) rows of the row panel. Every element is summed as kernel_avx2
-   sums it (fused multiply-adds in p order from zero, then stored or added to C), so the two kernels give the
-   same bits; the rows a batch leaves over after whole panels (128 = 21 x 6 + 2) take a fraction of a tile's time
-   rather than two half-width AVX2 tiles. */
+   accumulators, for the first `rows` (at most MR) rows. Row r's value at depth p is a_row[r][p * a_depth]: a
+   packed row panel (its rows one float apart, depth MR) or op(A) read in place (its rows as stored, depth 1),
+   which saves packing it. Every element is summed as kernel_avx2 sums it (fused multiply-adds in p order from
+   zero, then stored or added to C), so the two kernels give the same bits; the rows a batch leaves over after
+   whole panels (128 = 21 x 6 + 2) take a fraction of a tile's time rather than two half-width AVX2 tiles. */
 __attribute__((target("avx512f"), always_inline))
-static inline void avx512_tile(int rows, long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+static inline void avx512_tile(int rows, long kc, const float *const *a_row, long a_depth, const float *b, float *c,
+                               long ldc, int accumulate) {
     const float *b_next = b + kc * NR;
+    /* Each row through its own pointer and one shared offset (the callers are not inlined, so the compiler
+       cannot reach rows 1 to 5 by adding the row stride again at every step, five more instructions a step). */
+    const float *row[MR];
+    for (int r = 0; r < rows; r++) row[r] = a_row[r];
     __m512 acc[MR][2];
     for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (int r = 0; r < rows; r++) {
@@ -205,41 +211,46 @@ static inline void avx512_tile(int rows, long kc, const float *a, const float *b
     /* Unrolled: a step issues 20 instructions for 12 FMAs (6 cycles on two FMA ports), so the loop's own
        increments and branch would otherwise keep the front end from feeding them. */
 #pragma clang loop unroll_count(4)
-    for (long p = 0; p < kc; p++) {
+    for (long p = 0, at = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b + p * NR), b1 = _mm512_loadu_ps(b_next + p * NR);
         for (int r = 0; r < rows; r++) {
-            __m512 av = _mm512_set1_ps(a[r]);
+            __m512 av = _mm512_set1_ps(row[r][at]);
             acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
             acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
         }
-        a += MR;
+        /* One add per step: hidden from the optimizer, which would otherwise keep a pointer per row and
+           unrolled step (more than the registers hold). */
+        at += a_depth;
+        __asm__("" : "+r"(at));
     }
     for (int r = 0; r < rows; r++) {
-        float *row = c + r * ldc;
+        float *out = c + r * ldc;
         if (accumulate) {
-            _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), acc[r][0]));
-            _mm512_storeu_ps(row + 16, _mm512_add_ps(_mm512_loadu_ps(row + 16), acc[r][1]));
+            _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), acc[r][0]));
+            _mm512_storeu_ps(out + 16, _mm512_add_ps(_mm512_loadu_ps(out + 16), acc[r][1]));
         } else {
-            _mm512_storeu_ps(row, acc[r][0]);
-            _mm512_storeu_ps(row + 16, acc[r][1]);
+            _mm512_storeu_ps(out, acc[r][0]);
+            _mm512_storeu_ps(out + 16, acc[r][1]);
         }
     }
 }
 
-__attribute__((target("avx512f")))
-static void kernel_avx512(long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
-    avx512_tile(MR, kc, a, b, c, ldc, accumulate);
+__attribute__((target("avx512f"), noinline))
+static void kernel_avx512(long kc, const float *const *a_row, long a_depth, const float *b, float *c, long ldc,
+                          int accumulate) {
+    avx512_tile(MR, kc, a_row, a_depth, b, c, ldc, accumulate);
 }
 
 /* One instance per row count, so each keeps its accumulators in registers. */
-__attribute__((target("avx512f")))
-static void kernel_avx512_rows(int rows, long kc, const float *a, const float *b, float *c, long ldc, int accumulate) {
+__attribute__((target("avx512f"), noinline))
+static void kernel_avx512_rows(int rows, long kc, const float *const *a_row, long a_depth, const float *b, float *c,
+                               long ldc, int accumulate) {
     switch (rows) {
-    case 1: avx512_tile(1, kc, a, b, c, ldc, accumulate); break;
-    case 2: avx512_tile(2, kc, a, b, c, ldc, accumulate); break;
-    case 3: avx512_tile(3, kc, a, b, c, ldc, accumulate); break;
-    case 4: avx512_tile(4, kc, a, b, c, ldc, accumulate); break;
-    default: avx512_tile(5, kc, a, b, c, ldc, accumulate); break;
+    case 1: avx512_tile(1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 2: avx512_tile(2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 3: avx512_tile(3, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 4: avx512_tile(4, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    default: avx512_tile(5, kc, a_row, a_depth, b, c, ldc, accumulate); break;
     }
 }
 #endif
@@ -270,37 +281,52 @@ static void tile(int use_avx2, long kc, const float *pa, const float *pb, float 
     }
 }
 
+/* Where a block's rows of op(A) lie: row panel ir (a multiple of MR) starts at base + ir * panel, and its row r's
+   value at depth p lies r * row + p * depth floats further. Packed panels are (kc, 1, MR); op(A) as stored,
+   read in place, is (lda, lda, 1). */
+typedef struct {
+    const float *base;
+    long panel, row, depth;
+} a_rows;
+
+static a_rows packed_rows(const float *pa, long kc) { return (a_rows){pa, kc, 1, MR}; }
+
 /* The tiles of mc rows against two full panels: 6x32 AVX-512 tiles for whole row panels, then the rows left
    over (the same bits either way). */
-static void wide_tiles(long kc, const float *pa, const float *pb, float *c, long ldc, long mc, int accumulate) {
+static void wide_tiles(long kc, a_rows a, const float *pb, float *c, long ldc, long mc, int accumulate) {
 #if defined(__x86_64__)
-    long ir = 0;
-    for (; ir + MR <= mc; ir += MR) kernel_avx512(kc, pa + ir * kc, pb, c + ir * ldc, ldc, accumulate);
-    if (ir < mc) kernel_avx512_rows((int)(mc - ir), kc, pa + ir * kc, pb, c + ir * ldc, ldc, accumulate);
+    const float *row[MR];
+    for (long ir = 0; ir < mc; ir += MR) {
+        int rows = mc - ir < MR ? (int)(mc - ir) : MR;
+        for (int r = 0; r < rows; r++) row[r] = a.base + ir * a.panel + r * a.row;
+        if (rows == MR) kernel_avx512(kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
+        else kernel_avx512_rows(rows, kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
+    }
 #else
-    /* Never chosen without AVX-512: the pair of panels one after the other. */
+    /* Never chosen without AVX-512 (nor A in place): the pair of panels one after the other. */
     for (long ir = 0; ir < mc; ir += MR) {
         long rows = mc - ir < MR ? mc - ir : MR;
-        tile(0, kc, pa + ir * kc, pb, c + ir * ldc, ldc, rows, NR, accumulate);
-        tile(0, kc, pa + ir * kc, pb + kc * NR, c + ir * ldc + NR, ldc, rows, NR, accumulate);
+        tile(0, kc, a.base + ir * a.panel, pb, c + ir * ldc, ldc, rows, NR, accumulate);
+        tile(0, kc, a.base + ir * a.panel, pb + kc * NR, c + ir * ldc + NR, ldc, rows, NR, accumulate);
     }
 #endif
 }
 
-/* C[mc, nc] (+)= the packed row panels pa (MR rows each, kc deep, one after another) times the packed column
-   panels pb (NR columns each, likewise): column panels outer, so each stays in L1 while the row panels pass. */
-static void block_tiles(int use_avx2, int wide, long kc, const float *pa, const float *pb, float *c, long ldc,
-                        long mc, long nc, int accumulate) {
+/* C[mc, nc] (+)= the row panels of `a` times the packed column panels pb (NR columns each, kc deep, one after
+   another): column panels outer, so each stays in L1 while the row panels pass. Panels of B narrower than two
+   go through the AVX2 or portable tiles, which read `a` packed. */
+static void block_tiles(int use_avx2, int wide, long kc, a_rows a, const float *pb, float *c, long ldc, long mc,
+                        long nc, int accumulate) {
     for (long jr = 0; jr < nc;) {
         long cols = nc - jr < NR ? nc - jr : NR;
         if (wide && nc - jr >= 2 * NR) {
-            wide_tiles(kc, pa, pb + jr * kc, c + jr, ldc, mc, accumulate);
+            wide_tiles(kc, a, pb + jr * kc, c + jr, ldc, mc, accumulate);
             jr += 2 * NR;
             continue;
         }
         for (long ir = 0; ir < mc; ir += MR) {
             long rows = mc - ir < MR ? mc - ir : MR;
-            tile(use_avx2, kc, pa + ir * kc, pb + jr * kc, c + ir * ldc + jr, ldc, rows, cols, accumulate);
+            tile(use_avx2, kc, a.base + ir * a.panel, pb + jr * kc, c + ir * ldc + jr, ldc, rows, cols, accumulate);
         }
         jr += NR;
     }
@@ -333,6 +359,7 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
     int wide = use_avx2 && strata_cpu_use_avx512();
     for (long j0 = 0; j0 < n; j0 += NC) {
         long nc = n - j0 < NC ? n - j0 : NC;
+        int in_place = wide && !trans_a && nc % (2 * NR) == 0;
         for (long p0 = 0; p0 < k; p0 += k_step) {
             long kc = k - p0 < k_step ? k - p0 : k_step;
             int acc = accumulate || p0 > 0;
@@ -341,8 +368,12 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
             else pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buf);
             for (long i0 = 0; i0 < m; i0 += MC) {
                 long mc = m - i0 < MC ? m - i0 : MC;
-                pack_a(use_avx2, trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
-                block_tiles(use_avx2, wide, kc, pack_a_buf, panels, c + i0 * ldc + j0, ldc, mc, nc, acc);
+                a_rows rows = packed_rows(pack_a_buf, kc);
+                /* The AVX-512 tiles read op(A) as stored in place (its rows run along the depth, as they
+                   stream); the narrower tiles read packed panels. */
+                if (in_place) rows = (a_rows){a + i0 * lda + p0, lda, lda, 1};
+                else pack_a(use_avx2, trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
+                block_tiles(use_avx2, wide, kc, rows, panels, c + i0 * ldc + j0, ldc, mc, nc, acc);
             }
         }
     }
@@ -433,7 +464,7 @@ static void column_blocks(void *context, long t) {
             pack_b(j->trans_b, j->b, j->ldb, p0, j0, kc, nc, pack_b_buf);
             for (long i0 = 0; i0 < j->m; i0 += MC) {
                 long mc = j->m - i0 < MC ? j->m - i0 : MC;
-                block_tiles(j->use_avx2, j->wide, kc, j->packed_a + p0 * j->m_pad + i0 * kc, pack_b_buf,
+                block_tiles(j->use_avx2, j->wide, kc, packed_rows(j->packed_a + p0 * j->m_pad + i0 * kc, kc), pack_b_buf,
                             j->c + i0 * j->ldc + j0, j->ldc, mc, nc, j->accumulate || p0 > 0);
             }
         }
