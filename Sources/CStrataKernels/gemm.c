@@ -291,6 +291,14 @@ typedef struct {
 
 static a_rows packed_rows(const float *pa, long kc) { return (a_rows){pa, kc, 1, MR}; }
 
+/* op(A)[i0:, p0:] as stored (untransposed), for the AVX-512 tiles: its rows stream along the depth. */
+static a_rows rows_in_place(const float *a, long lda, long i0, long p0) {
+    return (a_rows){a + i0 * lda + p0, lda, lda, 1};
+}
+
+/* Whether a block of nc columns reads op(A) in place: the AVX-512 tiles take all of it (whole pairs of panels). */
+static int reads_a_in_place(int wide, int trans_a, long nc) { return wide && !trans_a && nc % (2 * NR) == 0; }
+
 /* The tiles of mc rows against two full panels: 6x32 AVX-512 tiles for whole row panels, then the rows left
    over (the same bits either way). */
 static void wide_tiles(long kc, a_rows a, const float *pb, float *c, long ldc, long mc, int accumulate) {
@@ -359,7 +367,7 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
     int wide = use_avx2 && strata_cpu_use_avx512();
     for (long j0 = 0; j0 < n; j0 += NC) {
         long nc = n - j0 < NC ? n - j0 : NC;
-        int in_place = wide && !trans_a && nc % (2 * NR) == 0;
+        int in_place = reads_a_in_place(wide, trans_a, nc);
         for (long p0 = 0; p0 < k; p0 += k_step) {
             long kc = k - p0 < k_step ? k - p0 : k_step;
             int acc = accumulate || p0 > 0;
@@ -371,7 +379,7 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
                 a_rows rows = packed_rows(pack_a_buf, kc);
                 /* The AVX-512 tiles read op(A) as stored in place (its rows run along the depth, as they
                    stream); the narrower tiles read packed panels. */
-                if (in_place) rows = (a_rows){a + i0 * lda + p0, lda, lda, 1};
+                if (in_place) rows = rows_in_place(a, lda, i0, p0);
                 else pack_a(use_avx2, trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
                 block_tiles(use_avx2, wide, kc, rows, panels, c + i0 * ldc + j0, ldc, mc, nc, acc);
             }
@@ -434,13 +442,14 @@ static void run_part(void *context, long t) {
     }
 }
 
-/* The product with op(A) packed once into shared memory (a region of the pool, in parts), then blocks of
-   columns that the threads claim in turn, each thread packing its block of op(B) into its own part of the
-   shared buffer, so a thread the machine runs slower takes fewer blocks and none waits for a fixed half. Every
-   element is summed as strata_sgemm sums it (the same depth blocks, tiles and kernels), so the bits do not
-   depend on the split. Depth block p of op(A) is stored at p * m_pad, its row panels one after another. */
+/* The product with op(A) packed once into shared memory (a region of the pool, in parts), or read in place when
+   every block takes the AVX-512 tiles; then blocks of columns that the threads claim in turn, each thread packing
+   its block of op(B) into its own part of the shared buffer, so a thread the machine runs slower takes fewer
+   blocks and none waits for a fixed half. Every element is summed as strata_sgemm sums it (the same depth
+   blocks, tiles and kernels), so the bits do not depend on the split. Depth block p of op(A) is stored at
+   p * m_pad, its row panels one after another. */
 typedef struct {
-    int use_avx2, wide, trans_a, trans_b, accumulate;
+    int use_avx2, wide, trans_a, trans_b, accumulate, in_place;
     long m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, col_blocks, next_block;
     const float *a, *b;
     float *c, *packed_a, *packed_b;
@@ -464,8 +473,10 @@ static void column_blocks(void *context, long t) {
             pack_b(j->trans_b, j->b, j->ldb, p0, j0, kc, nc, pack_b_buf);
             for (long i0 = 0; i0 < j->m; i0 += MC) {
                 long mc = j->m - i0 < MC ? j->m - i0 : MC;
-                block_tiles(j->use_avx2, j->wide, kc, packed_rows(j->packed_a + p0 * j->m_pad + i0 * kc, kc), pack_b_buf,
-                            j->c + i0 * j->ldc + j0, j->ldc, mc, nc, j->accumulate || p0 > 0);
+                a_rows rows = j->in_place ? rows_in_place(j->a, j->lda, i0, p0)
+                                          : packed_rows(j->packed_a + p0 * j->m_pad + i0 * kc, kc);
+                block_tiles(j->use_avx2, j->wide, kc, rows, pack_b_buf, j->c + i0 * j->ldc + j0, j->ldc, mc, nc,
+                            j->accumulate || p0 > 0);
             }
         }
     }
@@ -483,10 +494,12 @@ static int sgemm_columns(int use_avx2, int threads, int trans_a, int trans_b, lo
     long blocks = wanted < wide_units ? wanted : wide_units;
     long block_cols = (wide_units + blocks - 1) / blocks * 2 * NR;
     if (m_pad * k + threads * k_step * block_cols > shared_floats) return 0;
-    column_job job = {use_avx2, use_avx2 && strata_cpu_use_avx512(), trans_a, trans_b, accumulate,
+    int wide = use_avx2 && strata_cpu_use_avx512();
+    /* Every block is whole pairs of panels when n is (block_cols is). */
+    column_job job = {use_avx2, wide, trans_a, trans_b, accumulate, reads_a_in_place(wide, trans_a, n),
                       m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, (n + block_cols - 1) / block_cols, 0,
                       a, b, c, shared, shared + m_pad * k};
-    strata_parallel_run((m + MC - 1) / MC * ((k + k_step - 1) / k_step), column_pack_a, &job);
+    if (!job.in_place) strata_parallel_run((m + MC - 1) / MC * ((k + k_step - 1) / k_step), column_pack_a, &job);
     strata_parallel_run(threads, column_blocks, &job);
     return 1;
 }
