@@ -169,59 +169,17 @@ static void ensure_workers(int wanted) {
     pthread_mutex_unlock(&lock);
 }
 
-/* The machine may run other programs on the workers' cores. A worker that holds a claimed task while the caller
-   has run out of work to claim, and that the machine took off its processor meanwhile, is late; spinning workers
-   that take no task of a region long enough to join are absent (not scheduled); a worker running on the
-   caller's own processor crowds it. When late regions cost more than a small share of the time spent in shared
-   regions lately, or after a few absent or crowded regions in a row, the caller runs regions alone for a while
-   (10 ms, doubling while it recurs, up to 1 s; back to 10 ms after a cleanly shared region once the workers
-   have run a second without trouble since the last alone period ended: under a lasting load, each retry costs
-   a few troubled regions, so the periods stay long), leaving the processors to the other programs, then tries
-   the workers again. A late
-   region now and then (a virtual machine's processor taken by its host, a system thread) costs its wait once;
-   running alone for it would cost far more. Who runs a task does not change its result, so this changes only
-   speed. (Only the submitting thread touches these.) */
-/* alone_until is read by strata_parallel_running_alone from any thread. */
+/* When to run regions alone: pool_policy.c. alone_until mirrors the policy's, for
+   strata_parallel_running_alone on any thread; the policy itself only the submitting thread touches. */
 static _Atomic(double) alone_until;
-static double alone_period = 0.01;
-static int absent_regions, crowded_regions;
-/* Seconds lost waiting for late workers and seconds of shared regions, both fading (by 0.7 every 0.25 s, so
-   the last second or so counts); late regions are trouble when the first exceeds LATE_SHARE of the second. */
-static double late_seconds, shared_seconds, faded_at;
-static const double LATE_SHARE = 0.1;
-
-static void fade_history(double now) {
-    if (now - faded_at < 0.25) return;
-    late_seconds *= 0.7;
-    shared_seconds *= 0.7;
-    faded_at = now;
-}
+static strata_pool_policy policy;
 
 static void note_region(double busy, double waited, long helpers_ran, int woken, double now) {
-    fade_history(now);
-    if (helpers_ran > 0) shared_seconds += busy + waited;
-    /* Late: the submitter waited for a worker that the machine had taken off its processor, and such waits
-       have lately cost more than a small share of the shared regions' time. */
-    int late = waited > 50e-6 + 2 * busy && atomic_load_explicit(&preempted, memory_order_relaxed);
-    if (late) late_seconds += waited;
-    late = late && late_seconds > LATE_SHARE * shared_seconds;
-    /* Crowded: a worker shared the submitter's processor region after region (once may be a passing
-       migration), which slows the submitter as much as it helps. */
-    if (atomic_load_explicit(&crowded, memory_order_relaxed)) crowded_regions++;
-    else if (helpers_ran > 0) crowded_regions = 0;
-    /* Absent: a spinning worker missed a region it had time to join (one woken from sleep may miss it). */
-    if (helpers_ran == 0 && busy > 20e-6 && !woken) absent_regions++;
-    else if (helpers_ran > 0) absent_regions = 0;
-    int absent = absent_regions >= 4 || crowded_regions >= 4;
-    if (late || absent) {
-        atomic_store_explicit(&alone_until, now + alone_period, memory_order_relaxed);
-        if (alone_period < 1.0) alone_period *= 2;
-        absent_regions = crowded_regions = 0;
-    } else if (helpers_ran > 0 && waited < 10e-6 &&
-               now - atomic_load_explicit(&alone_until, memory_order_relaxed) > 1.0) {
-        /* A region shared cleanly, and a second shared without trouble: start again from short periods. */
-        alone_period = 0.01;
-    }
+    strata_region_report region = {busy, waited, helpers_ran, woken,
+                                   atomic_load_explicit(&preempted, memory_order_relaxed),
+                                   atomic_load_explicit(&crowded, memory_order_relaxed)};
+    if (strata_pool_policy_note(&policy, region, now))
+        atomic_store_explicit(&alone_until, policy.alone_until, memory_order_relaxed);
 }
 
 /* Waits for the job's last tasks, which workers hold. Briefly by spinning; then, since a worker still holding a

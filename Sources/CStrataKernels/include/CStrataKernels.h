@@ -64,12 +64,33 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
 /// late): a caller may then cut its work for one thread, which gives the same bits.
 int strata_parallel_running_alone(void);
 
+/// What the submitting thread saw of one region it shared with the pool's workers.
+typedef struct {
+    /// Seconds running its own tasks, then waiting for the workers' last ones.
+    double busy, waited;
+    /// Tasks the workers ran.
+    long helpers_ran;
+    /// Whether workers were woken from sleep for it; a worker was taken off its processor while it held tasks; a
+    /// worker ran tasks on the submitting thread's processor.
+    int woken, preempted, crowded;
+} strata_region_report;
+
+/// When the pool runs regions alone (another program keeps its workers late); starts zeroed.
+typedef struct {
+    double alone_until, alone_period, late_seconds, shared_seconds, faded_at;
+    int absent_regions, crowded_regions;
+} strata_pool_policy;
+
+/// Notes a region reported at `now` (seconds); returns 1 when it is trouble, which moves policy->alone_until on
+/// (regions until then run alone, and are not reported). Pure: the pool keeps one policy, tests their own.
+int strata_pool_policy_note(strata_pool_policy *policy, strata_region_report region, double now);
+
 /// Returns *counter and adds one, atomically: threads of one parallel region take work items in turn.
 long strata_claim(long *counter);
 
 /// strata_sgemm on the pool. With threads > 1, m <= n and room in `shared` (shared_floats) for op(A) packed and a
-/// block of op(B) per thread, op(A) is packed once and the threads claim blocks of columns in turn, each packing
-/// its block of op(B); otherwise `threads` tasks take fixed parts (the rows when op(A) is the taller operand, else
+/// block of op(B) per thread, op(A) is packed once (or read in place by the AVX-512 tiles) and the threads claim
+/// blocks of columns in turn, each packing its block of op(B); otherwise `threads` tasks take fixed parts (the rows when op(A) is the taller operand, else
 /// the columns, in whole micro-tiles), each with its own pack_a[t] and pack_b[t]. Identical bits for any thread
 /// count and either way.
 void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
