@@ -14,7 +14,7 @@
 
 static const double SHORTEST_PERIOD = 0.01, LONGEST_PERIOD = 1.0;
 /* Late waits are trouble when, lately, they exceed this share of the shared regions' time. */
-static const double LATE_SHARE = 0.1;
+static const double LATE_SHARE = 0.03;
 /* Both histories fade by FADE every FADE_SECONDS, so about the last second counts. */
 static const double FADE = 0.7, FADE_SECONDS = 0.25;
 /* Absent or crowded regions in a row that are trouble (once may be a passing migration or a wake-up). */
@@ -31,8 +31,9 @@ int strata_pool_policy_note(strata_pool_policy *policy, strata_region_report reg
     fade_history(policy, now);
     int helped = region.helpers_ran > 0;
     if (helped) policy->shared_seconds += region.busy + region.waited;
-    /* Late: the submitter waited for a worker that the machine had taken off its processor. */
-    int late = region.waited > 50e-6 + 2 * region.busy && region.preempted;
+    /* Late: the submitter waited, more than half as long as it worked, for a worker that the machine had taken
+       off its processor (with tasks claimed in turn, a worker on time leaves it about one task to wait for). */
+    int late = region.waited > 50e-6 + region.busy / 2 && region.preempted;
     if (late) policy->late_seconds += region.waited;
     late = late && policy->late_seconds > LATE_SHARE * policy->shared_seconds;
     /* Crowded: a worker shared the submitter's processor, which slows the submitter as much as it helps. */
