@@ -10,8 +10,8 @@ public enum Transpose: Sendable {
 public final class GEMMWorkspace: @unchecked Sendable {
     let packA: [UnsafeMutablePointer<Float>?]
     let packB: [UnsafeMutablePointer<Float>?]
-    /// The B buffers, one after another: a product split across threads packs op(A) here once, and each thread
-    /// its blocks of op(B).
+    /// The B buffers, one after another: a product split across threads packs op(A) here once (unless the
+    /// AVX-512 tiles read it in place), and each thread its blocks of op(B).
     let packBStorage: UnsafeMutablePointer<Float>
     let packBStorageFloats: Int
 
@@ -43,8 +43,8 @@ public enum GEMM {
 
     /// c[m, n] = op(a)[m, k] · op(b)[k, n], or += when `accumulate`, on at most `threads` (the workspace's).
     /// op(a) is a[m, k] (lda ≥ k) or, transposed, a stored as [k, m]; op(b) is b[k, n] or b stored as [n, k].
-    /// With more than one thread, op(a) is packed once (when it fits the workspace) and the threads claim blocks of
-    /// c's columns in turn; every element is summed in the same order whatever the split, so any thread count
+    /// With more than one thread, op(a) is packed once (when it fits the workspace; the AVX-512 tiles read an
+    /// untransposed op(a) in place) and the threads claim blocks of c's columns in turn; every element is summed in the same order whatever the split, so any thread count
     /// gives identical bits.
     public static func multiply(
         _ c: UnsafeMutablePointer<Float>, ldc: Int,

@@ -53,8 +53,8 @@ private func forEveryForm(
     }
 }
 
-/// (29, 700, 64): whole pairs of column panels, which the AVX-512 tiles take with A read in place (m, k) = (29, 700)
-/// leaving five rows after whole panels and three depth blocks.
+/// (29, 700, 64) is whole pairs of column panels, so the AVX-512 tiles read A in place; it leaves five rows after
+/// whole row panels and takes three depth blocks.
 private let shapes = [
     (1, 1, 1), (7, 13, 5), (6, 16, 1), (65, 129, 33), (13, 300, 40), (100, 17, 260), (97, 2100, 3), (29, 700, 64),
 ]
