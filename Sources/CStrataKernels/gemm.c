@@ -296,8 +296,12 @@ static a_rows rows_in_place(const float *a, long lda, long i0, long p0) {
     return (a_rows){a + i0 * lda + p0, lda, lda, 1};
 }
 
-/* Whether a block of nc columns reads op(A) in place: the AVX-512 tiles take all of it (whole pairs of panels). */
-static int reads_a_in_place(int wide, int trans_a, long nc) { return wide && !trans_a && nc % (2 * NR) == 0; }
+/* Whether a block of nc columns reads op(A) in place: the AVX-512 tiles take all of it (whole pairs of panels),
+   and its rows do not lie a multiple of 4 KiB apart (then a tile's six rows share one set of the L1 cache with
+   each other and with the lines of B and C that the tile reads at the same offsets). */
+static int reads_a_in_place(int wide, int trans_a, long nc, long lda) {
+    return wide && !trans_a && nc % (2 * NR) == 0 && lda % 1024 != 0;
+}
 
 /* The tiles of mc rows against two full panels: 6x32 AVX-512 tiles for whole row panels, then the rows left
    over (the same bits either way). */
@@ -367,7 +371,7 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
     int wide = use_avx2 && strata_cpu_use_avx512();
     for (long j0 = 0; j0 < n; j0 += NC) {
         long nc = n - j0 < NC ? n - j0 : NC;
-        int in_place = reads_a_in_place(wide, trans_a, nc);
+        int in_place = reads_a_in_place(wide, trans_a, nc, lda);
         for (long p0 = 0; p0 < k; p0 += k_step) {
             long kc = k - p0 < k_step ? k - p0 : k_step;
             int acc = accumulate || p0 > 0;
@@ -496,7 +500,7 @@ static int sgemm_columns(int use_avx2, int threads, int trans_a, int trans_b, lo
     if (m_pad * k + threads * k_step * block_cols > shared_floats) return 0;
     int wide = use_avx2 && strata_cpu_use_avx512();
     /* Every block is whole pairs of panels when n is (block_cols is). */
-    column_job job = {use_avx2, wide, trans_a, trans_b, accumulate, reads_a_in_place(wide, trans_a, n),
+    column_job job = {use_avx2, wide, trans_a, trans_b, accumulate, reads_a_in_place(wide, trans_a, n, lda),
                       m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, (n + block_cols - 1) / block_cols, 0,
                       a, b, c, shared, shared + m_pad * k};
     if (!job.in_place) strata_parallel_run((m + MC - 1) / MC * ((k + k_step - 1) / k_step), column_pack_a, &job);

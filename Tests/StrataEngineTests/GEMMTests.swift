@@ -54,9 +54,11 @@ private func forEveryForm(
 }
 
 /// (29, 700, 64) is whole pairs of column panels, so the AVX-512 tiles read A in place; it leaves five rows after
-/// whole row panels and takes three depth blocks.
+/// whole row panels and takes three depth blocks. (13, 1024, 64) is too, but its rows lie 4 KiB apart, so A is
+/// packed for them.
 private let shapes = [
     (1, 1, 1), (7, 13, 5), (6, 16, 1), (65, 129, 33), (13, 300, 40), (100, 17, 260), (97, 2100, 3), (29, 700, 64),
+    (13, 1024, 64),
 ]
 
 @Test(arguments: shapes)
