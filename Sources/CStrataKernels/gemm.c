@@ -487,22 +487,24 @@ static void column_blocks(void *context, long t) {
 }
 
 /* Whether the column path ran: it takes products at least as wide as tall, with room in `shared` for op(A)
-   packed and a block of op(B) per thread. */
+   packed (unless read in place) and a block of op(B) per thread. */
 static int sgemm_columns(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
                          const float *a, long lda, const float *b, long ldb, int accumulate, float *c, long ldc,
                          float *shared, long shared_floats) {
     if (m <= 0 || n <= 0 || k <= 0 || m > n || !shared) return 0;
-    long m_pad = (m + MR - 1) / MR * MR, k_step = depth_step(k);
+    long k_step = depth_step(k);
     /* A few blocks per thread, in whole wide tiles. */
     long wide_units = (n + 2 * NR - 1) / (2 * NR), wanted = 4L * threads;
     long blocks = wanted < wide_units ? wanted : wide_units;
     long block_cols = (wide_units + blocks - 1) / blocks * 2 * NR;
-    if (m_pad * k + threads * k_step * block_cols > shared_floats) return 0;
     int wide = use_avx2 && strata_cpu_use_avx512();
-    /* Every block is whole pairs of panels when n is (block_cols is). */
-    column_job job = {use_avx2, wide, trans_a, trans_b, accumulate, reads_a_in_place(wide, trans_a, n, lda),
+    /* Every block is whole pairs of panels when n is (block_cols is); op(A) read in place takes no room. */
+    int in_place = reads_a_in_place(wide, trans_a, n, lda);
+    long m_pad = (m + MR - 1) / MR * MR, packed_a_floats = in_place ? 0 : m_pad * k;
+    if (packed_a_floats + threads * k_step * block_cols > shared_floats) return 0;
+    column_job job = {use_avx2, wide, trans_a, trans_b, accumulate, in_place,
                       m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, (n + block_cols - 1) / block_cols, 0,
-                      a, b, c, shared, shared + m_pad * k};
+                      a, b, c, shared, shared + packed_a_floats};
     if (!job.in_place) strata_parallel_run((m + MC - 1) / MC * ((k + k_step - 1) / k_step), column_pack_a, &job);
     strata_parallel_run(threads, column_blocks, &job);
     return 1;

@@ -174,13 +174,15 @@ func avx512TilesGiveTheAVX2KernelsBits(m: Int, k: Int, n: Int) {
 
 /// The product split on the pool, whatever its size: the column blocks over op(A) packed once (when op(A) is no
 /// taller than op(B) is wide) or the fixed parts, on 2 and 3 threads, give the bits of one thread in every form,
-/// accumulating or not, and with a workspace too small to hold op(A) packed (the fixed parts then).
+/// accumulating or not, with a workspace too small for anything (the fixed parts then), and with one that holds
+/// the blocks of op(B) but not op(A) packed (the column blocks when the AVX-512 tiles read op(A) in place).
 @Test(arguments: shapes + [(64, 784, 128), (128, 784, 512), (12, 7, 200), (200, 5, 12)])
 func everySplitOfTheProductGivesOneThreadsBits(m: Int, k: Int, n: Int) {
     forEveryForm(m: m, k: k, n: n, seed: UInt64(3 * m + 5 * k + 7 * n)) { a, b, start, transA, transB, accumulate in
         let one = Tensor(shape: [m * n], values: start)
         run(a, transA, b, transB, one, m: m, n: n, k: k, accumulate: accumulate, threads: 1)
-        for (threads, room) in [(2, Int.max), (3, Int.max), (2, 0)] {
+        let roomForB = 2 * k * ((n + 31) / 32 * 32)
+        for (threads, room) in [(2, Int.max), (3, Int.max), (2, 0), (2, roomForB)] {
             let workspace = GEMMWorkspace(threads: threads)
             let c = Tensor(shape: [m * n], values: start)
             workspace.packA.withUnsafeBufferPointer { packA in

@@ -88,11 +88,11 @@ int strata_pool_policy_note(strata_pool_policy *policy, strata_region_report reg
 /// Returns *counter and adds one, atomically: threads of one parallel region take work items in turn.
 long strata_claim(long *counter);
 
-/// strata_sgemm on the pool. With threads > 1, m <= n and room in `shared` (shared_floats) for op(A) packed and a
-/// block of op(B) per thread, op(A) is packed once (or read in place by the AVX-512 tiles) and the threads claim
-/// blocks of columns in turn, each packing its block of op(B); otherwise `threads` tasks take fixed parts (the
-/// rows when op(A) is the taller operand, else the columns, in whole micro-tiles), each with its own pack_a[t] and
-/// pack_b[t]. Identical bits for any thread count and either way.
+/// strata_sgemm on the pool. With threads > 1, m <= n and room in `shared` (shared_floats) for op(A) packed (unless
+/// the AVX-512 tiles read it in place) and a block of op(B) per thread, op(A) is packed once or read in place and
+/// the threads claim blocks of columns in turn, each packing its block of op(B); otherwise `threads` tasks take
+/// fixed parts (the rows when op(A) is the taller operand, else the columns, in whole micro-tiles), each with its
+/// own pack_a[t] and pack_b[t]. Identical bits for any thread count and either way.
 void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
                            const float *a, long lda, const float *b, long ldb,
                            int accumulate, float *c, long ldc,
