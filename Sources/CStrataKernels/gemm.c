@@ -297,8 +297,8 @@ static a_rows rows_in_place(const float *a, long lda, long i0, long p0) {
 }
 
 /* Whether a block of nc columns reads op(A) in place: the AVX-512 tiles take all of it (whole pairs of panels),
-   and its rows do not lie a multiple of 4 KiB apart (then a tile's six rows share one set of the L1 cache with
-   each other and with the lines of B and C that the tile reads at the same offsets). */
+   and its rows do not lie a multiple of 4 KiB apart (a tile's six rows would then all fall in one set of the L1
+   cache, where packing them measured faster). */
 static int reads_a_in_place(int wide, int trans_a, long nc, long lda) {
     return wide && !trans_a && nc % (2 * NR) == 0 && lda % 1024 != 0;
 }
