@@ -380,11 +380,10 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
             else pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buf);
             for (long i0 = 0; i0 < m; i0 += MC) {
                 long mc = m - i0 < MC ? m - i0 : MC;
-                a_rows rows = packed_rows(pack_a_buf, kc);
                 /* The AVX-512 tiles read op(A) as stored in place (its rows run along the depth, as they
                    stream); the narrower tiles read packed panels. */
-                if (in_place) rows = rows_in_place(a, lda, i0, p0);
-                else pack_a(use_avx2, trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
+                a_rows rows = in_place ? rows_in_place(a, lda, i0, p0) : packed_rows(pack_a_buf, kc);
+                if (!in_place) pack_a(use_avx2, trans_a, a, lda, i0, p0, mc, kc, pack_a_buf);
                 block_tiles(use_avx2, wide, kc, rows, panels, c + i0 * ldc + j0, ldc, mc, nc, acc);
             }
         }

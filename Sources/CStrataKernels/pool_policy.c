@@ -5,14 +5,15 @@
    the machine took off its processor meanwhile, is late; spinning workers that take no task of a region long
    enough to join are absent (not scheduled); a worker running on the caller's own processor crowds it. When
    late regions cost more than a small share of the time spent in shared regions lately, or after a few absent
-   or crowded regions in a row, the caller runs regions alone for a while (10 ms, doubling while it recurs, up to
-   1 s), leaving the processors to the other programs, then tries the workers again. Periods start again from
+   or crowded regions in a row, the caller runs regions alone for a while (10 ms, doubling while it recurs and
+   shorter than a second: at most 1.28 s), leaving the processors to the other programs, then tries the workers again. Periods start again from
    10 ms after a cleanly shared region once the workers have run a second without trouble since the last period
    ended: under a lasting load, each retry costs a few troubled regions, so the periods stay long. A late region
    now and then (a virtual machine's processor taken by its host, a system thread) costs its wait once; running
    alone for it would cost far more. Who runs a task does not change its result, so this changes only speed. */
 
-static const double SHORTEST_PERIOD = 0.01, LONGEST_PERIOD = 1.0;
+/* Alone periods start at SHORTEST_PERIOD and double while shorter than STOP_DOUBLING. */
+static const double SHORTEST_PERIOD = 0.01, STOP_DOUBLING = 1.0;
 /* Late waits are trouble when, lately, they exceed this share of the shared regions' time. */
 static const double LATE_SHARE = 0.03;
 /* Both histories fade by FADE every FADE_SECONDS, so about the last second counts. */
@@ -35,7 +36,7 @@ int strata_pool_policy_note(strata_pool_policy *policy, strata_region_report reg
        off its processor (with tasks claimed in turn, a worker on time leaves it about one task to wait for). */
     int late = region.waited > 50e-6 + region.busy / 2 && region.preempted;
     if (late) policy->late_seconds += region.waited;
-    late = late && policy->late_seconds > LATE_SHARE * policy->shared_seconds;
+    int late_trouble = late && policy->late_seconds > LATE_SHARE * policy->shared_seconds;
     /* Crowded: a worker shared the submitter's processor, which slows the submitter as much as it helps. */
     if (region.crowded) policy->crowded_regions++;
     else if (helped) policy->crowded_regions = 0;
@@ -43,9 +44,9 @@ int strata_pool_policy_note(strata_pool_policy *policy, strata_region_report reg
     if (!helped && region.busy > 20e-6 && !region.woken) policy->absent_regions++;
     else if (helped) policy->absent_regions = 0;
     double period = policy->alone_period > 0 ? policy->alone_period : SHORTEST_PERIOD;
-    if (late || policy->absent_regions >= TROUBLE_RUN || policy->crowded_regions >= TROUBLE_RUN) {
+    if (late_trouble || policy->absent_regions >= TROUBLE_RUN || policy->crowded_regions >= TROUBLE_RUN) {
         policy->alone_until = now + period;
-        policy->alone_period = period < LONGEST_PERIOD ? 2 * period : period;
+        policy->alone_period = period < STOP_DOUBLING ? 2 * period : period;
         policy->absent_regions = policy->crowded_regions = 0;
         return 1;
     }
