@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "CStrataKernels.h"
+#include "pool_placement.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -14,8 +15,8 @@
    the machine runs a worker late (another program on its core), the caller finishes the region alone instead of
    holding every region until that worker is scheduled. A worker that wakes after its job has ended finds
    nothing to claim and goes back to waiting. When a worker does hold the job's last task past a short spin, the
-   caller sleeps: its processor falls idle, and the scheduler moves the worker there instead of leaving it queued
-   behind another program for the rest of that program's time slice. */
+   caller sleeps, having moved that worker onto its own processor where the system allows (pool_placement.h),
+   instead of leaving it queued behind another program for the rest of that program's time slice. */
 
 enum { MAX_WORKERS = 63 };
 
@@ -23,8 +24,8 @@ enum { MAX_WORKERS = 63 };
    training step, short enough that an idle worker soon stops taking processor time from other programs (and,
    on a busy machine, from the thread that submits the work). */
 static const double SPIN_SECONDS = 200e-6;
-/* How long the submitter spins for the last tasks of a job before it sleeps, at least: longer than a task of a
-   training step runs (and at most as long as the submitter's own part of the job took). */
+/* How long the submitter spins for the last tasks of a job, at least, before it rescues a worker or sleeps:
+   longer than a small task of a training step runs. */
 static const double WAIT_SPIN_SECONDS = 100e-6;
 
 /* The job's claim word: generation (24 bits), task count (20 bits) and next task (20 bits) in one atomic, so a
@@ -52,6 +53,8 @@ static void wake_submitter(void) {
 /* Tasks of the current job that workers (not the caller) ran, and whether the machine took a worker's
    processor away while it held tasks of it (its wall time ran ahead of its processor time). */
 static atomic_long helped;
+/* Which workers are running a task of the current job now. */
+static atomic_int holding[MAX_WORKERS];
 static atomic_int preempted;
 /* Whether a worker ran tasks of the current job on the submitter's processor: the machine put both threads on
    one processor (the others busy), so sharing the work only halves the submitter's speed. */
@@ -65,33 +68,25 @@ static void *job_context;
    pool takes one job at a time), in task order, so its results are the same. */
 static _Thread_local int inside_task;
 
-/* The processor this thread runs on, or -1 where the system does not say. */
-static int current_processor(void) {
-#if defined(__linux__)
-    return sched_getcpu();
-#else
-    return -1;
-#endif
-}
-
 static int on_submitters_processor(void) {
-    int processor = current_processor();
+    int processor = strata_current_processor();
     return processor >= 0 && processor == atomic_load_explicit(&submitter_processor, memory_order_relaxed);
 }
 
 static inline unsigned long generation_of(unsigned long word) { return word >> GENERATION_SHIFT; }
 
-/* Claims and runs the tasks of job `generation` until none is left; a task's result is fixed by its index, so
-   it does not matter which thread runs it, and a thread slowed by the machine takes fewer. */
 static long clock_ns(clockid_t clock) {
     struct timespec t;
     clock_gettime(clock, &t);
     return (long)t.tv_sec * 1000000000L + t.tv_nsec;
 }
 
-static void run_tasks(unsigned long generation, int worker) {
+/* Claims and runs the tasks of job `generation` until none is left; a task's result is fixed by its index, so
+   it does not matter which thread runs it, and a thread slowed by the machine takes fewer. `worker` is the
+   worker's index, or -1 for the submitter. Returns how many it ran. */
+static long run_tasks(unsigned long generation, int worker) {
     unsigned long word = atomic_load_explicit(&claim_word, memory_order_acquire);
-    long wall = 0, cpu = 0;
+    long wall = 0, cpu = 0, ran = 0;
     inside_task = 1;
     for (;;) {
         if (generation_of(word) != generation) break;
@@ -100,13 +95,18 @@ static void run_tasks(unsigned long generation, int worker) {
         if (!atomic_compare_exchange_weak_explicit(&claim_word, &word, word + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue;
-        if (worker && wall == 0) {
+        if (worker >= 0) atomic_store_explicit(&holding[worker], 1, memory_order_release);
+        if (worker >= 0 && wall == 0) {
             wall = clock_ns(CLOCK_MONOTONIC);
             cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
             if (on_submitters_processor()) atomic_store_explicit(&crowded, 1, memory_order_relaxed);
         }
         job_function(job_context, (long)next);
-        if (worker) atomic_fetch_add_explicit(&helped, 1, memory_order_relaxed);
+        ran++;
+        if (worker >= 0) {
+            atomic_store_explicit(&holding[worker], 0, memory_order_release);
+            atomic_fetch_add_explicit(&helped, 1, memory_order_relaxed);
+        }
         if (atomic_fetch_add_explicit(&finished, 1, memory_order_seq_cst) + 1 == (long)count &&
             atomic_load_explicit(&submitter_sleeping, memory_order_seq_cst))
             wake_submitter();
@@ -117,6 +117,7 @@ static void run_tasks(unsigned long generation, int worker) {
         if (off > 50000) atomic_store_explicit(&preempted, 1, memory_order_relaxed);
     }
     inside_task = 0;
+    return ran;
 }
 
 static inline void pause_cpu(void) {
@@ -128,7 +129,8 @@ static inline void pause_cpu(void) {
 static double now_seconds(void) { return (double)clock_ns(CLOCK_MONOTONIC) * 1e-9; }
 
 static void *worker_main(void *arg) {
-    (void)arg;
+    int index = (int)(long)arg;
+    placement_register_worker(index);
     strata_flush_denormals();
     unsigned long seen = generation_of(atomic_load_explicit(&claim_word, memory_order_acquire));
     for (;;) {
@@ -153,7 +155,7 @@ static void *worker_main(void *arg) {
             idle_since = now_seconds();
         }
         seen = current;
-        run_tasks(current, 1);
+        run_tasks(current, index);
     }
     return 0;
 }
@@ -174,26 +176,49 @@ static void ensure_workers(int wanted) {
 static _Atomic(double) alone_until;
 static strata_pool_policy policy;
 
-static void note_region(double busy, double waited, long helpers_ran, int woken, double now) {
-    strata_region_report region = {busy, waited, helpers_ran, woken,
+static void note_region(double busy, double waited, long tasks, int woken, int placed, double now) {
+    strata_region_report region = {busy, waited, tasks, atomic_load_explicit(&helped, memory_order_relaxed), woken,
                                    atomic_load_explicit(&preempted, memory_order_relaxed),
-                                   atomic_load_explicit(&crowded, memory_order_relaxed)};
+                                   atomic_load_explicit(&crowded, memory_order_relaxed), placed};
     if (strata_pool_policy_note(&policy, region, now))
         atomic_store_explicit(&alone_until, policy.alone_until, memory_order_relaxed);
 }
 
+/* Processor time of worker w's thread, in nanoseconds, or -1 where the system does not say. */
+static long worker_processor_ns(int w) {
+    clockid_t clock;
+    if (pthread_getcpuclockid(workers[w], &clock) != 0) return -1;
+    return clock_ns(clock);
+}
+
+/* Moves onto `processor` the workers that hold a task but do not run: over a short look their processor time
+   advances by less than half of it (the machine gave their processor to another program). A worker that runs,
+   on a long task, is left where it is: moving it would only cost it its caches. */
+static void rescue_stalled_workers(int processor) {
+    static const long LOOK_NS = 20000;
+    long before[MAX_WORKERS];
+    for (int w = 0; w < worker_count; w++)
+        before[w] = atomic_load_explicit(&holding[w], memory_order_acquire) ? worker_processor_ns(w) : -1;
+    long look_start = clock_ns(CLOCK_MONOTONIC);
+    while (clock_ns(CLOCK_MONOTONIC) - look_start < LOOK_NS) pause_cpu();
+    for (int w = 0; w < worker_count; w++) {
+        if (before[w] < 0 || !atomic_load_explicit(&holding[w], memory_order_acquire)) continue;
+        if (worker_processor_ns(w) - before[w] < LOOK_NS / 2) placement_rescue(w, processor);
+    }
+}
+
 /* Waits for the job's last tasks, which workers hold. Briefly by spinning; then, since a worker still holding a
-   task after that is one the machine has taken off its processor for another program, by sleeping: this
-   processor then falls idle and the scheduler moves the waiting worker onto it, rather than the job waiting
+   task after that is one the machine has taken off its processor for another program, by moving that worker
+   onto this processor (when the workers are kept off it: `placed`) and sleeping, rather than the job waiting
    until that program's time slice ends. */
-static void wait_for_tasks(long tasks, double since, double busy) {
-    double spin = busy > WAIT_SPIN_SECONDS ? busy : WAIT_SPIN_SECONDS;
+static void wait_for_tasks(long tasks, double since, double spin, int processor, int placed) {
     int spins = 0;
     while (atomic_load_explicit(&finished, memory_order_acquire) < tasks) {
         if (++spins % 64 != 0 || now_seconds() - since < spin) {
             pause_cpu();
             continue;
         }
+        if (placed) rescue_stalled_workers(processor);
         pthread_mutex_lock(&done_lock);
         atomic_store_explicit(&submitter_sleeping, 1, memory_order_seq_cst);
         while (atomic_load_explicit(&finished, memory_order_seq_cst) < tasks) pthread_cond_wait(&last_task_done, &done_lock);
@@ -245,7 +270,9 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     atomic_store_explicit(&helped, 0, memory_order_relaxed);
     atomic_store_explicit(&preempted, 0, memory_order_relaxed);
     atomic_store_explicit(&crowded, 0, memory_order_relaxed);
-    atomic_store_explicit(&submitter_processor, current_processor(), memory_order_relaxed);
+    int processor = strata_current_processor();
+    atomic_store_explicit(&submitter_processor, processor, memory_order_relaxed);
+    int placed = placement_keep_off(processor, worker_count);
     unsigned long generation = generation_of(atomic_load_explicit(&claim_word, memory_order_relaxed)) + 1;
     generation &= (1UL << (64 - GENERATION_SHIFT)) - 1;
     pthread_mutex_lock(&lock);
@@ -254,10 +281,15 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     int woken = atomic_load(&sleepers) > 0;
     if (woken) pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&lock);
-    run_tasks(generation, 0);
-    double ran = now_seconds();
-    wait_for_tasks(tasks, ran, ran - start);
+    long own = run_tasks(generation, -1);
+    double ran = now_seconds(), busy = ran - start;
+    /* A worker on time leaves about one task to wait for. Without placement, waiting as long as this thread
+       worked before sleeping gives the scheduler's balancing time to move a queued worker; with it, a worker
+       still running after two of this thread's tasks is rescued. */
+    double spin = placed && own > 0 ? 2 * busy / (double)own : busy;
+    wait_for_tasks(tasks, ran, spin > WAIT_SPIN_SECONDS ? spin : WAIT_SPIN_SECONDS, processor, placed);
+    if (placed) placement_return(processor);
     double done = now_seconds();
-    note_region(ran - start, done - ran, atomic_load_explicit(&helped, memory_order_relaxed), woken, done);
+    note_region(busy, done - ran, tasks, woken, placed, done);
     pthread_mutex_unlock(&submit_lock);
 }

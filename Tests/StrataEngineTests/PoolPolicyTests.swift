@@ -4,10 +4,20 @@ import Testing
 // The pool's choice of when to run regions alone, fed made-up regions at made-up times (pool_policy.c).
 
 private let shared = strata_region_report(
-    busy: 300e-6, waited: 5e-6, helpers_ran: 2, woken: 0, preempted: 0, crowded: 0)
-private let late = strata_region_report(busy: 300e-6, waited: 3e-3, helpers_ran: 1, woken: 0, preempted: 1, crowded: 0)
-private let crowded = strata_region_report(busy: 300e-6, waited: 0, helpers_ran: 1, woken: 0, preempted: 0, crowded: 1)
-private let absent = strata_region_report(busy: 100e-6, waited: 0, helpers_ran: 0, woken: 0, preempted: 0, crowded: 0)
+    busy: 300e-6, waited: 5e-6, tasks: 8, helpers_ran: 2, woken: 0, preempted: 0, crowded: 0, placed: 0)
+private let late = strata_region_report(
+    busy: 300e-6, waited: 3e-3, tasks: 8, helpers_ran: 1, woken: 0, preempted: 1, crowded: 0, placed: 0)
+private let crowded = strata_region_report(
+    busy: 300e-6, waited: 0, tasks: 8, helpers_ran: 1, woken: 0, preempted: 0, crowded: 1, placed: 0)
+private let absent = strata_region_report(
+    busy: 100e-6, waited: 0, tasks: 8, helpers_ran: 0, woken: 0, preempted: 0, crowded: 0, placed: 0)
+
+/// The same region with the workers kept off the submitter's processor (pool_placement.h).
+private func placed(_ region: strata_region_report) -> strata_region_report {
+    var region = region
+    region.placed = 1
+    return region
+}
 
 /// Reports a region every `step` seconds from `start` for `seconds`, `region(index)`, except while the policy runs
 /// regions alone (the pool reports none then); returns the lengths of the alone periods it started.
@@ -65,4 +75,29 @@ func aRunOfFourCrowdedOrAbsentRegionsIsTrouble(kind: Int) {
     var policy = strata_pool_policy()
     #expect(feed(&policy, from: 100, seconds: 1) { $0 % 4 == 3 ? shared : troubled }.isEmpty)
     #expect(feed(&policy, from: 101, seconds: 0.01) { _ in troubled }.count == 1)
+}
+
+/// With the workers kept off the submitter's processor, an absent worker costs the submitter nothing: absent
+/// regions in a row are no trouble there.
+@Test func absentRegionsAreNoTroubleWhenTheWorkersAreKeptOff() {
+    var policy = strata_pool_policy()
+    #expect(feed(&policy, from: 100, seconds: 1) { _ in placed(absent) }.isEmpty)
+}
+
+/// With the workers kept off the submitter's processor, late regions are trouble only when their waits cost more
+/// than sharing saved lately: a worker late every tenth region but rescued after a short wait keeps the pool
+/// sharing; 3 ms waits at that rate send it alone. Without placement the short waits are trouble too (over 3% of
+/// the shared time).
+@Test func placedLateRegionsAreTroubleOnlyWhenTheyCostMoreThanSharingSaves() {
+    var rescued = placed(late)
+    rescued.waited = 250e-6
+    var policy = strata_pool_policy()
+    #expect(feed(&policy, from: 100, seconds: 2) { $0 % 10 == 9 ? rescued : placed(shared) }.isEmpty)
+    policy = strata_pool_policy()
+    #expect(!feed(&policy, from: 100, seconds: 2) { $0 % 10 == 9 ? placed(late) : placed(shared) }.isEmpty)
+    // Without placement, the rescued rate is trouble by the share rule (its waits are over 3% of the time).
+    var unplaced = late
+    unplaced.waited = 250e-6
+    policy = strata_pool_policy()
+    #expect(!feed(&policy, from: 100, seconds: 2) { $0 % 10 == 9 ? unplaced : shared }.isEmpty)
 }

@@ -60,6 +60,16 @@ float strata_fma_peak_probe(long iterations);
 /// the tasks inline, in order.
 void strata_parallel_run(long tasks, void (*function)(void *, long), void *context);
 
+/// The processor the calling thread runs on, or -1 where the system does not say.
+int strata_current_processor(void);
+
+/// The processors the process may run on, in order, into `processors` (at most `capacity`); returns how many
+/// there are (0 where the system does not say).
+int strata_allowed_processors(int *processors, int capacity);
+
+/// Keeps the calling thread on `processor` alone; returns 0 when done (-1 where the system does not allow it).
+int strata_pin_thread(int processor);
+
 /// Whether the pool runs regions on the submitting thread alone for now (another program keeps its workers
 /// late): a caller may then cut its work for one thread, which gives the same bits.
 int strata_parallel_running_alone(void);
@@ -68,16 +78,16 @@ int strata_parallel_running_alone(void);
 typedef struct {
     /// Seconds running its own tasks, then waiting for the workers' last ones.
     double busy, waited;
-    /// Tasks the workers ran.
-    long helpers_ran;
+    /// Tasks of the region, and those the workers ran.
+    long tasks, helpers_ran;
     /// Whether workers were woken from sleep for it; a worker was taken off its processor while it held tasks; a
-    /// worker ran tasks on the submitting thread's processor.
-    int woken, preempted, crowded;
+    /// worker ran tasks on the submitting thread's processor; the workers were kept off that processor.
+    int woken, preempted, crowded, placed;
 } strata_region_report;
 
 /// When the pool runs regions alone (another program keeps its workers late); starts zeroed.
 typedef struct {
-    double alone_until, alone_period, late_seconds, shared_seconds, faded_at;
+    double alone_until, alone_period, late_seconds, shared_seconds, saved_seconds, faded_at;
     int absent_regions, crowded_regions;
 } strata_pool_policy;
 
