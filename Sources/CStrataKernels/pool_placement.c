@@ -16,15 +16,18 @@ static int rescued[MAX_PLACED], rescued_count;
    many workers that was done for. */
 static cpu_set_t allowed;
 static int allowed_known, kept_off = -1, kept_workers;
+/* Set once the system refused to place a worker: the workers are then left wherever the system puts them. */
+static int refused;
 
 void placement_register_worker(int worker) {
     if (worker >= 0 && worker < MAX_PLACED)
         atomic_store_explicit(&worker_thread[worker], (int)syscall(SYS_gettid), memory_order_release);
 }
 
-static void place(int worker, const cpu_set_t *processors) {
+/* Returns 0 when the system refused. */
+static int place(int worker, const cpu_set_t *processors) {
     int thread = atomic_load_explicit(&worker_thread[worker], memory_order_acquire);
-    if (thread > 0) sched_setaffinity(thread, sizeof *processors, processors);
+    return thread <= 0 || sched_setaffinity(thread, sizeof *processors, processors) == 0;
 }
 
 /* Every allowed processor but `processor`. */
@@ -39,14 +42,19 @@ int placement_keep_off(int processor, int workers) {
         allowed_known = 1;
         if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) CPU_ZERO(&allowed);
     }
-    if (processor < 0 || processor >= CPU_SETSIZE || !CPU_ISSET(processor, &allowed) || CPU_COUNT(&allowed) < 2)
+    if (refused || processor < 0 || processor >= CPU_SETSIZE || !CPU_ISSET(processor, &allowed) ||
+        CPU_COUNT(&allowed) < 2)
         return 0;
     if (workers > MAX_PLACED) workers = MAX_PLACED;
     int started = 0;
     while (started < workers && atomic_load_explicit(&worker_thread[started], memory_order_acquire) > 0) started++;
     if (processor != kept_off || started != kept_workers) {
         cpu_set_t set = all_but(processor);
-        for (int w = 0; w < started; w++) place(w, &set);
+        for (int w = 0; w < started && !refused; w++) refused = !place(w, &set);
+        if (refused) {
+            for (int w = 0; w < started; w++) place(w, &allowed);
+            return 0;
+        }
         kept_off = processor;
         kept_workers = started;
     }
@@ -58,7 +66,7 @@ void placement_rescue(int worker, int processor) {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(processor, &set);
-    place(worker, &set);
+    if (!place(worker, &set)) return;
     rescued_count += !rescued[worker];
     rescued[worker] = 1;
 }

@@ -14,7 +14,8 @@
 void placement_register_worker(int worker);
 
 /* Allows workers 0..<workers every processor the process may use but `processor`, asking the system only when
-   that changed; returns 1 when the workers are kept off `processor` (0: one processor, or not known). */
+   that changed; returns 1 when the workers are kept off `processor` (0: one processor, not known, or the system
+   refused, after which the workers are left where the system puts them). */
 int placement_keep_off(int processor, int workers);
 
 /* Moves worker `worker` onto `processor` alone, until placement_return. */
