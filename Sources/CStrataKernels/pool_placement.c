@@ -11,7 +11,7 @@ enum { MAX_PLACED = 64 };
 
 /* Thread ids of the workers (0 until a worker has started), and which of them a rescue moved. */
 static atomic_int worker_thread[MAX_PLACED];
-static int rescued[MAX_PLACED], rescued_count;
+static int rescued[MAX_PLACED];
 /* The processors the process may use, read once; the submitter's processor the workers are kept off, and how
    many workers that was done for. */
 static cpu_set_t allowed;
@@ -28,6 +28,14 @@ void placement_register_worker(int worker) {
 static int place(int worker, const cpu_set_t *processors) {
     int thread = atomic_load_explicit(&worker_thread[worker], memory_order_acquire);
     return thread <= 0 || sched_setaffinity(thread, sizeof *processors, processors) == 0;
+}
+
+/* `processor` alone. */
+static cpu_set_t only(int processor) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(processor, &set);
+    return set;
 }
 
 /* Every allowed processor but `processor`. */
@@ -63,23 +71,17 @@ int placement_keep_off(int processor, int workers) {
 
 void placement_rescue(int worker, int processor) {
     if (worker < 0 || worker >= MAX_PLACED || processor < 0 || processor >= CPU_SETSIZE) return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(processor, &set);
-    if (!place(worker, &set)) return;
-    rescued_count += !rescued[worker];
-    rescued[worker] = 1;
+    cpu_set_t set = only(processor);
+    if (place(worker, &set)) rescued[worker] = 1;
 }
 
 void placement_return(int processor) {
-    if (rescued_count == 0) return;
     cpu_set_t set = all_but(processor);
     for (int w = 0; w < MAX_PLACED; w++) {
         if (!rescued[w]) continue;
         place(w, &set);
         rescued[w] = 0;
     }
-    rescued_count = 0;
 }
 
 int strata_current_processor(void) { return sched_getcpu(); }
@@ -98,9 +100,7 @@ int strata_allowed_processors(int *processors, int capacity) {
 
 int strata_pin_thread(int processor) {
     if (processor < 0 || processor >= CPU_SETSIZE) return -1;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(processor, &set);
+    cpu_set_t set = only(processor);
     return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -1;
 }
 
