@@ -189,14 +189,16 @@ static void kernel_avx2(long kc, const float *a, const float *b, float *c, long 
 }
 
 /* 6x32 register tile over two adjacent NR-wide panels of B (the second kc*NR floats after the first): 12 zmm
-   accumulators, for the first `rows` (at most MR) rows. Row r's value at depth p is a_row[r][p * a_depth]: a
-   packed row panel (its rows one float apart, depth MR) or op(A) read in place (its rows as stored, depth 1),
-   which saves packing it. Every element is summed as kernel_avx2 sums it (fused multiply-adds in p order from
-   zero, then stored or added to C), so the two kernels give the same bits; the rows a batch leaves over after
-   whole panels (128 = 21 x 6 + 2) take a fraction of a tile's time rather than two half-width AVX2 tiles. */
+   accumulators, for the first `rows` (at most MR) rows; or, with `panels` 1, a 6x16 tile over one panel (the
+   panel a width such as 784 = 24 x 32 + 16 leaves, rather than the AVX2 tile at half the vector width). Row r's
+   value at depth p is a_row[r][p * a_depth]: a packed row panel (its rows one float apart, depth MR) or op(A)
+   read in place (its rows as stored, depth 1), which saves packing it. Every element is summed as kernel_avx2
+   sums it (fused multiply-adds in p order from zero, then stored or added to C), so the kernels give the same
+   bits; the rows a batch leaves over after whole panels (128 = 21 x 6 + 2) take a fraction of a tile's time
+   rather than two half-width AVX2 tiles. */
 __attribute__((target("avx512f"), always_inline))
-static inline void avx512_tile(int rows, long kc, const float *const *a_row, long a_depth, const float *b, float *c,
-                               long ldc, int accumulate) {
+static inline void avx512_tile(int rows, int panels, long kc, const float *const *a_row, long a_depth,
+                               const float *b, float *c, long ldc, int accumulate) {
     const float *b_next = b + kc * NR;
     /* Each row through its own pointer and one shared offset (the callers are not inlined, so the compiler
        cannot reach rows 1 to 5 by adding the row stride again at every step, five more instructions a step). */
@@ -206,17 +208,17 @@ static inline void avx512_tile(int rows, long kc, const float *const *a_row, lon
     for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (int r = 0; r < rows; r++) {
         _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + 31), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + NR * panels - 1), _MM_HINT_T0);
     }
     /* Unrolled: a step issues 20 instructions for 12 FMAs (6 cycles on two FMA ports), so the loop's own
        increments and branch would otherwise keep the front end from feeding them. */
 #pragma clang loop unroll_count(4)
     for (long p = 0, at = 0; p < kc; p++) {
-        __m512 b0 = _mm512_loadu_ps(b + p * NR), b1 = _mm512_loadu_ps(b_next + p * NR);
+        __m512 b0 = _mm512_loadu_ps(b + p * NR), b1 = panels == 2 ? _mm512_loadu_ps(b_next + p * NR) : b0;
         for (int r = 0; r < rows; r++) {
             __m512 av = _mm512_set1_ps(row[r][at]);
             acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+            if (panels == 2) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
         }
         /* One add per step: hidden from the optimizer, which would otherwise keep a pointer per row and
            unrolled step (more than the registers hold). */
@@ -225,12 +227,9 @@ static inline void avx512_tile(int rows, long kc, const float *const *a_row, lon
     }
     for (int r = 0; r < rows; r++) {
         float *out = c + r * ldc;
-        if (accumulate) {
-            _mm512_storeu_ps(out, _mm512_add_ps(_mm512_loadu_ps(out), acc[r][0]));
-            _mm512_storeu_ps(out + 16, _mm512_add_ps(_mm512_loadu_ps(out + 16), acc[r][1]));
-        } else {
-            _mm512_storeu_ps(out, acc[r][0]);
-            _mm512_storeu_ps(out + 16, acc[r][1]);
+        for (int q = 0; q < panels; q++) {
+            float *part = out + q * NR;
+            _mm512_storeu_ps(part, accumulate ? _mm512_add_ps(_mm512_loadu_ps(part), acc[r][q]) : acc[r][q]);
         }
     }
 }
@@ -238,7 +237,7 @@ static inline void avx512_tile(int rows, long kc, const float *const *a_row, lon
 __attribute__((target("avx512f"), noinline))
 static void kernel_avx512(long kc, const float *const *a_row, long a_depth, const float *b, float *c, long ldc,
                           int accumulate) {
-    avx512_tile(MR, kc, a_row, a_depth, b, c, ldc, accumulate);
+    avx512_tile(MR, 2, kc, a_row, a_depth, b, c, ldc, accumulate);
 }
 
 /* One instance per row count, so each keeps its accumulators in registers. */
@@ -246,11 +245,25 @@ __attribute__((target("avx512f"), noinline))
 static void kernel_avx512_rows(int rows, long kc, const float *const *a_row, long a_depth, const float *b, float *c,
                                long ldc, int accumulate) {
     switch (rows) {
-    case 1: avx512_tile(1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 2: avx512_tile(2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 3: avx512_tile(3, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 4: avx512_tile(4, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    default: avx512_tile(5, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 1: avx512_tile(1, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 2: avx512_tile(2, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 3: avx512_tile(3, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 4: avx512_tile(4, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    default: avx512_tile(5, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    }
+}
+
+/* One panel of B: as kernel_avx512_rows, for 1 to MR rows. */
+__attribute__((target("avx512f"), noinline))
+static void kernel_avx512_panel(int rows, long kc, const float *const *a_row, long a_depth, const float *b, float *c,
+                                long ldc, int accumulate) {
+    switch (rows) {
+    case 1: avx512_tile(1, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 2: avx512_tile(2, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 3: avx512_tile(3, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 4: avx512_tile(4, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case 5: avx512_tile(5, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    default: avx512_tile(MR, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
     }
 }
 #endif
@@ -296,44 +309,47 @@ static a_rows rows_in_place(const float *a, long lda, long i0, long p0) {
     return (a_rows){a + i0 * lda + p0, lda, lda, 1};
 }
 
-/* Whether a block of nc columns reads op(A) in place: the AVX-512 tiles take all of it (whole pairs of panels),
+/* Whether a block of nc columns reads op(A) in place: the 6x32 AVX-512 tiles take all of it (whole pairs of
+   panels; where a panel is left over, the AVX-512 6x16 tile reads A packed, which measured faster there),
    and its rows do not lie a multiple of 4 KiB apart (a tile's six rows would then all fall in one set of the L1
    cache, where packing them measured faster). */
 static int reads_a_in_place(int wide, int trans_a, long nc, long lda) {
     return wide && !trans_a && nc % (2 * NR) == 0 && lda % 1024 != 0;
 }
 
-/* The tiles of mc rows against two full panels: 6x32 AVX-512 tiles for whole row panels, then the rows left
-   over (the same bits either way). */
-static void wide_tiles(long kc, a_rows a, const float *pb, float *c, long ldc, long mc, int accumulate) {
+/* The tiles of mc rows against one or two full panels: 6x32 (or 6x16) AVX-512 tiles for whole row panels, then
+   the rows left over (the same bits either way). */
+static void wide_tiles(int panels, long kc, a_rows a, const float *pb, float *c, long ldc, long mc, int accumulate) {
 #if defined(__x86_64__)
     const float *row[MR];
     for (long ir = 0; ir < mc; ir += MR) {
         int rows = mc - ir < MR ? (int)(mc - ir) : MR;
         for (int r = 0; r < rows; r++) row[r] = a.base + ir * a.panel + r * a.row;
-        if (rows == MR) kernel_avx512(kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
+        if (panels == 1) kernel_avx512_panel(rows, kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
+        else if (rows == MR) kernel_avx512(kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
         else kernel_avx512_rows(rows, kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
     }
 #else
-    /* Never chosen without AVX-512 (nor A in place): the pair of panels one after the other. */
+    /* Never chosen without AVX-512 (nor A in place): the panels one after the other. */
     for (long ir = 0; ir < mc; ir += MR) {
         long rows = mc - ir < MR ? mc - ir : MR;
-        tile(0, kc, a.base + ir * a.panel, pb, c + ir * ldc, ldc, rows, NR, accumulate);
-        tile(0, kc, a.base + ir * a.panel, pb + kc * NR, c + ir * ldc + NR, ldc, rows, NR, accumulate);
+        for (int q = 0; q < panels; q++)
+            tile(0, kc, a.base + ir * a.panel, pb + q * kc * NR, c + ir * ldc + q * NR, ldc, rows, NR, accumulate);
     }
 #endif
 }
 
 /* C[mc, nc] (+)= the row panels of `a` times the packed column panels pb (NR columns each, kc deep, one after
-   another): column panels outer, so each stays in L1 while the row panels pass. Panels of B narrower than two
-   go through the AVX2 or portable tiles, which read `a` packed. */
+   another): column panels outer, so each stays in L1 while the row panels pass. Without AVX-512, and for a
+   panel of fewer than NR columns, the AVX2 or portable tiles, which read `a` packed. */
 static void block_tiles(int use_avx2, int wide, long kc, a_rows a, const float *pb, float *c, long ldc, long mc,
                         long nc, int accumulate) {
     for (long jr = 0; jr < nc;) {
         long cols = nc - jr < NR ? nc - jr : NR;
-        if (wide && nc - jr >= 2 * NR) {
-            wide_tiles(kc, a, pb + jr * kc, c + jr, ldc, mc, accumulate);
-            jr += 2 * NR;
+        if (wide && nc - jr >= NR) {
+            int panels = nc - jr >= 2 * NR ? 2 : 1;
+            wide_tiles(panels, kc, a, pb + jr * kc, c + jr, ldc, mc, accumulate);
+            jr += panels * NR;
             continue;
         }
         for (long ir = 0; ir < mc; ir += MR) {
