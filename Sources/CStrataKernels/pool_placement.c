@@ -2,8 +2,10 @@
 #include "pool_placement.h"
 
 #if defined(__linux__)
+#include <dirent.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,8 +14,9 @@ enum { MAX_PLACED = 64 };
 /* Thread ids of the workers (0 until a worker has started), and which of them a rescue moved. */
 static atomic_int worker_thread[MAX_PLACED];
 static int rescued[MAX_PLACED];
-/* The processors the process may use, read once; the submitter's processor the workers are kept off, and how
-   many workers that was done for. */
+/* The processors the process may use (its main thread's, as `taskset -p` shows them), asked again before the
+   workers are moved, so that a restriction put on the running process (`taskset -a -p`) is kept rather than
+   undone; the submitter's processor the workers are kept off, and how many workers that was done for. */
 static cpu_set_t allowed;
 static int allowed_known, kept_off = -1, kept_workers;
 /* Set once the system refused to place a worker: the workers are then left wherever the system puts them. */
@@ -38,6 +41,17 @@ static cpu_set_t only(int processor) {
     return set;
 }
 
+static void read_allowed(void) {
+    allowed_known = 1;
+    if (sched_getaffinity(getpid(), sizeof allowed, &allowed) != 0) CPU_ZERO(&allowed);
+}
+
+/* Whether the workers can be kept off `processor`: it is one of two or more the process may use. */
+static int placeable(int processor) {
+    return !refused && processor >= 0 && processor < CPU_SETSIZE && CPU_ISSET(processor, &allowed) &&
+           CPU_COUNT(&allowed) >= 2;
+}
+
 /* Every allowed processor but `processor`. */
 static cpu_set_t all_but(int processor) {
     cpu_set_t set = allowed;
@@ -46,17 +60,17 @@ static cpu_set_t all_but(int processor) {
 }
 
 int placement_keep_off(int processor, int workers) {
-    if (!allowed_known) {
-        allowed_known = 1;
-        if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) CPU_ZERO(&allowed);
-    }
-    if (refused || processor < 0 || processor >= CPU_SETSIZE || !CPU_ISSET(processor, &allowed) ||
-        CPU_COUNT(&allowed) < 2)
-        return 0;
+    if (!allowed_known) read_allowed();
+    if (!placeable(processor)) return 0;
     if (workers > MAX_PLACED) workers = MAX_PLACED;
     int started = 0;
     while (started < workers && atomic_load_explicit(&worker_thread[started], memory_order_acquire) > 0) started++;
     if (processor != kept_off || started != kept_workers) {
+        read_allowed();
+        if (!placeable(processor)) {
+            kept_off = -1;
+            return 0;
+        }
         cpu_set_t set = all_but(processor);
         for (int w = 0; w < started && !refused; w++) refused = !place(w, &set);
         if (refused) {
@@ -76,26 +90,60 @@ void placement_rescue(int worker, int processor) {
 }
 
 void placement_return(int processor) {
+    int any = 0;
+    for (int w = 0; w < MAX_PLACED && !any; w++) any = rescued[w];
+    if (!any) return;
+    read_allowed();
     cpu_set_t set = all_but(processor);
     for (int w = 0; w < MAX_PLACED; w++) {
         if (!rescued[w]) continue;
-        place(w, &set);
+        /* None left when the process may now use `processor` alone: the worker then stays there. */
+        if (CPU_COUNT(&set) > 0) place(w, &set);
         rescued[w] = 0;
     }
 }
 
 int strata_current_processor(void) { return sched_getcpu(); }
 
-int strata_allowed_processors(int *processors, int capacity) {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+/* The members of `set` in order into `processors` (at most `capacity`); returns how many there are. */
+static int list(const cpu_set_t *set, int *processors, int capacity) {
     int count = 0;
     for (int p = 0; p < CPU_SETSIZE; p++) {
-        if (!CPU_ISSET(p, &set)) continue;
+        if (!CPU_ISSET(p, set)) continue;
         if (count < capacity) processors[count] = p;
         count++;
     }
     return count;
+}
+
+int strata_allowed_processors(int *processors, int capacity) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
+    return list(&set, processors, capacity);
+}
+
+int strata_restrict_process(const int *processors, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++)
+        if (processors[i] >= 0 && processors[i] < CPU_SETSIZE) CPU_SET(processors[i], &set);
+    DIR *tasks = opendir("/proc/self/task");
+    if (!tasks) return -1;
+    int result = 0;
+    for (struct dirent *entry; (entry = readdir(tasks));) {
+        int thread = atoi(entry->d_name);
+        if (thread > 0 && sched_setaffinity(thread, sizeof set, &set) != 0) result = -1;
+    }
+    closedir(tasks);
+    return result;
+}
+
+int strata_worker_processors(int worker, int *processors, int capacity) {
+    if (worker < 0 || worker >= MAX_PLACED) return -1;
+    int thread = atomic_load_explicit(&worker_thread[worker], memory_order_acquire);
+    cpu_set_t set;
+    if (thread <= 0 || sched_getaffinity(thread, sizeof set, &set) != 0) return -1;
+    return list(&set, processors, capacity);
 }
 
 int strata_pin_thread(int processor) {
@@ -114,6 +162,17 @@ int strata_allowed_processors(int *processors, int capacity) {
 }
 int strata_pin_thread(int processor) {
     (void)processor;
+    return -1;
+}
+int strata_restrict_process(const int *processors, int count) {
+    (void)processors;
+    (void)count;
+    return -1;
+}
+int strata_worker_processors(int worker, int *processors, int capacity) {
+    (void)worker;
+    (void)processors;
+    (void)capacity;
     return -1;
 }
 

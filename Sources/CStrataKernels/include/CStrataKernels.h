@@ -70,6 +70,14 @@ int strata_allowed_processors(int *processors, int capacity);
 /// Keeps the calling thread on `processor` alone; returns 0 when done (-1 where the system does not allow it).
 int strata_pin_thread(int processor);
 
+/// Keeps every thread of the process on `processors` (`count` of them), as `taskset -a -p` does; returns 0 when
+/// done (-1 where the system does not allow it).
+int strata_restrict_process(const int *processors, int count);
+
+/// The processors pool worker `worker` may run on, in order, into `processors` (at most `capacity`); returns how
+/// many there are, or -1 when there is no such worker (or the system does not say).
+int strata_worker_processors(int worker, int *processors, int capacity);
+
 /// Whether the pool runs regions on the submitting thread alone for now (another program keeps its workers
 /// late): a caller may then cut its work for one thread, which gives the same bits.
 int strata_parallel_running_alone(void);
