@@ -240,31 +240,20 @@ static void kernel_avx512(long kc, const float *const *a_row, long a_depth, cons
     avx512_tile(MR, 2, kc, a_row, a_depth, b, c, ldc, accumulate);
 }
 
-/* One instance per row count, so each keeps its accumulators in registers. */
+/* The tiles but the full 6x32 one: fewer than MR rows over two panels, or 1 to MR rows over one. One instance per
+   row count and width, so each keeps its accumulators in registers. */
+_Static_assert(MR == 6, "kernel_avx512_rows has a case for each row count up to MR");
 __attribute__((target("avx512f"), noinline))
-static void kernel_avx512_rows(int rows, long kc, const float *const *a_row, long a_depth, const float *b, float *c,
-                               long ldc, int accumulate) {
-    switch (rows) {
-    case 1: avx512_tile(1, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 2: avx512_tile(2, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 3: avx512_tile(3, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 4: avx512_tile(4, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    default: avx512_tile(5, 2, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+static void kernel_avx512_rows(int rows, int panels, long kc, const float *const *a_row, long a_depth, const float *b,
+                               float *c, long ldc, int accumulate) {
+#define TILE(ROWS, PANELS)                                                                                      \
+    case ROWS * 4 + PANELS: avx512_tile(ROWS, PANELS, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    switch (rows * 4 + panels) {
+        TILE(1, 1) TILE(2, 1) TILE(3, 1) TILE(4, 1) TILE(5, 1) TILE(6, 1)
+        TILE(1, 2) TILE(2, 2) TILE(3, 2) TILE(4, 2) TILE(5, 2)
+    default: break;
     }
-}
-
-/* One panel of B: as kernel_avx512_rows, for 1 to MR rows. */
-__attribute__((target("avx512f"), noinline))
-static void kernel_avx512_panel(int rows, long kc, const float *const *a_row, long a_depth, const float *b, float *c,
-                                long ldc, int accumulate) {
-    switch (rows) {
-    case 1: avx512_tile(1, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 2: avx512_tile(2, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 3: avx512_tile(3, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 4: avx512_tile(4, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    case 5: avx512_tile(5, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    default: avx512_tile(MR, 1, kc, a_row, a_depth, b, c, ldc, accumulate); break;
-    }
+#undef TILE
 }
 #endif
 
@@ -325,9 +314,8 @@ static void wide_tiles(int panels, long kc, a_rows a, const float *pb, float *c,
     for (long ir = 0; ir < mc; ir += MR) {
         int rows = mc - ir < MR ? (int)(mc - ir) : MR;
         for (int r = 0; r < rows; r++) row[r] = a.base + ir * a.panel + r * a.row;
-        if (panels == 1) kernel_avx512_panel(rows, kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
-        else if (rows == MR) kernel_avx512(kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
-        else kernel_avx512_rows(rows, kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
+        if (rows == MR && panels == 2) kernel_avx512(kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
+        else kernel_avx512_rows(rows, panels, kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
     }
 #else
     /* Never chosen without AVX-512 (nor A in place): the panels one after the other. */
