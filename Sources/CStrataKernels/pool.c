@@ -18,8 +18,6 @@
    caller sleeps, having moved that worker onto its own processor where the system allows (pool_placement.h),
    instead of leaving it queued behind another program for the rest of that program's time slice. */
 
-enum { MAX_WORKERS = 63 };
-
 /* How long a worker spins for the next job before it sleeps: long enough to catch the next region of a
    training step, short enough that an idle worker soon stops taking processor time from other programs (and,
    on a busy machine, from the thread that submits the work). */
@@ -33,7 +31,7 @@ static const double WAIT_SPIN_SECONDS = 100e-6;
 enum { TASK_BITS = 20, COUNT_SHIFT = TASK_BITS, GENERATION_SHIFT = 2 * TASK_BITS };
 #define TASK_MASK ((1UL << TASK_BITS) - 1)
 
-static pthread_t workers[MAX_WORKERS];
+static pthread_t workers[POOL_MAX_WORKERS];
 static int worker_count;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t submit_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -54,7 +52,7 @@ static void wake_submitter(void) {
    processor away while it held tasks of it (its wall time ran ahead of its processor time). */
 static atomic_long helped;
 /* Which workers are running a task of the current job now. */
-static atomic_int holding[MAX_WORKERS];
+static atomic_int holding[POOL_MAX_WORKERS];
 static atomic_int preempted;
 /* Whether a worker ran tasks of the current job on the submitter's processor: the machine put both threads on
    one processor (the others busy), so sharing the work only halves the submitter's speed. */
@@ -161,7 +159,7 @@ static void *worker_main(void *arg) {
 }
 
 static void ensure_workers(int wanted) {
-    if (wanted > MAX_WORKERS) wanted = MAX_WORKERS;
+    if (wanted > POOL_MAX_WORKERS) wanted = POOL_MAX_WORKERS;
     pthread_mutex_lock(&lock);
     while (worker_count < wanted) {
         if (pthread_create(&workers[worker_count], 0, worker_main, (void *)(long)worker_count) != 0) break;
@@ -196,7 +194,7 @@ static long worker_processor_ns(int w) {
    on a long task, is left where it is: moving it would only cost it its caches. */
 static void rescue_stalled_workers(int processor) {
     static const long LOOK_NS = 20000;
-    long before[MAX_WORKERS];
+    long before[POOL_MAX_WORKERS];
     for (int w = 0; w < worker_count; w++)
         before[w] = atomic_load_explicit(&holding[w], memory_order_acquire) ? worker_processor_ns(w) : -1;
     long look_start = clock_ns(CLOCK_MONOTONIC);

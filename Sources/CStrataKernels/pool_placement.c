@@ -9,11 +9,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-enum { MAX_PLACED = 64 };
-
 /* Thread ids of the workers (0 until a worker has started), and which of them a rescue moved. */
-static atomic_int worker_thread[MAX_PLACED];
-static int rescued[MAX_PLACED];
+static atomic_int worker_thread[POOL_MAX_WORKERS];
+static int rescued[POOL_MAX_WORKERS];
 /* The processors the process may use (its main thread's, as `taskset -p` shows them), asked again before the
    workers are moved, so that a restriction put on the running process (`taskset -a -p`) is kept rather than
    undone; the submitter's processor the workers are kept off, and how many workers that was done for. */
@@ -23,7 +21,7 @@ static int allowed_known, kept_off = -1, kept_workers;
 static int refused;
 
 void placement_register_worker(int worker) {
-    if (worker >= 0 && worker < MAX_PLACED)
+    if (worker >= 0 && worker < POOL_MAX_WORKERS)
         atomic_store_explicit(&worker_thread[worker], (int)syscall(SYS_gettid), memory_order_release);
 }
 
@@ -62,7 +60,7 @@ static cpu_set_t all_but(int processor) {
 int placement_keep_off(int processor, int workers) {
     if (!allowed_known) read_allowed();
     if (!placeable(processor)) return 0;
-    if (workers > MAX_PLACED) workers = MAX_PLACED;
+    if (workers > POOL_MAX_WORKERS) workers = POOL_MAX_WORKERS;
     int started = 0;
     while (started < workers && atomic_load_explicit(&worker_thread[started], memory_order_acquire) > 0) started++;
     if (processor != kept_off || started != kept_workers) {
@@ -84,19 +82,21 @@ int placement_keep_off(int processor, int workers) {
 }
 
 void placement_rescue(int worker, int processor) {
-    if (worker < 0 || worker >= MAX_PLACED || processor < 0 || processor >= CPU_SETSIZE) return;
+    if (worker < 0 || worker >= POOL_MAX_WORKERS || processor < 0 || processor >= CPU_SETSIZE) return;
     cpu_set_t set = only(processor);
     if (place(worker, &set)) rescued[worker] = 1;
 }
 
 void placement_return(int processor) {
-    int any = 0;
-    for (int w = 0; w < MAX_PLACED && !any; w++) any = rescued[w];
-    if (!any) return;
-    read_allowed();
-    cpu_set_t set = all_but(processor);
-    for (int w = 0; w < MAX_PLACED; w++) {
+    cpu_set_t set;
+    int read = 0;
+    for (int w = 0; w < POOL_MAX_WORKERS; w++) {
         if (!rescued[w]) continue;
+        if (!read) {  // asked only when a rescue happened, not every region
+            read_allowed();
+            set = all_but(processor);
+            read = 1;
+        }
         /* None left when the process may now use `processor` alone: the worker then stays there. */
         if (CPU_COUNT(&set) > 0) place(w, &set);
         rescued[w] = 0;
@@ -139,7 +139,7 @@ int strata_restrict_process(const int *processors, int count) {
 }
 
 int strata_worker_processors(int worker, int *processors, int capacity) {
-    if (worker < 0 || worker >= MAX_PLACED) return -1;
+    if (worker < 0 || worker >= POOL_MAX_WORKERS) return -1;
     int thread = atomic_load_explicit(&worker_thread[worker], memory_order_acquire);
     cpu_set_t set;
     if (thread <= 0 || sched_getaffinity(thread, sizeof set, &set) != 0) return -1;

@@ -10,6 +10,9 @@
    back after. Linux only; elsewhere these do nothing and return 0. Only the submitting thread calls them, except
    placement_register_worker. */
 
+/* The most workers the pool starts (one fewer than the processors it uses at most, with the submitter). */
+enum { POOL_MAX_WORKERS = 63 };
+
 /* Records the calling thread as worker `worker` (from the worker itself, before it takes any task). */
 void placement_register_worker(int worker);
 
