@@ -198,8 +198,7 @@ static void kernel_avx2(long kc, const float *a, const float *b, float *c, long 
    rather than two half-width AVX2 tiles. */
 __attribute__((target("avx512f"), always_inline))
 static inline void avx512_tile(int rows, int panels, long kc, const float *const *a_row, long a_depth,
-                               const float *b, float *c, long ldc, int accumulate) {
-    const float *b_next = b + kc * NR;
+                               const float *b, long b_panel, long b_depth, float *c, long ldc, int accumulate) {
     /* Each row through its own pointer and one shared offset (the callers are not inlined, so the compiler
        cannot reach rows 1 to 5 by adding the row stride again at every step, five more instructions a step). */
     const float *row[MR];
@@ -214,7 +213,8 @@ static inline void avx512_tile(int rows, int panels, long kc, const float *const
        increments and branch would otherwise keep the front end from feeding them. */
 #pragma clang loop unroll_count(4)
     for (long p = 0, at = 0; p < kc; p++) {
-        __m512 b0 = _mm512_loadu_ps(b + p * NR), b1 = panels == 2 ? _mm512_loadu_ps(b_next + p * NR) : b0;
+        __m512 b0 = _mm512_loadu_ps(b), b1 = panels == 2 ? _mm512_loadu_ps(b + b_panel) : b0;
+        b += b_depth;
         for (int r = 0; r < rows; r++) {
             __m512 av = _mm512_set1_ps(row[r][at]);
             acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
@@ -235,9 +235,9 @@ static inline void avx512_tile(int rows, int panels, long kc, const float *const
 }
 
 __attribute__((target("avx512f"), noinline))
-static void kernel_avx512(long kc, const float *const *a_row, long a_depth, const float *b, float *c, long ldc,
-                          int accumulate) {
-    avx512_tile(MR, 2, kc, a_row, a_depth, b, c, ldc, accumulate);
+static void kernel_avx512(long kc, const float *const *a_row, long a_depth, const float *b, long b_panel,
+                          long b_depth, float *c, long ldc, int accumulate) {
+    avx512_tile(MR, 2, kc, a_row, a_depth, b, b_panel, b_depth, c, ldc, accumulate);
 }
 
 /* The tiles but the full 6x32 one: fewer than MR rows over two panels, or 1 to MR rows over one. One instance per
@@ -245,9 +245,11 @@ static void kernel_avx512(long kc, const float *const *a_row, long a_depth, cons
 _Static_assert(MR == 6, "kernel_avx512_rows has a case for each row count up to MR");
 __attribute__((target("avx512f"), noinline))
 static void kernel_avx512_rows(int rows, int panels, long kc, const float *const *a_row, long a_depth, const float *b,
-                               float *c, long ldc, int accumulate) {
+                               long b_panel, long b_depth, float *c, long ldc, int accumulate) {
 #define TILE(ROWS, PANELS)                                                                                      \
-    case ROWS * 4 + PANELS: avx512_tile(ROWS, PANELS, kc, a_row, a_depth, b, c, ldc, accumulate); break;
+    case ROWS * 4 + PANELS:                                                                                     \
+        avx512_tile(ROWS, PANELS, kc, a_row, a_depth, b, b_panel, b_depth, c, ldc, accumulate);                 \
+        break;
     switch (rows * 4 + panels) {
         TILE(1, 1) TILE(2, 1) TILE(3, 1) TILE(4, 1) TILE(5, 1) TILE(6, 1)
         TILE(1, 2) TILE(2, 2) TILE(3, 2) TILE(4, 2) TILE(5, 2)
@@ -298,6 +300,18 @@ static a_rows rows_in_place(const float *a, long lda, long i0, long p0) {
     return (a_rows){a + i0 * lda + p0, lda, lda, 1};
 }
 
+/* Where a block's columns of op(B) lie: column j (a multiple of NR) starts at base + j * col, and its value at
+   depth p lies p * depth floats further. Packed panels are (kc, NR); op(B) as stored, read in place, is (1, ldb). */
+typedef struct {
+    const float *base;
+    long col, depth;
+} b_cols;
+
+static b_cols packed_cols(const float *pb, long kc) { return (b_cols){pb, kc, NR}; }
+
+/* op(B)[p0:, j0:] as stored (untransposed), for the AVX-512 tiles: a step of depth is a row of B. */
+static b_cols cols_in_place(const float *b, long ldb, long p0, long j0) { return (b_cols){b + p0 * ldb + j0, 1, ldb}; }
+
 /* Whether a block of nc columns reads op(A) in place: the 6x32 AVX-512 tiles take all of it (whole pairs of
    panels; where a panel is left over, the AVX-512 6x16 tile reads A packed, which measured faster there),
    and its rows do not lie a multiple of 4 KiB apart (a tile's six rows would then all fall in one set of the L1
@@ -306,43 +320,56 @@ static int reads_a_in_place(int wide, int trans_a, long nc, long lda) {
     return wide && !trans_a && nc % (2 * NR) == 0 && lda % 1024 != 0;
 }
 
+/* Whether a block of nc columns reads op(B) in place rather than packed: stored untransposed, every panel full
+   (only the AVX-512 tiles, which take any depth stride, read it), its rows not a multiple of 4 KiB apart (as for
+   A), and few rows of C, at most three blocks of MC: packing is a pass over the block that pays for itself only
+   where many row blocks read it (measured: up to 10% faster at one block, 1-3% at two to four, slower at six). */
+static int reads_b_in_place(int wide, int trans_b, long m, long nc, long ldb) {
+    return wide && !trans_b && nc % NR == 0 && ldb % 1024 != 0 && m <= 3 * MC;
+}
+
 /* The tiles of mc rows against one or two full panels: 6x32 (or 6x16) AVX-512 tiles for whole row panels, then
    the rows left over (the same bits either way). */
-static void wide_tiles(int panels, long kc, a_rows a, const float *pb, float *c, long ldc, long mc, int accumulate) {
+static void wide_tiles(int panels, long kc, a_rows a, b_cols b, float *c, long ldc, long mc, int accumulate) {
 #if defined(__x86_64__)
     const float *row[MR];
     for (long ir = 0; ir < mc; ir += MR) {
         int rows = mc - ir < MR ? (int)(mc - ir) : MR;
         for (int r = 0; r < rows; r++) row[r] = a.base + ir * a.panel + r * a.row;
-        if (rows == MR && panels == 2) kernel_avx512(kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
-        else kernel_avx512_rows(rows, panels, kc, row, a.depth, pb, c + ir * ldc, ldc, accumulate);
+        if (rows == MR && panels == 2)
+            kernel_avx512(kc, row, a.depth, b.base, NR * b.col, b.depth, c + ir * ldc, ldc, accumulate);
+        else
+            kernel_avx512_rows(rows, panels, kc, row, a.depth, b.base, NR * b.col, b.depth, c + ir * ldc, ldc,
+                               accumulate);
     }
 #else
     /* Never chosen without AVX-512 (nor A in place): the panels one after the other. */
     for (long ir = 0; ir < mc; ir += MR) {
         long rows = mc - ir < MR ? mc - ir : MR;
         for (int q = 0; q < panels; q++)
-            tile(0, kc, a.base + ir * a.panel, pb + q * kc * NR, c + ir * ldc + q * NR, ldc, rows, NR, accumulate);
+            tile(0, kc, a.base + ir * a.panel, b.base + q * NR * b.col, c + ir * ldc + q * NR, ldc, rows, NR,
+                 accumulate);
     }
 #endif
 }
 
-/* C[mc, nc] (+)= the row panels of `a` times the packed column panels pb (NR columns each, kc deep, one after
-   another): column panels outer, so each stays in L1 while the row panels pass. Without AVX-512, and for a
-   panel of fewer than NR columns, the AVX2 or portable tiles, which read `a` packed. */
-static void block_tiles(int use_avx2, int wide, long kc, a_rows a, const float *pb, float *c, long ldc, long mc,
+/* C[mc, nc] (+)= the row panels of `a` times the column panels of `b` (NR columns each, kc deep): column panels
+   outer, so each stays in L1 while the row panels pass. Without AVX-512, and for a panel of fewer than NR
+   columns, the AVX2 or portable tiles, which read `a` and `b` packed. */
+static void block_tiles(int use_avx2, int wide, long kc, a_rows a, b_cols b, float *c, long ldc, long mc,
                         long nc, int accumulate) {
     for (long jr = 0; jr < nc;) {
         long cols = nc - jr < NR ? nc - jr : NR;
         if (wide && nc - jr >= NR) {
             int panels = nc - jr >= 2 * NR ? 2 : 1;
-            wide_tiles(panels, kc, a, pb + jr * kc, c + jr, ldc, mc, accumulate);
+            wide_tiles(panels, kc, a, (b_cols){b.base + jr * b.col, b.col, b.depth}, c + jr, ldc, mc, accumulate);
             jr += panels * NR;
             continue;
         }
         for (long ir = 0; ir < mc; ir += MR) {
             long rows = mc - ir < MR ? mc - ir : MR;
-            tile(use_avx2, kc, a.base + ir * a.panel, pb + jr * kc, c + ir * ldc + jr, ldc, rows, cols, accumulate);
+            tile(use_avx2, kc, a.base + ir * a.panel, b.base + jr * b.col, c + ir * ldc + jr, ldc, rows, cols,
+                 accumulate);
         }
         jr += NR;
     }
@@ -376,11 +403,13 @@ static void gemm_blocks(int use_avx2, int trans_a, int trans_b, long m, long n, 
     for (long j0 = 0; j0 < n; j0 += NC) {
         long nc = n - j0 < NC ? n - j0 : NC;
         int in_place = reads_a_in_place(wide, trans_a, nc, lda);
+        int b_in_place = !packed_b && reads_b_in_place(wide, trans_b, m, nc, ldb);
         for (long p0 = 0; p0 < k; p0 += k_step) {
             long kc = k - p0 < k_step ? k - p0 : k_step;
             int acc = accumulate || p0 > 0;
-            const float *panels = pack_b_buf;
-            if (packed_b) panels = packed_b + packed_b_offset(k, j0, p0, nc);
+            b_cols panels = packed_cols(pack_b_buf, kc);
+            if (packed_b) panels = packed_cols(packed_b + packed_b_offset(k, j0, p0, nc), kc);
+            else if (b_in_place) panels = cols_in_place(b, ldb, p0, j0);
             else pack_b(trans_b, b, ldb, p0, j0, kc, nc, pack_b_buf);
             for (long i0 = 0; i0 < m; i0 += MC) {
                 long mc = m - i0 < MC ? m - i0 : MC;
@@ -451,12 +480,12 @@ static void run_part(void *context, long t) {
 
 /* The product with op(A) packed once into shared memory (a region of the pool, in parts), or read in place when
    every block takes the AVX-512 tiles; then blocks of columns that the threads claim in turn, each thread packing
-   its block of op(B) into its own part of the shared buffer, so a thread the machine runs slower takes fewer
-   blocks and none waits for a fixed half. Every element is summed as strata_sgemm sums it (the same depth
-   blocks, tiles and kernels), so the bits do not depend on the split. Depth block p of op(A) is stored at
+   its block of op(B) into its own part of the shared buffer (or reading it in place where strata_sgemm would), so
+   a thread the machine runs slower takes fewer blocks and none waits for a fixed half. Every element is summed as
+   strata_sgemm sums it (the same depth blocks, tiles and kernels), so the bits do not depend on the split. Depth block p of op(A) is stored at
    p * m_pad, its row panels one after another. */
 typedef struct {
-    int use_avx2, wide, trans_a, trans_b, accumulate, in_place;
+    int use_avx2, wide, trans_a, trans_b, accumulate, in_place, b_in_place;
     long m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, col_blocks, next_block;
     const float *a, *b;
     float *c, *packed_a, *packed_b;
@@ -477,12 +506,14 @@ static void column_blocks(void *context, long t) {
         long j0 = block * j->block_cols, nc = j->n - j0 < j->block_cols ? j->n - j0 : j->block_cols;
         for (long p0 = 0; p0 < j->k; p0 += j->k_step) {
             long kc = j->k - p0 < j->k_step ? j->k - p0 : j->k_step;
-            pack_b(j->trans_b, j->b, j->ldb, p0, j0, kc, nc, pack_b_buf);
+            b_cols panels = packed_cols(pack_b_buf, kc);
+            if (j->b_in_place) panels = cols_in_place(j->b, j->ldb, p0, j0);
+            else pack_b(j->trans_b, j->b, j->ldb, p0, j0, kc, nc, pack_b_buf);
             for (long i0 = 0; i0 < j->m; i0 += MC) {
                 long mc = j->m - i0 < MC ? j->m - i0 : MC;
                 a_rows rows = j->in_place ? rows_in_place(j->a, j->lda, i0, p0)
                                           : packed_rows(j->packed_a + p0 * j->m_pad + i0 * kc, kc);
-                block_tiles(j->use_avx2, j->wide, kc, rows, pack_b_buf, j->c + i0 * j->ldc + j0, j->ldc, mc, nc,
+                block_tiles(j->use_avx2, j->wide, kc, rows, panels, j->c + i0 * j->ldc + j0, j->ldc, mc, nc,
                             j->accumulate || p0 > 0);
             }
         }
@@ -506,6 +537,7 @@ static int sgemm_columns(int use_avx2, int threads, int trans_a, int trans_b, lo
     long m_pad = (m + MR - 1) / MR * MR, packed_a_floats = in_place ? 0 : m_pad * k;
     if (packed_a_floats + threads * k_step * block_cols > shared_floats) return 0;
     column_job job = {use_avx2, wide, trans_a, trans_b, accumulate, in_place,
+                      reads_b_in_place(wide, trans_b, m, block_cols, ldb) && n % NR == 0,
                       m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, (n + block_cols - 1) / block_cols, 0,
                       a, b, c, shared, shared + packed_a_floats};
     if (!job.in_place) strata_parallel_run((m + MC - 1) / MC * ((k + k_step - 1) / k_step), column_pack_a, &job);

@@ -5,7 +5,7 @@ import Strata
 import StrataEngine
 
 /// `strata-bench`: engine throughput, one JSON object per line. Each figure is the median of several runs.
-/// STRATA_BENCH_STEPS sets how many training steps `mlp` and `cnn` time (30), e.g. longer for a profiler.
+/// `strata-bench gemm MxKxN ...` times only the products given. STRATA_BENCH_STEPS sets how many training steps `mlp` and `cnn` time (30), e.g. longer for a profiler.
 
 func now() -> Double {
     var t = timespec()
@@ -58,6 +58,25 @@ func measurePeak() -> Double {
 let filter = CommandLine.arguments.dropFirst().first
 func wanted(_ kernel: String) -> Bool { filter.map { kernel.contains($0) } ?? true }
 
+/// `strata-bench gemm MxKxN ...` times the products given instead of the usual ones.
+func gemmShapes() -> [(Int, Int, Int)] {
+    let given = CommandLine.arguments.dropFirst(2)
+    if given.isEmpty {
+        return [(64, 784, 128), (64, 128, 784), (784, 64, 128), (128, 784, 512), (512, 512, 512), (1024, 1024, 1024)]
+    }
+    return given.map { text in
+        let sizes = text.split(separator: "x").compactMap { Int($0) }.filter { $0 > 0 && $0 <= 16384 }
+        guard sizes.count == 3, text.split(separator: "x").count == 3 else {
+            FileHandle.standardError.write(
+                Data("strata-bench: '\(text)' is not a shape MxKxN (each 1 to 16384)\n".utf8))
+            exit(2)
+        }
+        return (sizes[0], sizes[1], sizes[2])
+    }
+}
+
+let gemmShapesWanted = wanted("gemm") ? gemmShapes() : []
+
 let peak = CPU.hasAVX2FMA ? measurePeak() : 0
 emit([
     ("kernel", "fma_peak"), ("threads", 1), ("gflops", peak), ("avx2_fma", CPU.hasAVX2FMA),
@@ -79,9 +98,7 @@ func benchGEMM(m: Int, k: Int, n: Int, threads: Int) {
     ])
 }
 
-for (m, k, n) in wanted("gemm")
-    ? [(64, 784, 128), (64, 128, 784), (784, 64, 128), (128, 784, 512), (512, 512, 512), (1024, 1024, 1024)] : []
-{
+for (m, k, n) in gemmShapesWanted {
     for threads in [1, 2] { benchGEMM(m: m, k: k, n: n, threads: threads) }
 }
 

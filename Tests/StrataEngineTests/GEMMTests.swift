@@ -150,12 +150,14 @@ func portableKernelMatchesReferenceToo(m: Int, k: Int, n: Int) {
 
 /// The AVX-512 tiles only speed the product up: with them and without, every form and edge gives the same bits
 /// (the widths cover a pair of panels exactly, with one panel left over, one panel alone, and with a partial
-/// panel; the heights leave 1 to 5 rows after whole row panels).
+/// panel; the heights leave 1 to 5 rows after whole row panels). They read op(A) and op(B) where they lie when
+/// they can: B untransposed with full panels in place for products up to three row blocks tall (200 rows), packed
+/// above (300).
 @Test(
     .enabled(if: CPU.hasAVX512, "needs a CPU with AVX-512F (the AVX2 kernel is then the only one)"),
     arguments: [
         (13, 300, 32), (65, 129, 48), (6, 784, 128), (100, 17, 100), (31, 260, 33), (64, 784, 10), (128, 50, 64),
-        (3, 40, 64), (100, 17, 16), (7, 40, 16),
+        (3, 40, 64), (100, 17, 16), (7, 40, 16), (200, 30, 32), (300, 20, 48),
     ])
 func avx512TilesGiveTheAVX2KernelsBits(m: Int, k: Int, n: Int) {
     forEveryForm(m: m, k: k, n: n, seed: UInt64(m + k + n)) { a, b, start, transA, transB, accumulate in
