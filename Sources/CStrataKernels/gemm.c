@@ -434,16 +434,23 @@ long strata_sgemm_packed_b_count(long n, long k) {
     return (n + NR - 1) / NR * NR * (k > 0 ? k : 0);
 }
 
+/* Packs block `block` of op(B) (column blocks outer, depth blocks inner) where gemm_blocks reads it packed whole. */
+static void pack_b_whole_block(int trans_b, long n, long k, const float *b, long ldb, long block, float *out) {
+    long k_step = depth_step(k), depth_blocks = (k + k_step - 1) / k_step;
+    long j0 = block / depth_blocks * NC, p0 = block % depth_blocks * k_step;
+    long nc = n - j0 < NC ? n - j0 : NC, kc = k - p0 < k_step ? k - p0 : k_step;
+    pack_b(trans_b, b, ldb, p0, j0, kc, nc, out + packed_b_offset(k, j0, p0, nc));
+}
+
+/* How many blocks pack_b_whole_block takes to pack op(B) [k, n]. */
+static long pack_b_whole_blocks(long n, long k) {
+    long k_step = depth_step(k);
+    return (n + NC - 1) / NC * ((k + k_step - 1) / k_step);
+}
+
 void strata_sgemm_pack_b(int trans_b, long n, long k, const float *b, long ldb, float *out) {
     if (n <= 0 || k <= 0) return;
-    long k_step = depth_step(k);
-    for (long j0 = 0; j0 < n; j0 += NC) {
-        long nc = n - j0 < NC ? n - j0 : NC;
-        for (long p0 = 0; p0 < k; p0 += k_step) {
-            long kc = k - p0 < k_step ? k - p0 : k_step;
-            pack_b(trans_b, b, ldb, p0, j0, kc, nc, out + packed_b_offset(k, j0, p0, nc));
-        }
-    }
+    for (long block = 0; block < pack_b_whole_blocks(n, k); block++) pack_b_whole_block(trans_b, n, k, b, ldb, block, out);
 }
 
 void strata_sgemm_prepacked(int use_avx2, int trans_a, long m, long n, long k, const float *a, long lda,
@@ -452,7 +459,7 @@ void strata_sgemm_prepacked(int use_avx2, int trans_a, long m, long n, long k, c
 }
 
 typedef struct {
-    int use_avx2, trans_a, trans_b, accumulate, split_rows, tasks;
+    int use_avx2, trans_a, trans_b, accumulate, tasks;
     long m, n, k, lda, ldb, ldc;
     const float *a, *b;
     float *c;
@@ -461,21 +468,13 @@ typedef struct {
 
 static void run_part(void *context, long t) {
     const parallel_job *j = (const parallel_job *)context;
-    long unit = j->split_rows ? MR : NR;
-    long size = j->split_rows ? j->m : j->n;
-    long units = (size + unit - 1) / unit;
-    long first = units * t / j->tasks * unit, last = units * (t + 1) / j->tasks * unit;
-    if (last > size) last = size;
+    long units = (j->n + NR - 1) / NR;
+    long first = units * t / j->tasks * NR, last = units * (t + 1) / j->tasks * NR;
+    if (last > j->n) last = j->n;
     if (first >= last) return;
-    if (j->split_rows) {
-        const float *a = j->trans_a ? j->a + first : j->a + first * j->lda;
-        strata_sgemm(j->use_avx2, j->trans_a, j->trans_b, last - first, j->n, j->k, a, j->lda, j->b, j->ldb,
-                     j->accumulate, j->c + first * j->ldc, j->ldc, j->pack_a[t], j->pack_b[t]);
-    } else {
-        const float *b = j->trans_b ? j->b + first * j->ldb : j->b + first;
-        strata_sgemm(j->use_avx2, j->trans_a, j->trans_b, j->m, last - first, j->k, j->a, j->lda, b, j->ldb,
-                     j->accumulate, j->c + first, j->ldc, j->pack_a[t], j->pack_b[t]);
-    }
+    const float *b = j->trans_b ? j->b + first * j->ldb : j->b + first;
+    strata_sgemm(j->use_avx2, j->trans_a, j->trans_b, j->m, last - first, j->k, j->a, j->lda, b, j->ldb,
+                 j->accumulate, j->c + first, j->ldc, j->pack_a[t], j->pack_b[t]);
 }
 
 /* The product with op(A) packed once into shared memory (a region of the pool, in parts), or read in place when
@@ -545,6 +544,49 @@ static int sgemm_columns(int use_avx2, int threads, int trans_a, int trans_b, lo
     return 1;
 }
 
+/* The row form of the column path, for products taller than wide: op(B) packed once into shared memory (a
+   region of the pool, in parts; unless a block of rows reads it in place, or it does not fit, when each block
+   packs its own), then blocks of rows that the threads claim in turn, each packing its rows of op(A) into its own
+   pack_a[t]. Rows are independent, so the bits are strata_sgemm's. */
+typedef struct {
+    int use_avx2, trans_a, trans_b, accumulate;
+    long m, n, k, lda, ldb, ldc, block_rows, row_blocks, next_block;
+    const float *a, *b;
+    float *c, *packed_b;
+    float *const *pack_a, *const *pack_b;
+} row_job;
+
+static void row_pack_b(void *context, long t) {
+    const row_job *j = (const row_job *)context;
+    pack_b_whole_block(j->trans_b, j->n, j->k, j->b, j->ldb, t, j->packed_b);
+}
+
+static void row_blocks(void *context, long t) {
+    row_job *j = (row_job *)context;
+    for (long block; (block = strata_claim(&j->next_block)) < j->row_blocks;) {
+        long i0 = block * j->block_rows, mc = j->m - i0 < j->block_rows ? j->m - i0 : j->block_rows;
+        const float *a = j->trans_a ? j->a + i0 : j->a + i0 * j->lda;
+        gemm_blocks(j->use_avx2, j->trans_a, j->trans_b, mc, j->n, j->k, a, j->lda, j->b, j->ldb, j->packed_b,
+                    j->accumulate, j->c + i0 * j->ldc, j->ldc, j->pack_a[t], j->pack_b[t]);
+    }
+}
+
+static void sgemm_rows(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k, const float *a,
+                       long lda, const float *b, long ldb, int accumulate, float *c, long ldc,
+                       float *const *pack_a, float *const *pack_b, float *shared, long shared_floats) {
+    /* A few blocks per thread, in whole row panels, at most MC rows (one packing of op(A) each). */
+    long wanted = 4L * threads, panels = (m + MR - 1) / MR;
+    long block_rows = (panels + wanted - 1) / wanted * MR;
+    if (block_rows > MC) block_rows = MC;
+    int wide = use_avx2 && strata_cpu_use_avx512();
+    int pack_once = !reads_b_in_place(wide, trans_b, block_rows, n, ldb) && k > 0 && shared &&
+                    strata_sgemm_packed_b_count(n, k) <= shared_floats;
+    row_job job = {use_avx2, trans_a, trans_b, accumulate, m, n, k, lda, ldb, ldc, block_rows,
+                   (m + block_rows - 1) / block_rows, 0, a, b, c, pack_once ? shared : 0, pack_a, pack_b};
+    if (pack_once) strata_parallel_run(pack_b_whole_blocks(n, k), row_pack_b, &job);
+    strata_parallel_run(threads, row_blocks, &job);
+}
+
 void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
                            const float *a, long lda, const float *b, long ldb,
                            int accumulate, float *c, long ldc,
@@ -552,13 +594,16 @@ void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, 
     if (threads > 1 && sgemm_columns(use_avx2, threads, trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c,
                                     ldc, shared, shared_floats))
         return;
-    /* Splitting the rows repeats the packing of B in every task, splitting the columns repeats A's:
-       repeat the smaller one. */
-    int split_rows = m * k > k * n;
-    long units = split_rows ? (m + MR - 1) / MR : (n + NR - 1) / NR;
+    if (threads > 1 && m > n && n > 0) {
+        sgemm_rows(use_avx2, threads, trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc, pack_a, pack_b,
+                   shared, shared_floats);
+        return;
+    }
+    /* Fixed parts of the columns (without room for the column path), each packing its own op(A). */
+    long units = (n + NR - 1) / NR;
     if (threads > units) threads = (int)units;
     if (threads < 1) threads = 1;
-    parallel_job job = {use_avx2, trans_a, trans_b, accumulate, split_rows, threads, m, n, k, lda, ldb, ldc,
+    parallel_job job = {use_avx2, trans_a, trans_b, accumulate, threads, m, n, k, lda, ldb, ldc,
                         a, b, c, pack_a, pack_b};
     strata_parallel_run(threads, run_part, &job);
 }

@@ -43,9 +43,10 @@ public enum GEMM {
 
     /// c[m, n] = op(a)[m, k] · op(b)[k, n], or += when `accumulate`, on at most `threads` (the workspace's).
     /// op(a) is a[m, k] (lda ≥ k) or, transposed, a stored as [k, m]; op(b) is b[k, n] or b stored as [n, k].
-    /// With more than one thread, op(a) is packed once (when it fits the workspace; the AVX-512 tiles read an
-    /// untransposed op(a) in place) and the threads claim blocks of c's columns in turn; every element is summed
-    /// in the same order whatever the split, so any thread count gives identical bits.
+    /// With more than one thread, the threads claim blocks of c's columns in turn over op(a) packed once (when
+    /// it fits the workspace; the AVX-512 tiles read an untransposed op(a) in place), or, for a product taller
+    /// than wide, blocks of c's rows over op(b) packed once; every element is summed in the same order whatever
+    /// the split, so any thread count gives identical bits.
     public static func multiply(
         _ c: UnsafeMutablePointer<Float>, ldc: Int,
         _ a: UnsafePointer<Float>, lda: Int, _ transA: Transpose,

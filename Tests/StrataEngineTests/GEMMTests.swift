@@ -175,10 +175,12 @@ func avx512TilesGiveTheAVX2KernelsBits(m: Int, k: Int, n: Int) {
 }
 
 /// The product split on the pool, whatever its size: the column blocks over op(A) packed once (when op(A) is no
-/// taller than op(B) is wide) or the fixed parts, on 2 and 3 threads, give the bits of one thread in every form,
-/// accumulating or not, with a workspace too small for anything (the fixed parts then), and with one that holds
-/// the blocks of op(B) but not op(A) packed (the column blocks when the AVX-512 tiles read op(A) in place).
-@Test(arguments: shapes + [(64, 784, 128), (128, 784, 512), (12, 7, 200), (200, 5, 12)])
+/// taller than op(B) is wide), the row blocks over op(B) packed once (when it is taller) or the fixed parts, on 2
+/// and 3 threads, give the bits of one thread in every form, accumulating or not, with a workspace too small for
+/// anything (the fixed column parts then; row blocks each packing their own op(B)), and with one that holds the
+/// blocks of op(B) but not op(A) packed (the column blocks when the AVX-512 tiles read op(A) in place).
+@Test(
+    arguments: shapes + [(64, 784, 128), (128, 784, 512), (12, 7, 200), (200, 5, 12), (784, 64, 128), (400, 3000, 40)])
 func everySplitOfTheProductGivesOneThreadsBits(m: Int, k: Int, n: Int) {
     forEveryForm(m: m, k: k, n: n, seed: UInt64(3 * m + 5 * k + 7 * n)) { a, b, start, transA, transB, accumulate in
         let one = Tensor(shape: [m * n], values: start)
