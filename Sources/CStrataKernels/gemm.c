@@ -310,7 +310,9 @@ typedef struct {
 static b_cols packed_cols(const float *pb, long kc) { return (b_cols){pb, kc, NR}; }
 
 /* op(B)[p0:, j0:] as stored (untransposed), for the AVX-512 tiles: a step of depth is a row of B. */
-static b_cols cols_in_place(const float *b, long ldb, long p0, long j0) { return (b_cols){b + p0 * ldb + j0, 1, ldb}; }
+static b_cols cols_in_place(const float *b, long ldb, long p0, long j0) {
+    return (b_cols){b + p0 * ldb + j0, 1, ldb};
+}
 
 /* Whether a block of nc columns reads op(A) in place: the 6x32 AVX-512 tiles take all of it (whole pairs of
    panels; where a panel is left over, the AVX-512 6x16 tile reads A packed, which measured faster there),
@@ -450,7 +452,8 @@ static long pack_b_whole_blocks(long n, long k) {
 
 void strata_sgemm_pack_b(int trans_b, long n, long k, const float *b, long ldb, float *out) {
     if (n <= 0 || k <= 0) return;
-    for (long block = 0; block < pack_b_whole_blocks(n, k); block++) pack_b_whole_block(trans_b, n, k, b, ldb, block, out);
+    long blocks = pack_b_whole_blocks(n, k);
+    for (long block = 0; block < blocks; block++) pack_b_whole_block(trans_b, n, k, b, ldb, block, out);
 }
 
 void strata_sgemm_prepacked(int use_avx2, int trans_a, long m, long n, long k, const float *a, long lda,
@@ -481,8 +484,8 @@ static void run_part(void *context, long t) {
    every block takes the AVX-512 tiles; then blocks of columns that the threads claim in turn, each thread packing
    its block of op(B) into its own part of the shared buffer (or reading it in place where strata_sgemm would), so
    a thread the machine runs slower takes fewer blocks and none waits for a fixed half. Every element is summed as
-   strata_sgemm sums it (the same depth blocks, tiles and kernels), so the bits do not depend on the split. Depth block p of op(A) is stored at
-   p * m_pad, its row panels one after another. */
+   strata_sgemm sums it (the same depth blocks, tiles and kernels), so the bits do not depend on the split. Depth
+   block p of op(A) is stored at p * m_pad, its row panels one after another. */
 typedef struct {
     int use_avx2, wide, trans_a, trans_b, accumulate, in_place, b_in_place;
     long m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, col_blocks, next_block;
