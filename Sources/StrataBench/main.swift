@@ -5,7 +5,8 @@ import Strata
 import StrataEngine
 
 /// `strata-bench`: engine throughput, one JSON object per line. Each figure is the median of several runs.
-/// `strata-bench gemm MxKxN ...` times only the products given. STRATA_BENCH_STEPS sets how many training steps `mlp` and `cnn` time (30), e.g. longer for a profiler.
+/// `strata-bench gemm MxKxN ...` times only the products given. STRATA_BENCH_STEPS sets how many training steps
+/// `mlp` and `cnn` time (200: fewer leave the medians at the mercy of a shared machine's slow seconds).
 
 func now() -> Double {
     var t = timespec()
@@ -53,6 +54,20 @@ func measurePeak() -> Double {
     if sink.isNaN { print("") }
     return Double(iterations) * 12 * Double(strata_fma_peak_width()) * 2 / seconds / 1e9
 }
+
+/// The whole number `name` in the environment holds (1 to `limit`), or nil when it is not set; anything else
+/// ends the run with a message.
+func environmentCount(_ name: String, limit: Int) -> Int? {
+    guard let text = ProcessInfo.processInfo.environment[name] else { return nil }
+    guard let value = Int(text), value >= 1, value <= limit else {
+        FileHandle.standardError.write(
+            Data("strata-bench: \(name)='\(text)' is not a whole number 1 to \(limit)\n".utf8))
+        exit(2)
+    }
+    return value
+}
+let stepsWanted = environmentCount("STRATA_BENCH_STEPS", limit: 1_000_000) ?? 200
+let threadsWanted = environmentCount("STRATA_BENCH_THREADS", limit: 64)
 
 /// `strata-bench [FILTER]` runs only the lines whose kernel name contains FILTER.
 let filter = CommandLine.arguments.dropFirst().first
@@ -150,14 +165,14 @@ func preparedNetwork(
 }
 
 /// One training step — forward, loss, backward with the updates layers apply, the other updates (which clear
-/// their gradients) — 30 times after a warm-up, with each layer's forward plus backward timed; then 30 steps as
+/// their gradients) — 200 times after a warm-up, with each layer's forward plus backward timed; then 200 steps as
 /// the trainer takes them, gathering the next batch alongside. Reports medians (in `unit`: "ms" or "us") and
 /// heap allocations per step (the plan promises none).
 func benchStep(
     kernel: String, shape: String, layers: [Layer], optimizer kind: StrataEngine.OptimizerKind, threads: Int,
     unit: String, batch: Int = 64
 ) {
-    let steps = Int(ProcessInfo.processInfo.environment["STRATA_BENCH_STEPS"] ?? "") ?? 30
+    let steps = stepsWanted
     let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: kind, batch: batch)
     var forward = [[Double]](repeating: [], count: layers.count), backward = forward
     var totals: [Double] = []
@@ -275,7 +290,7 @@ func plannedLayers(_ specName: String, batch: Int = 64) -> ([Layer], StrataEngin
 
 /// The thread counts the training steps are timed with: 1 and 2, or STRATA_BENCH_THREADS alone (e.g. for a profiler).
 let stepThreads =
-    ProcessInfo.processInfo.environment["STRATA_BENCH_THREADS"].flatMap { Int($0) }.map { [$0] } ?? [1, 2]
+    threadsWanted.map { [$0] } ?? [1, 2]
 
 /// fashion-mlp (784-128(relu)-10(softmax), SGD momentum), fashion-mlp-big (784-512-256-10, Adam, its batch of
 /// 128), fashion-cnn (Adam; pooling before the relus, conv2d_2 computing only the 10x10 outputs its pooling reads,
@@ -355,7 +370,7 @@ for threads in wanted("parts") ? [1, 2] : [] {
 /// Inference as `strata predict` computes it (the plan's forward, evaluating), on fashion-mlp and fashion-cnn at
 /// batch 1 (latency) and 256 (throughput), 2 threads (STRATA_BENCH_THREADS sets another count); the mean beside
 /// the median shows stalls under load. scripts/bench_onnx.py times onnxruntime on the exported models the same way.
-let predictThreads = ProcessInfo.processInfo.environment["STRATA_BENCH_THREADS"].flatMap { Int($0) } ?? 2
+let predictThreads = threadsWanted ?? 2
 for (spec, batch) in [("fashion-mlp", 1), ("fashion-mlp", 256), ("fashion-cnn", 1), ("fashion-cnn", 256)]
 where wanted("predict") {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
