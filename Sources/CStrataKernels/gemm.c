@@ -188,14 +188,14 @@ static void kernel_avx2(long kc, const float *a, const float *b, float *c, long 
     }
 }
 
-/* 6x32 register tile over two adjacent NR-wide panels of B (the second kc*NR floats after the first): 12 zmm
-   accumulators, for the first `rows` (at most MR) rows; or, with `panels` 1, a 6x16 tile over one panel (the
-   panel a width such as 784 = 24 x 32 + 16 leaves, rather than the AVX2 tile at half the vector width). Row r's
-   value at depth p is a_row[r][p * a_depth]: a packed row panel (its rows one float apart, depth MR) or op(A)
-   read in place (its rows as stored, depth 1), which saves packing it. Every element is summed as kernel_avx2
-   sums it (fused multiply-adds in p order from zero, then stored or added to C), so the kernels give the same
-   bits; the rows a batch leaves over after whole panels (128 = 21 x 6 + 2) take a fraction of a tile's time
-   rather than two half-width AVX2 tiles. */
+/* 6x32 register tile over two adjacent NR-wide panels of B (the second b_panel floats after the first, depth p
+   of each at p * b_depth: packed panels, or op(B) read in place): 12 zmm accumulators, for the first `rows` (at
+   most MR) rows; or, with `panels` 1, a 6x16 tile over one panel (the panel a width such as 784 = 24 x 32 + 16
+   leaves, rather than the AVX2 tile at half the vector width). Row r's value at depth p is a_row[r][p * a_depth]:
+   a packed row panel (its rows one float apart, depth MR) or op(A) read in place (its rows as stored, depth 1),
+   which saves packing it. Every element is summed as kernel_avx2 sums it (fused multiply-adds in p order from
+   zero, then stored or added to C), so the kernels give the same bits; the rows a batch leaves over after whole
+   panels (128 = 21 x 6 + 2) take a fraction of a tile's time rather than two half-width AVX2 tiles. */
 __attribute__((target("avx512f"), always_inline))
 static inline void avx512_tile(int rows, int panels, long kc, const float *const *a_row, long a_depth,
                                const float *b, long b_panel, long b_depth, float *c, long ldc, int accumulate) {
@@ -539,7 +539,7 @@ static int sgemm_columns(int use_avx2, int threads, int trans_a, int trans_b, lo
     long m_pad = (m + MR - 1) / MR * MR, packed_a_floats = in_place ? 0 : m_pad * k;
     if (packed_a_floats + threads * k_step * block_cols > shared_floats) return 0;
     column_job job = {use_avx2, wide, trans_a, trans_b, accumulate, in_place,
-                      reads_b_in_place(wide, trans_b, m, block_cols, ldb) && n % NR == 0,
+                      reads_b_in_place(wide, trans_b, m, n, ldb), /* n in whole panels: every block is */
                       m, n, k, lda, ldb, ldc, k_step, m_pad, block_cols, (n + block_cols - 1) / block_cols, 0,
                       a, b, c, shared, shared + packed_a_floats};
     if (!job.in_place) strata_parallel_run((m + MC - 1) / MC * ((k + k_step - 1) / k_step), column_pack_a, &job);

@@ -55,14 +55,18 @@ func measurePeak() -> Double {
     return Double(iterations) * 12 * Double(strata_fma_peak_width()) * 2 / seconds / 1e9
 }
 
+/// Ends the run on a bad option, with a message and exit status 2.
+func refuse(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("strata-bench: \(message)\n".utf8))
+    exit(2)
+}
+
 /// The whole number `name` in the environment holds (1 to `limit`), or nil when it is not set; anything else
 /// ends the run with a message.
 func environmentCount(_ name: String, limit: Int) -> Int? {
     guard let text = ProcessInfo.processInfo.environment[name] else { return nil }
-    guard let value = Int(text), value >= 1, value <= limit else {
-        FileHandle.standardError.write(
-            Data("strata-bench: \(name)='\(text)' is not a whole number 1 to \(limit)\n".utf8))
-        exit(2)
+    guard let value = Int(text), (1...limit).contains(value) else {
+        refuse("\(name)='\(text)' is not a whole number 1 to \(limit)")
     }
     return value
 }
@@ -80,13 +84,12 @@ func gemmShapes() -> [(Int, Int, Int)] {
         return [(64, 784, 128), (64, 128, 784), (784, 64, 128), (128, 784, 512), (512, 512, 512), (1024, 1024, 1024)]
     }
     return given.map { text in
-        let sizes = text.split(separator: "x").compactMap { Int($0) }.filter { $0 > 0 && $0 <= 16384 }
-        guard sizes.count == 3, text.split(separator: "x").count == 3 else {
-            FileHandle.standardError.write(
-                Data("strata-bench: '\(text)' is not a shape MxKxN (each 1 to 16384)\n".utf8))
-            exit(2)
-        }
-        return (sizes[0], sizes[1], sizes[2])
+        let sizes = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard sizes.count == 3, case let .some(m) = sizes[0], case let .some(k) = sizes[1],
+            case let .some(n) = sizes[2],
+            [m, k, n].allSatisfy({ (1...16384).contains($0) })
+        else { refuse("'\(text)' is not a shape MxKxN (each 1 to 16384)") }
+        return (m, k, n)
     }
 }
 
@@ -289,8 +292,7 @@ func plannedLayers(_ specName: String, batch: Int = 64) -> ([Layer], StrataEngin
 }
 
 /// The thread counts the training steps are timed with: 1 and 2, or STRATA_BENCH_THREADS alone (e.g. for a profiler).
-let stepThreads =
-    threadsWanted.map { [$0] } ?? [1, 2]
+let stepThreads = threadsWanted.map { [$0] } ?? [1, 2]
 
 /// fashion-mlp (784-128(relu)-10(softmax), SGD momentum), fashion-mlp-big (784-512-256-10, Adam, its batch of
 /// 128), fashion-cnn (Adam; pooling before the relus, conv2d_2 computing only the 10x10 outputs its pooling reads,
