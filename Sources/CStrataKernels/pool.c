@@ -225,6 +225,24 @@ static void wait_for_tasks(long tasks, double since, double spin, int processor,
     }
 }
 
+/* Whether steps run alone (step_choice.c): one choice per kind of step and per submitting thread (each trainer
+   its own), and whether this thread's current step runs alone. */
+static _Thread_local strata_step_choice step_choices[2];
+static _Thread_local int step_alone;
+static _Thread_local double step_started;
+
+int strata_pool_step_begins(int training) {
+    step_alone = step_choices[training != 0].alone;
+    step_started = now_seconds();
+    return step_alone;
+}
+
+void strata_pool_step_ends(int training, long rows) {
+    double now = now_seconds();
+    step_alone = 0;
+    strata_step_choice_note(&step_choices[training != 0], now - step_started, rows, now);
+}
+
 int strata_parallel_running_alone(void) {
     return now_seconds() < atomic_load_explicit(&alone_until, memory_order_relaxed);
 }
@@ -247,7 +265,8 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     }
     pthread_mutex_lock(&submit_lock);
     double start = now_seconds();
-    if (start < atomic_load_explicit(&alone_until, memory_order_relaxed)) {
+    if (start < atomic_load_explicit(&alone_until, memory_order_relaxed) ||
+        step_alone) {
         run_inline(tasks, function, context);
         pthread_mutex_unlock(&submit_lock);
         return;

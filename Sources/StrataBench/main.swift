@@ -386,7 +386,10 @@ where wanted("predict") {
     var random = SplitMix64(seed: 5)
     for i in 0..<network.input.count { network.input[i] = random.nextUniform() }
     let context = StepContext(training: false, step: 0, seed: 1, workspace: network.workspace)
-    let samples = sampleSeconds(budget: 1, limit: 100_000) { network.forward(batch: batch, context: context) }
+    // As `strata predict` runs its batches: each a timed step (the pool may run it alone, see StepContext).
+    let samples = sampleSeconds(budget: 1, limit: 100_000) {
+        context.timedStep(rows: batch) { network.forward(batch: batch, context: $0) }
+    }
     let seconds = samples[samples.count / 2], mean = samples.reduce(0, +) / Double(samples.count)
     var fields: [(String, Any)] = [
         ("kernel", "predict"), ("model", spec), ("batch", batch), ("threads", predictThreads),

@@ -1,3 +1,5 @@
+import CStrataKernels
+
 /// A trainable tensor and its gradient, which accumulates (+=) during a step and is zeroed once per step.
 public final class Parameter: @unchecked Sendable {
     /// The name inside its layer: `weight` or `bias`.
@@ -86,6 +88,17 @@ public struct StepContext {
         self.workspace = workspace
         self.optimizer = optimizer
         threads = workspace.threads > 1 && Parallel.runningAlone ? 1 : workspace.threads
+    }
+
+    /// Runs `step`, one step over `rows` rows of this context's kind (training or inference), given this context
+    /// or, when the pool finds that steps run faster on one thread than on the workers lately (it times both ways
+    /// now and then), one cut for one thread. Any count gives the same bits.
+    public func timedStep<Result>(rows: Int, _ step: (StepContext) throws -> Result) rethrows -> Result {
+        guard workspace.threads > 1 else { return try step(self) }
+        var context = self
+        if strata_pool_step_begins(training ? 1 : 0) != 0 { context.threads = 1 }
+        defer { strata_pool_step_ends(training ? 1 : 0, rows) }
+        return try step(context)
     }
 }
 

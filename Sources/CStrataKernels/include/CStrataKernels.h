@@ -103,6 +103,30 @@ typedef struct {
 /// (regions until then run alone, and are not reported). Pure: the pool keeps one policy, tests their own.
 int strata_pool_policy_note(strata_pool_policy *policy, strata_region_report region, double now);
 
+/// Whether whole steps of one kind run on the pool's workers or on the submitting thread alone, chosen by timing
+/// both ways now and then (step_choice.c); starts zeroed (sharing).
+typedef struct {
+    /// The way the next step takes (1: alone), and the way chosen (which the probes are compared with).
+    int alone, chosen_alone, phase;
+    /// The window of steps being timed, the one before the probe, and the probe's.
+    double window_seconds, before_seconds, probe_seconds;
+    long window_rows, before_rows, probe_rows;
+    /// Seconds between probes, and when the next one starts.
+    double gap, next_probe;
+} strata_step_choice;
+
+/// Notes a step of `rows` rows that took `seconds` and ended at `now`; choice->alone then says how the next
+/// runs. Pure: the pool keeps one choice per kind of step, tests their own.
+void strata_step_choice_note(strata_step_choice *choice, double seconds, long rows, double now);
+
+/// Called as a step (training: 1, inference: 0) begins on the thread that submits its regions; returns 1 when it
+/// is to run alone (its regions then run on that thread, and its work is best cut for one). Same bits either way.
+/// Each thread keeps its own choices.
+int strata_pool_step_begins(int training);
+
+/// Called as that step ends, with its rows: the time it took feeds the choice for the next ones.
+void strata_pool_step_ends(int training, long rows);
+
 /// Returns *counter and adds one, atomically: threads of one parallel region take work items in turn.
 long strata_claim(long *counter);
 

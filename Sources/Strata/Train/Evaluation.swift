@@ -55,7 +55,7 @@ extension ModelPlan {
         while start < rows.upperBound {
             let batch = min(network.maxBatch, rows.upperBound - start)
             load(dataset, order: nil, start: start, count: batch)
-            network.forward(batch: batch, context: context)
+            context.timedStep(rows: batch) { network.forward(batch: batch, context: $0) }
             var loss = network.computeLoss(batch: batch, gradient: false)
             if penalty != 0 { loss += penalty * Double(batch) }
             metrics.add(

@@ -147,7 +147,7 @@ public final class Model: @unchecked Sendable {
             features.withUnsafeBufferPointer { source in
                 network.input.pointer.update(from: source.baseAddress! + start * f, count: batch * f)
             }
-            network.forward(batch: batch, context: context)
+            context.timedStep(rows: batch) { network.forward(batch: batch, context: $0) }
             for i in 0..<batch * width { outputs[start * width + i] = network.output.pointer[i] }
             start += batch
         }

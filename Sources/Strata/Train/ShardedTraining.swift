@@ -75,10 +75,14 @@ extension Trainer {
         var shardMetrics = MetricAccumulator()
         var loss = 0.0
         if !shard.isEmpty {
-            network.forward(batch: shard.count, context: context)
-            loss = network.computeLoss(batch: shard.count, gradient: true, meanOver: count)
-            // Even after a non-finite loss (the step is then dropped): a synchronized layer's sums need every process.
-            network.backward(batch: shard.count, context: context)
+            loss = context.timedStep(rows: shard.count) { context in
+                network.forward(batch: shard.count, context: context)
+                let loss = network.computeLoss(batch: shard.count, gradient: true, meanOver: count)
+                // Even after a non-finite loss (the step is then dropped): a synchronized layer's sums need every
+                // process.
+                network.backward(batch: shard.count, context: context)
+                return loss
+            }
             // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
             let penalty = network.regularizationPenalty()
             shardMetrics.add(

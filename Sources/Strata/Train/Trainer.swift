@@ -366,20 +366,23 @@ public final class Trainer {
         let network = plan.network
         let context = StepContext(
             training: true, step: UInt64(plan.optimizer.iterations), seed: spec.seed, workspace: network.workspace)
-        let loss = network.trainingStep(batch: count, context: context, alongside: gatherParts, gather) { loss in
-            guard loss.isFinite else { return nil }
-            // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
-            let penalty = network.regularizationPenalty()
-            metrics.add(
-                outputs: network.output.pointer, targets: network.targets.pointer, batch: count,
-                width: network.outputWidth, targetWidth: network.targetWidth,
-                loss: penalty == 0 ? loss : loss + penalty * Double(count))
-            rate = plan.schedule.learningRate(base: spec.optimizer.learningRate.value, step: plan.optimizer.iterations)
-            plan.optimizer.beginStep(learningRate: Float(rate))
-            return plan.optimizer
+        return context.timedStep(rows: count) { context in
+            let loss = network.trainingStep(batch: count, context: context, alongside: gatherParts, gather) { loss in
+                guard loss.isFinite else { return nil }
+                // Keras reports each batch's loss with the regularizers' penalty on the weights it used.
+                let penalty = network.regularizationPenalty()
+                metrics.add(
+                    outputs: network.output.pointer, targets: network.targets.pointer, batch: count,
+                    width: network.outputWidth, targetWidth: network.targetWidth,
+                    loss: penalty == 0 ? loss : loss + penalty * Double(count))
+                rate = plan.schedule.learningRate(
+                    base: spec.optimizer.learningRate.value, step: plan.optimizer.iterations)
+                plan.optimizer.beginStep(learningRate: Float(rate))
+                return plan.optimizer
+            }
+            if loss.isFinite { plan.optimizer.finishStep() }
+            return loss
         }
-        if loss.isFinite { plan.optimizer.finishStep() }
-        return loss
     }
 
     /// The epoch's loss and metrics, and the validation split's with `val_` in front.
