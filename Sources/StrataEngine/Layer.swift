@@ -77,8 +77,8 @@ public struct StepContext {
     /// that computes over the whole batch of all of them calls (synchronized batch normalization).
     public var sumAcrossProcesses: ((UnsafeMutableBufferPointer<Double>) -> Void)?
     /// The threads layers cut this step's work for: the workspace's, or one while the pool runs its regions alone
-    /// (another program keeps the workers late), so that the step is one thread's work rather than the parts of
-    /// two run in turn. Any count gives the same bits.
+    /// (another program keeps the workers late) or when `timedStep` runs the step alone, so that the step is one
+    /// thread's work rather than the parts of two run in turn. Any count gives the same bits.
     public var threads: Int
 
     public init(training: Bool, step: UInt64, seed: UInt64, workspace: GEMMWorkspace, optimizer: Optimizer? = nil) {
