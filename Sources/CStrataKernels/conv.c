@@ -99,7 +99,8 @@ void strata_conv_input_gradient(float *dx, const float *dy, const float *wt, lon
             for (long r0 = 0; r0 < active; r0 += TR) {
                 long count = active - r0 < TR ? active - r0 : TR;
                 const float *rows[TR];
-                for (long i = 0; i < TR; i++) rows[i] = gradient + g->row_output[r0 + (i < count ? i : count - 1)] * filters;
+                for (long i = 0; i < TR; i++)
+                    rows[i] = gradient + g->row_output[r0 + (i < count ? i : count - 1)] * filters;
                 if (contiguous && count == TR) {
                     float *targets[TR];
                     for (long i = 0; i < TR; i++) targets[i] = image + g->row_base[r0 + i] + offset[0];

@@ -98,8 +98,8 @@ void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
 static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x, const float *dpooled,
-                                           const float *pooled, const int *winners, long batch, long first_tile, long last_tile,
-                                           const strata_conv_geometry *g, const strata_pool_shape *pool,
+                                           const float *pooled, const int *winners, long batch, long first_tile,
+                                           long last_tile, const strata_conv_geometry *g, const strata_pool_shape *pool,
                                            const long *band_output, float *band) {
     long filters = g->filters, patch = g->patch, run = g->run, band_rows = pool->pool_h * run;
     long tap_panels = (patch + TR - 1) / TR;
@@ -157,10 +157,10 @@ void strata_conv_pool_weight_gradient(float *dw, float *db, const float *x, cons
                                       const strata_conv_geometry *g, const strata_pool_shape *pool,
                                       const long *band_output, float *band) {
 #if defined(__x86_64__)
-    conv_pool_weight_gradient_avx2(dw, db, x, dpooled, pooled, winners, batch, first_tile, last_tile, g, pool, band_output,
-                                   band);
+    conv_pool_weight_gradient_avx2(dw, db, x, dpooled, pooled, winners, batch, first_tile, last_tile, g, pool,
+                                   band_output, band);
 #else
-    (void)dw; (void)db; (void)x; (void)dpooled; (void)pooled; (void)winners; (void)batch; (void)first_tile; (void)last_tile;
-    (void)g; (void)pool; (void)band_output; (void)band;
+    (void)dw; (void)db; (void)x; (void)dpooled; (void)pooled; (void)winners; (void)batch; (void)first_tile;
+    (void)last_tile; (void)g; (void)pool; (void)band_output; (void)band;
 #endif
 }

@@ -24,7 +24,8 @@
             for (int v = 0; v < NV; v++) acc[v] = _mm256_fmadd_ps(a, _mm256_loadu_ps(row + 8 * v), acc[v]);  \
         }                                                                                                    \
         for (int v = 0; v < NV; v++)                                                                         \
-            _mm256_storeu_ps(target + 8 * v, add_to_target ? _mm256_add_ps(_mm256_loadu_ps(target + 8 * v), acc[v]) : acc[v]); \
+            _mm256_storeu_ps(target + 8 * v,                                                                 \
+                             add_to_target ? _mm256_add_ps(_mm256_loadu_ps(target + 8 * v), acc[v]) : acc[v]);   \
     }
 SEGMENT(12)
 SEGMENT(4)
@@ -56,7 +57,8 @@ static long nonzeros(const float *row, long n, float *values, long *indices) {
         unsigned long long mask = 0;
         for (; j + 8 <= m; j += 8) {
             __m256 v = _mm256_loadu_ps(row + j0 + j);
-            mask |= (unsigned long long)(unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)) << j;
+            unsigned nonzero = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ));
+            mask |= (unsigned long long)nonzero << j;
         }
         for (; j < m; j++) mask |= (unsigned long long)(row[j0 + j] != 0.0f) << j;
         while (mask) {
@@ -87,9 +89,9 @@ static long window_runs(const strata_conv_geometry *g, tap_run *runs) {
 }
 
 __attribute__((target("avx2,fma")))
-static void sparse_weight_gradient(float *dw, float *dwt, const float *x, const float *dy, long batch, long first_filter,
-                                   long last_filter, const strata_conv_geometry *g, float *values, const float **rows,
-                                   long *counts, long *indices) {
+static void sparse_weight_gradient(float *dw, float *dwt, const float *x, const float *dy, long batch,
+                                   long first_filter, long last_filter, const strata_conv_geometry *g, float *values,
+                                   const float **rows, long *counts, long *indices) {
     long patch = g->patch, filters = g->filters, active = g->active, width = last_filter - first_filter;
     tap_run runs[MAX_RUNS];
     long run_count = window_runs(g, runs);
@@ -113,7 +115,8 @@ static void sparse_weight_gradient(float *dw, float *dwt, const float *x, const 
             if (counts[f] == 0) continue;
             float *row = dwt + (first_filter + f) * patch;
             for (long r = 0; r < run_count; r++)
-                segments(row + runs[r].tap, runs[r].length, rows + f * active, values + f * active, counts[f], runs[r].offset, 0);
+                segments(row + runs[r].tap, runs[r].length, rows + f * active, values + f * active, counts[f],
+                         runs[r].offset, 0);
         }
     }
     for (long f = first_filter; f < last_filter; f++)
@@ -157,11 +160,13 @@ int strata_conv_sparse_available(const strata_conv_geometry *g) {
 
 long strata_conv_sparse_scratch_bytes(const strata_conv_geometry *g) {
     /* A value, a row pointer and an index per filter and active position, and a count per filter. */
-    return g->filters * g->active * (long)(sizeof(float) + sizeof(float *) + sizeof(long)) + g->filters * (long)sizeof(long);
+    return g->filters * g->active * (long)(sizeof(float) + sizeof(float *) + sizeof(long)) +
+           g->filters * (long)sizeof(long);
 }
 
 void strata_conv_sparse_weight_gradient(float *dw, float *dwt, const float *x, const float *dy, long batch,
-                                        long first_filter, long last_filter, const strata_conv_geometry *g, void *scratch) {
+                                        long first_filter, long last_filter, const strata_conv_geometry *g,
+                                        void *scratch) {
 #if defined(__x86_64__)
     long entries = g->filters * g->active;
     const float **rows = (const float **)scratch;
@@ -178,8 +183,8 @@ void strata_conv_transpose_weight(float *wt, const float *w, long patch, long fi
         for (long p = 0; p < patch; p++) wt[f * patch + p] = w[p * filters + f];
 }
 
-void strata_conv_sparse_input_gradient(float *dx, const float *dy, const float *wt, long first_example, long last_example,
-                                       const strata_conv_geometry *g, void *scratch) {
+void strata_conv_sparse_input_gradient(float *dx, const float *dy, const float *wt, long first_example,
+                                       long last_example, const strata_conv_geometry *g, void *scratch) {
 #if defined(__x86_64__)
     long entries = g->filters * g->active;
     const float **rows = (const float **)scratch;

@@ -125,8 +125,9 @@ enum { TILE_BLOCK = 16 };
    window x + row_base[q] and gradient row row_output[q] (q = run index · run), then stepping by window_step
    and one gradient row: a pointer bump per position, nothing loaded but the operands. */
 __attribute__((target("avx2,fma")))
-static inline void weight_tile(float *dw, long lddw, int taps, const float *x, const long *row_base, const long *row_output,
-                        long runs, long run, long window_step, const long offset[TR], const float *dy, long ldy) {
+static inline void weight_tile(float *dw, long lddw, int taps, const float *x, const long *row_base,
+                               const long *row_output, long runs, long run, long window_step, const long offset[TR],
+                               const float *dy, long ldy) {
     TILE_DECLARE;
     float tile[TR * TC];
     /* Rows past a short panel's last tap read that tap's gradient again and are never stored. */

@@ -43,7 +43,8 @@ static void pack_a_panel_avx2(const float *const row[MR], long kc, float *out) {
 #endif
 
 /* Packs op(A)[i0:i0+mc, p0:p0+kc] into row panels of MR: panel r holds, for each p, MR consecutive rows. */
-static void pack_a(int use_avx2, int trans_a, const float *a, long lda, long i0, long p0, long mc, long kc, float *out) {
+static void pack_a(int use_avx2, int trans_a, const float *a, long lda, long i0, long p0, long mc, long kc,
+                   float *out) {
     (void)use_avx2;
     for (long ir = 0; ir < mc; ir += MR) {
         long rows = mc - ir < MR ? mc - ir : MR;
@@ -130,7 +131,8 @@ static void pack_b(int trans_b, const float *b, long ldb, long p0, long j0, long
         }
         for (long p = 0; p < kc; p++) memcpy(panel + p * NR, b + (p0 + p) * ldb + j0 + g * NR, NR * sizeof(float));
     }
-    if (panels * NR < nc) pack_b_panel(trans_b, b, ldb, p0, j0 + panels * NR, kc, nc - panels * NR, out + panels * kc * NR);
+    if (panels * NR < nc)
+        pack_b_panel(trans_b, b, ldb, p0, j0 + panels * NR, kc, nc - panels * NR, out + panels * kc * NR);
 }
 
 /* Portable micro-kernel: tile[MR][NR] = Σp a[p][r]·b[p][j], summed in p order. */

@@ -50,11 +50,13 @@ void strata_maxpool_forward(float *restrict y, int *restrict winners, const floa
                             long out_h, long out_w) {
 #if defined(__x86_64__)
     if (strata_cpu_has_avx2_fma()) {
-        maxpool_avx2(y, winners, x, height, width, channels, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w);
+        maxpool_avx2(y, winners, x, height, width, channels, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
+                     out_h, out_w);
         return;
     }
 #endif
-    maxpool_portable(y, winners, x, height, width, channels, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left, out_h, out_w);
+    maxpool_portable(y, winners, x, height, width, channels, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left,
+                     out_h, out_w);
 }
 
 /* dx[H, W, C] for windows that tile the input (stride = pool, no padding before): every input lies in at most
@@ -77,7 +79,8 @@ void strata_maxpool_forward(float *restrict y, int *restrict winners, const floa
     for (long c = covered_h * width * channels; c < height * width * channels; c++) dx[c] = 0.0f;
 
 #define MAXPOOL_TILED_BACKWARD_PARAMETERS float *restrict dx, const float *restrict dy, \
-    const int *restrict winners, long height, long width, long channels, long pool_h, long pool_w, long out_h, long out_w
+    const int *restrict winners, long height, long width, long channels, long pool_h, long pool_w, long out_h, \
+    long out_w
 
 #if defined(__x86_64__)
 __attribute__((target("avx2")))

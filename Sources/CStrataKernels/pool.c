@@ -219,7 +219,8 @@ static void wait_for_tasks(long tasks, double since, double spin, int processor,
         if (placed) rescue_stalled_workers(processor);
         pthread_mutex_lock(&done_lock);
         atomic_store_explicit(&submitter_sleeping, 1, memory_order_seq_cst);
-        while (atomic_load_explicit(&finished, memory_order_seq_cst) < tasks) pthread_cond_wait(&last_task_done, &done_lock);
+        while (atomic_load_explicit(&finished, memory_order_seq_cst) < tasks)
+            pthread_cond_wait(&last_task_done, &done_lock);
         atomic_store_explicit(&submitter_sleeping, 0, memory_order_relaxed);
         pthread_mutex_unlock(&done_lock);
     }

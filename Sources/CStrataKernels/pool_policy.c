@@ -1,21 +1,21 @@
 #include "CStrataKernels.h"
 
-/* When the worker pool runs regions on the submitting thread alone. The machine may run other programs on the
-   workers' cores. A worker that holds a claimed task while the caller has run out of work to claim, and that
-   the machine took off its processor meanwhile, is late; spinning workers that take no task of a region long
-   enough to join are absent (not scheduled); a worker running on the caller's own processor crowds it. When
-   late regions cost more than a small share of the time spent in shared regions lately, or after a few absent
-   or crowded regions in a row, the caller runs regions alone for a while (10 ms, doubling while it recurs and
-   shorter than a second: at most 1.28 s), leaving the processors to the other programs, then tries the workers again. Periods start again from
-   10 ms after a cleanly shared region once the workers have run a second without trouble since the last period
-   ended: under a lasting load, each retry costs a few troubled regions, so the periods stay long. A late region
-   now and then (a virtual machine's processor taken by its host, a system thread) costs its wait once; running
-   alone for it would cost far more. Who runs a task does not change its result, so this changes only speed.
+/* When the worker pool runs regions on the submitting thread alone. The machine may run other programs on the workers'
+   cores. A worker that holds a claimed task while the caller has run out of work to claim, and that the machine took
+   off its processor meanwhile, is late; spinning workers that take no task of a region long enough to join are
+   absent (not scheduled); a worker running on the caller's own processor crowds it. When late regions cost more than
+   a small share of the time spent in shared regions lately, or after a few absent or crowded regions in a row, the
+   caller runs regions alone for a while (10 ms, doubling while it recurs and shorter than a second: at most 1.28 s),
+   leaving the processors to the other programs, then tries the workers again. Periods start again from 10 ms after a
+   cleanly shared region once the workers have run a second without trouble since the last period ended: under a
+   lasting load, each retry costs a few troubled regions, so the periods stay long. A late region now and then (a
+   virtual machine's processor taken by its host, a system thread) costs its wait once; running alone for it would
+   cost far more. Who runs a task does not change its result, so this changes only speed.
 
-   Where the pool keeps its workers off the caller's processor and rescues late ones (pool_placement.h), an
-   absent worker costs the caller nothing and a late one costs it a short wait, which the time the workers save
-   in other regions may outweigh: late regions are then trouble only when, lately, the waits have cost more than
-   sharing saved. */
+   Where the pool keeps its workers off the caller's processor and rescues late ones (pool_placement.h), an absent
+   worker costs the caller nothing and a late one costs it a short wait, which the time the workers save in other
+   regions may outweigh: late regions are then trouble only when, lately, the waits have cost more than sharing
+   saved. */
 
 /* Alone periods start at SHORTEST_PERIOD and double while shorter than STOP_DOUBLING. */
 static const double SHORTEST_PERIOD = 0.01, STOP_DOUBLING = 1.0;

@@ -15,7 +15,8 @@ static void sgd_momentum_avx2(float *restrict w, float *restrict v, const float 
     __m256 mu = _mm256_set1_ps(momentum), lr = _mm256_set1_ps(rate);
     long i = 0;
     for (; i + 8 <= count; i += 8) {
-        __m256 velocity = _mm256_sub_ps(_mm256_mul_ps(mu, _mm256_loadu_ps(v + i)), _mm256_mul_ps(lr, _mm256_loadu_ps(g + i)));
+        __m256 velocity =
+            _mm256_sub_ps(_mm256_mul_ps(mu, _mm256_loadu_ps(v + i)), _mm256_mul_ps(lr, _mm256_loadu_ps(g + i)));
         _mm256_storeu_ps(v + i, velocity);
         _mm256_storeu_ps(w + i, _mm256_add_ps(_mm256_loadu_ps(w + i), velocity));
     }

@@ -196,7 +196,8 @@ long strata_conv_sparse_scratch_bytes(const strata_conv_geometry *g);
 /// only the nonzero values of dy: the same bits, faster when most of dy is 0. dwt is [F][patch] scratch shared
 /// by the parts (each uses its filters' rows), scratch this part's own.
 void strata_conv_sparse_weight_gradient(float *dw, float *dwt, const float *x, const float *dy, long batch,
-                                        long first_filter, long last_filter, const strata_conv_geometry *g, void *scratch);
+                                        long first_filter, long last_filter, const strata_conv_geometry *g,
+                                        void *scratch);
 
 /// wt[F, patch] = w[patch, F]ᵀ.
 void strata_conv_transpose_weight(float *wt, const float *w, long patch, long filters);
@@ -204,8 +205,8 @@ void strata_conv_transpose_weight(float *wt, const float *w, long patch, long fi
 /// As strata_conv_input_gradient, summing only the nonzero values of dy; wt from strata_conv_transpose_weight,
 /// scratch this part's own. The same bits when the channel count is a multiple of 16 (each 16-tap panel of the
 /// tile kernel then lies in one pixel).
-void strata_conv_sparse_input_gradient(float *dx, const float *dy, const float *wt, long first_example, long last_example,
-                                       const strata_conv_geometry *g, void *scratch);
+void strata_conv_sparse_input_gradient(float *dx, const float *dy, const float *wt, long first_example,
+                                       long last_example, const strata_conv_geometry *g, void *scratch);
 
 /// dx[b] = Σ over active positions of dy[b, position] · wᵀ spread back over each window, for examples first..<last;
 /// wt packed by strata_conv_pack_transposed_weight.
@@ -246,8 +247,8 @@ typedef struct strata_pool_shape {
     int relu;                  /* 1: a relu follows the pooling and is applied with it */
 } strata_pool_shape;
 
-/// Convolution then that pooling (and relu) for examples first..<last, one band of pool_h output rows at a time in `band`
-/// ([pool_h, run, F] floats): pooled[b, PH, PW, F] and winners (indices into the example's convolution output;
+/// Convolution then that pooling (and relu) for examples first..<last, one band of pool_h output rows at a time in
+/// `band` ([pool_h, run, F] floats): pooled[b, PH, PW, F] and winners (indices into the example's convolution output;
 /// NULL when evaluating, which needs no backward pass).
 void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const float *w, const float *bias,
                               long first_example, long last_example, const strata_conv_geometry *g,
