@@ -266,8 +266,7 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     }
     pthread_mutex_lock(&submit_lock);
     double start = now_seconds();
-    if (start < atomic_load_explicit(&alone_until, memory_order_relaxed) ||
-        step_alone) {
+    if (start < atomic_load_explicit(&alone_until, memory_order_relaxed) || step_alone) {
         run_inline(tasks, function, context);
         pthread_mutex_unlock(&submit_lock);
         return;

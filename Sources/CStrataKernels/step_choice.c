@@ -11,8 +11,8 @@
 
 /* A window is at least this many seconds of steps: a few periods of a load that comes and goes. */
 static const double WINDOW_SECONDS = 0.010;
-/* The first probe follows the first window (a run may be short); later ones start this far apart, the gap
-   growing while the chosen way stays far ahead, up to the longest. */
+/* The first probe follows the second window (a run may be short; the first may hold its warm-up); later ones
+   start this far apart, the gap growing while the chosen way stays far ahead, up to the longest. */
 static const double SHORTEST_GAP = 0.05, LONGEST_GAP = 4.0;
 /* The other way is taken when its time per row is below TAKE_BELOW of the chosen one's. The chosen way is ahead
    when the other's is above AHEAD of its own, and far ahead above FAR_AHEAD: the gap then doubles, or grows
@@ -47,7 +47,6 @@ static void decide(strata_step_choice *choice, double now) {
 }
 
 void strata_step_choice_note(strata_step_choice *choice, double seconds, long rows, double now) {
-    if (choice->next_probe == 0) choice->next_probe = now;
     choice->window_seconds += seconds;
     choice->window_rows += rows;
     if (choice->window_seconds < WINDOW_SECONDS) return;
@@ -55,7 +54,9 @@ void strata_step_choice_note(strata_step_choice *choice, double seconds, long ro
     case RUNNING:
         choice->before_seconds = choice->window_seconds;
         choice->before_rows = choice->window_rows;
-        if (now >= choice->next_probe) {
+        if (choice->next_probe == 0) {
+            choice->next_probe = now;
+        } else if (now >= choice->next_probe) {
             choice->phase = PROBING;
             choice->alone = !choice->chosen_alone;
         }

@@ -133,11 +133,10 @@ long strata_claim(long *counter);
 /// strata_sgemm on the pool. With threads > 1, m <= n (or k <= 64 and op(A) read in place) and room in `shared`
 /// (shared_floats) for op(A) packed (unless the AVX-512 tiles read it in place) and a block of op(B) per thread,
 /// op(A) is packed once or read in place and the threads claim blocks of columns in turn, each packing its block
-/// of op(B). Otherwise, with m > n, op(B) is packed once
-/// into `shared` (unless read in place, or it does not fit: then each block packs its own into pack_b[t]) and the
-/// threads claim blocks of rows in turn, each packing its rows of op(A) into pack_a[t]. Otherwise `threads` tasks
-/// take fixed parts of the columns, in whole micro-tiles, each with its own pack_a[t] and pack_b[t]. Identical
-/// bits for any thread count and either way.
+/// of op(B). Otherwise, with m > n, op(B) is packed once into `shared` (unless read in place, or it does not fit:
+/// then each block packs its own into pack_b[t]) and the threads claim blocks of rows in turn, each packing its
+/// rows of op(A) into pack_a[t]. Otherwise `threads` tasks take fixed parts of the columns, in whole micro-tiles,
+/// each with its own pack_a[t] and pack_b[t]. Identical bits for any thread count and either way.
 void strata_sgemm_parallel(int use_avx2, int threads, int trans_a, int trans_b, long m, long n, long k,
                            const float *a, long lda, const float *b, long ldb,
                            int accumulate, float *c, long ldc,
