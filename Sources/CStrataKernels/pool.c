@@ -14,16 +14,17 @@
    The caller never waits for a worker, only for the job's tasks: it claims tasks itself like any worker, so when
    the machine runs a worker late (another program on its core), the caller finishes the region alone instead of
    holding every region until that worker is scheduled. A worker that wakes after its job has ended finds
-   nothing to claim and goes back to waiting. When a worker does hold the job's last task past a short spin, the
-   caller sleeps, having moved that worker onto its own processor where the system allows (pool_placement.h),
-   instead of leaving it queued behind another program for the rest of that program's time slice. */
+   nothing to claim and goes back to waiting. When a worker holds the job's last task but the machine has taken
+   its processor, the caller sleeps, having moved that worker onto its own processor where the system allows
+   (pool_placement.h), instead of leaving it queued behind another program for the rest of that program's time
+   slice. */
 
 /* How long a worker spins for the next job before it sleeps: long enough to catch the next region of a
    training step, short enough that an idle worker soon stops taking processor time from other programs (and,
    on a busy machine, from the thread that submits the work). */
 static const double SPIN_SECONDS = 200e-6;
-/* How long the submitter spins for the last tasks of a job, at least, before it rescues a worker or sleeps:
-   longer than a small task of a training step runs. */
+/* How long the submitter spins for the last tasks of a job, at least, before it sleeps: longer than a small task
+   of a training step runs. */
 static const double WAIT_SPIN_SECONDS = 100e-6;
 
 /* The job's claim word: generation (24 bits), task count (20 bits) and next task (20 bits) in one atomic, so a
@@ -191,38 +192,73 @@ static long worker_processor_ns(int w) {
 
 /* Moves onto `processor` the workers that hold a task but do not run: over a short look their processor time
    advances by less than half of it (the machine gave their processor to another program). A worker that runs,
-   on a long task, is left where it is: moving it would only cost it its caches. */
-static void rescue_stalled_workers(int processor) {
+   on a long task, is left where it is: moving it would only cost it its caches. Returns how many it moved; none
+   when the job's `tasks` finish during the look. */
+static int rescue_stalled_workers(int processor, long tasks) {
     static const long LOOK_NS = 20000;
     long before[POOL_MAX_WORKERS];
     for (int w = 0; w < worker_count; w++)
         before[w] = atomic_load_explicit(&holding[w], memory_order_acquire) ? worker_processor_ns(w) : -1;
     long look_start = clock_ns(CLOCK_MONOTONIC);
-    while (clock_ns(CLOCK_MONOTONIC) - look_start < LOOK_NS) pause_cpu();
+    while (clock_ns(CLOCK_MONOTONIC) - look_start < LOOK_NS) {
+        if (atomic_load_explicit(&finished, memory_order_acquire) >= tasks) return 0;
+        pause_cpu();
+    }
+    int moved = 0;
     for (int w = 0; w < worker_count; w++) {
         if (before[w] < 0 || !atomic_load_explicit(&holding[w], memory_order_acquire)) continue;
-        if (worker_processor_ns(w) - before[w] < LOOK_NS / 2) placement_rescue(w, processor);
+        if (worker_processor_ns(w) - before[w] < LOOK_NS / 2) {
+            placement_rescue(w, processor);
+            moved++;
+        }
     }
+    return moved;
 }
 
-/* Waits for the job's last tasks, which workers hold. Briefly by spinning; then, since a worker still holding a
-   task after that is one the machine has taken off its processor for another program, by moving that worker
-   onto this processor (when the workers are kept off it: `placed`) and sleeping, rather than the job waiting
-   until that program's time slice ends. */
+/* Sleeps until the job's `tasks` have finished, or for at most `limit` seconds when that is above 0. */
+static void sleep_for_tasks(long tasks, double limit) {
+    struct timespec deadline;
+    if (limit > 0) {
+        clock_gettime(CLOCK_REALTIME, &deadline);  // the condition variable's clock
+        long ns = deadline.tv_nsec + (long)(limit * 1e9);
+        deadline.tv_sec += ns / 1000000000L;
+        deadline.tv_nsec = ns % 1000000000L;
+    }
+    pthread_mutex_lock(&done_lock);
+    atomic_store_explicit(&submitter_sleeping, 1, memory_order_seq_cst);
+    while (atomic_load_explicit(&finished, memory_order_seq_cst) < tasks) {
+        if (limit <= 0) pthread_cond_wait(&last_task_done, &done_lock);
+        else if (pthread_cond_timedwait(&last_task_done, &done_lock, &deadline) != 0) break;
+    }
+    atomic_store_explicit(&submitter_sleeping, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&done_lock);
+}
+
+/* Waits for the job's last tasks, which workers hold: by spinning for `spin` seconds, then by sleeping. Where the
+   workers are kept off this processor (`placed`), it looks at once, and then every LOOK_SECONDS (waking for it),
+   whether a holder is stalled, the machine having taken its processor for another program: that worker is moved
+   onto this processor, which sleeps until the job is done, rather than the job waiting until that program's time
+   slice ends. */
 static void wait_for_tasks(long tasks, double since, double spin, int processor, int placed) {
+    static const double LOOK_SECONDS = 100e-6;
+    double look_at = since;
     int spins = 0;
     while (atomic_load_explicit(&finished, memory_order_acquire) < tasks) {
-        if (++spins % 64 != 0 || now_seconds() - since < spin) {
+        if (++spins % 64 != 0) {
             pause_cpu();
             continue;
         }
-        if (placed) rescue_stalled_workers(processor);
-        pthread_mutex_lock(&done_lock);
-        atomic_store_explicit(&submitter_sleeping, 1, memory_order_seq_cst);
-        while (atomic_load_explicit(&finished, memory_order_seq_cst) < tasks)
-            pthread_cond_wait(&last_task_done, &done_lock);
-        atomic_store_explicit(&submitter_sleeping, 0, memory_order_relaxed);
-        pthread_mutex_unlock(&done_lock);
+        double now = now_seconds();
+        if (placed && now >= look_at) {
+            if (rescue_stalled_workers(processor, tasks) > 0) {
+                sleep_for_tasks(tasks, 0);
+                return;
+            }
+            look_at = now_seconds() + LOOK_SECONDS;
+            continue;
+        }
+        if (now - since < spin) continue;
+        sleep_for_tasks(tasks, placed ? look_at - now : 0);
     }
 }
 
@@ -301,8 +337,9 @@ void strata_parallel_run(long tasks, void (*function)(void *, long), void *conte
     long own = run_tasks(generation, -1);
     double ran = now_seconds(), busy = ran - start;
     /* A worker on time leaves about one task to wait for. Without placement, waiting as long as this thread
-       worked before sleeping gives the scheduler's balancing time to move a queued worker; with it, a worker
-       still running after two of this thread's tasks is rescued. */
+       worked before sleeping gives the scheduler's balancing time to move a queued worker; with it, a stalled
+       worker is rescued whenever it is seen, and one still running after two of this thread's tasks is waited
+       for asleep. */
     double spin = placed && own > 0 ? 2 * busy / (double)own : busy;
     wait_for_tasks(tasks, ran, spin > WAIT_SPIN_SECONDS ? spin : WAIT_SPIN_SECONDS, processor, placed);
     if (placed) placement_return(processor);

@@ -167,10 +167,40 @@ func preparedNetwork(
     return (network, optimizer)
 }
 
-/// One training step — forward, loss, backward with the updates layers apply, the other updates (which clear
-/// their gradients) — 200 times after a warm-up, with each layer's forward plus backward timed; then 200 steps as
-/// the trainer takes them, gathering the next batch alongside. Reports medians (in `unit`: "ms" or "us") and
-/// heap allocations per step (the plan promises none).
+/// One training step, layer by layer: forward, loss, backward with the updates layers apply, the other updates
+/// (which clear their gradients). Each layer's forward and backward seconds go to `timed` (layer index, forward).
+func layerByLayerStep(
+    _ network: Network, _ optimizer: Optimizer, _ layers: [Layer], step: Int, batch: Int,
+    timed: (Int, Bool, Double) -> Void = { _, _, _ in }
+) {
+    var context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
+    for (i, layer) in layers.enumerated() {
+        let t = now()
+        layer.forward(
+            output: network.activations[i + 1].pointer, input: network.activations[i].pointer, batch: batch,
+            context: context)
+        timed(i, true, now() - t)
+    }
+    _ = network.computeLoss(batch: batch, gradient: true)
+    // As the trainer steps: dense layers apply their weight updates during backward.
+    optimizer.beginStep(learningRate: 0.001)
+    context.optimizer = optimizer
+    // The last layer's activation is fused into the loss, as in training.
+    for i in stride(from: layers.count - 2, through: 0, by: -1) {
+        let t = now()
+        layers[i].backward(
+            inputGradient: i == 0 ? nil : network.gradients[i]!.pointer,
+            outputGradient: network.gradients[i + 1]!.pointer,
+            input: network.activations[i].pointer, output: network.activations[i + 1].pointer, batch: batch,
+            context: context)
+        timed(i, false, now() - t)
+    }
+    optimizer.finishStep()
+}
+
+/// A training step (`layerByLayerStep`) 200 times after a warm-up, with each layer's forward plus backward timed;
+/// then 200 steps as the trainer takes them, gathering the next batch alongside. Reports medians (in `unit`: "ms"
+/// or "us") and heap allocations per step (the plan promises none).
 func benchStep(
     kernel: String, shape: String, layers: [Layer], optimizer kind: StrataEngine.OptimizerKind, threads: Int,
     unit: String, batch: Int = 64
@@ -188,30 +218,10 @@ func benchStep(
     network.zeroGradients()  // as the trainer does; each optimizer step then clears them for the next
     for step in 0...steps {
         let before = strata_allocation_count()
-        var context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: network.workspace)
         let start = now()
-        for (i, layer) in layers.enumerated() {
-            let t = now()
-            layer.forward(
-                output: network.activations[i + 1].pointer, input: network.activations[i].pointer, batch: batch,
-                context: context)
-            forward[i].append(now() - t)
+        layerByLayerStep(network, optimizer, layers, step: step, batch: batch) { i, isForward, seconds in
+            if isForward { forward[i].append(seconds) } else { backward[i].append(seconds) }
         }
-        _ = network.computeLoss(batch: batch, gradient: true)
-        // As the trainer steps: dense layers apply their weight updates during backward.
-        optimizer.beginStep(learningRate: 0.001)
-        context.optimizer = optimizer
-        // The last layer's activation is fused into the loss, as in training.
-        for i in stride(from: layers.count - 2, through: 0, by: -1) {
-            let t = now()
-            layers[i].backward(
-                inputGradient: i == 0 ? nil : network.gradients[i]!.pointer,
-                outputGradient: network.gradients[i + 1]!.pointer,
-                input: network.activations[i].pointer, output: network.activations[i + 1].pointer, batch: batch,
-                context: context)
-            backward[i].append(now() - t)
-        }
-        optimizer.finishStep()
         totals.append(now() - start)
         if step == 0 {  // warm-up: first touches of buffers
             totals.removeAll(keepingCapacity: true)
@@ -309,6 +319,51 @@ for (name, spec, shape, unit, batch) in [
             kernel: name, shape: shape, layers: layers, optimizer: optimizer, threads: threads, unit: unit, batch: batch
         )
     }
+}
+
+/// `strata-bench paired` (only when asked): fashion-mlp's and fashion-cnn's training steps on one thread and on
+/// two (STRATA_BENCH_THREADS sets the second count) in the same process, in blocks that take turns (the order
+/// swapping each round) for 20 seconds a model, so that a shared machine's slow phases and other programs' loads
+/// fall on both counts alike: the ratio is then far steadier than that of separate runs. Reports each count's mean
+/// time a step, the ratio of the means and the median of the rounds' ratios.
+func benchPaired(spec: String, blockSteps: Int, secondThreads: Int) {
+    let sides = [1, secondThreads].map { threads in
+        let (layers, kind) = plannedLayers(spec)
+        let (network, optimizer) = preparedNetwork(layers, threads: threads, optimizer: kind)
+        network.zeroGradients()
+        return (network, optimizer, layers)
+    }
+    var step = 0
+    func block(_ side: Int) -> Double {
+        let (network, optimizer, layers) = sides[side]
+        let start = now()
+        for _ in 0..<blockSteps {
+            layerByLayerStep(network, optimizer, layers, step: step, batch: 64)
+            step += 1
+        }
+        return now() - start
+    }
+    for side in [0, 1] { _ = block(side) }  // warm-up: first touches of buffers
+    var totals = [0.0, 0.0], ratios: [Double] = []
+    let start = now()
+    while now() - start < 20 || ratios.count < 5 {
+        var seconds = [0.0, 0.0]
+        for side in ratios.count % 2 == 0 ? [0, 1] : [1, 0] { seconds[side] = block(side) }
+        totals[0] += seconds[0]
+        totals[1] += seconds[1]
+        ratios.append(seconds[1] / seconds[0])
+    }
+    let perStep = totals.map { $0 / Double(ratios.count * blockSteps) * 1000 }
+    emit([
+        ("kernel", "paired_train_step"), ("model", spec), ("threads", "1,\(secondThreads)"), ("rounds", ratios.count),
+        ("ms_per_step_1", perStep[0]), ("ms_per_step_\(secondThreads)", perStep[1]),
+        ("ratio", perStep[1] / perStep[0]), ("median_round_ratio", ratios.sorted()[ratios.count / 2]),
+    ])
+}
+
+if filter == "paired" {
+    benchPaired(spec: "fashion-mlp", blockSteps: 20, secondThreads: threadsWanted ?? 2)
+    benchPaired(spec: "fashion-cnn", blockSteps: 5, secondThreads: threadsWanted ?? 2)
 }
 
 /// A conv2d layer's step in three parts, for each method: forward, weight and bias gradients (backward without
