@@ -188,6 +188,7 @@ struct Train: ParsableCommand {
             report.processes = group.size
             report.sumSeconds = trainer.secondsSumming
         }
+        if trainer.plan.network.workspace.threads > 1 { report.stepsAlone = trainer.stepsAlone }
         return report
     }
 

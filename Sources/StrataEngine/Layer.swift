@@ -100,6 +100,14 @@ public struct StepContext {
         defer { strata_pool_step_ends(training ? 1 : 0, rows) }
         return try step(context)
     }
+
+    /// The steps of a kind (training or inference) this thread has run through `timedStep` with more than one
+    /// thread, and how many of them the pool ran alone; a run's share is the difference over it.
+    public static func timedSteps(training: Bool) -> (all: Int, alone: Int) {
+        var begun = 0, alone = 0
+        strata_pool_steps_counted(training ? 1 : 0, &begun, &alone)
+        return (begun, alone)
+    }
 }
 
 /// A layer of a sequential network. Shapes are per example; buffers hold `batch` examples back to back.

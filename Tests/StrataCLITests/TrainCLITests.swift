@@ -199,3 +199,26 @@ import Testing
     #expect(result.status == 1)
     #expect(result.stderr.contains("over the memory budget"))
 }
+
+/// On two threads the result says how many steps the pool ran alone (a count of this run's steps); on one thread
+/// it has nothing to say.
+@Test func trainResultCountsTheStepsRunAlone() throws {
+    let folder = try CLI.temporaryFolder()
+    var counts: [String: Any] = [:]
+    for threads in ["1", "2"] {
+        let result = folder.appendingPathComponent("result\(threads).json").path
+        let run = try CLI.run([
+            "train", "specs/linear.yaml", "--quiet", "--epochs", "2", "--threads", threads, "--result", result,
+            "--output", folder.appendingPathComponent("l\(threads).safetensors").path,
+        ])
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: result))) as? [String: Any])
+        counts[threads] = object["steps_alone"]
+        if threads == "2" {
+            let steps = try #require(object["steps"] as? Int), alone = try #require(object["steps_alone"] as? Int)
+            #expect(steps > 0 && (0...steps).contains(alone))
+        }
+    }
+    #expect(counts["1"] == nil && counts["2"] != nil)
+}

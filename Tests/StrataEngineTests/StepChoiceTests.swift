@@ -71,3 +71,19 @@ private func run(
     #expect(!result.chosenAlone)
     #expect(result.aloneShare < 0.03, "\(result.aloneShare)")
 }
+
+/// Steps through `timedStep` on more than one thread are counted for this thread, by kind, with those run alone
+/// among them; on one thread the pool is not asked and nothing is counted.
+@Test func timedStepsAreCountedByKind() {
+    let shared = GEMMWorkspace(threads: 2), single = GEMMWorkspace(threads: 1)
+    let training = StepContext.timedSteps(training: true), inference = StepContext.timedSteps(training: false)
+    for step in 0..<3 {
+        let context = StepContext(training: true, step: UInt64(step), seed: 1, workspace: shared)
+        #expect(context.timedStep(rows: 4) { $0.threads } >= 1)
+    }
+    _ = StepContext(training: true, step: 0, seed: 1, workspace: single).timedStep(rows: 4) { $0.threads }
+    let after = StepContext.timedSteps(training: true)
+    #expect(after.all - training.all == 3)
+    #expect((0...3).contains(after.alone - training.alone))
+    #expect(StepContext.timedSteps(training: false) == inference)
+}

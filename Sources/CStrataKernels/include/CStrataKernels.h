@@ -127,6 +127,9 @@ int strata_pool_step_begins(int training);
 /// Called as that step ends, with its rows: the time it took feeds the choice for the next ones.
 void strata_pool_step_ends(int training, long rows);
 
+/// How many steps of a kind the calling thread has begun, and how many of them ran alone.
+void strata_pool_steps_counted(int training, long *begun, long *alone);
+
 /// Returns *counter and adds one, atomically: threads of one parallel region take work items in turn.
 long strata_claim(long *counter);
 

@@ -31,6 +31,10 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// exchange, and waiting for the slowest process).
     public var processes: Int?
     public var sumSeconds: Double?
+    /// On more than one thread: how many of this run's steps (`steps` also counts a resumed run's earlier ones)
+    /// the worker pool ran on one thread alone, having timed that faster lately: a model too small to share, or
+    /// another program using the machine's cores, where a second thread then gains nothing.
+    public var stepsAlone: Int?
 
     public init(
         status: Status, settings: [SpecSetting], checkpoint: String, epochs: Int, steps: Int, seconds: Double,
@@ -51,6 +55,7 @@ public struct RunReport: Codable, Sendable, Equatable {
         case status, settings, checkpoint, epochs, steps, seconds, test, message, processes
         case divergedEpoch = "diverged_epoch"
         case sumSeconds = "sum_seconds"
+        case stepsAlone = "steps_alone"
     }
 
     public func write(to path: String) throws {

@@ -99,6 +99,9 @@ public final class Trainer {
     public let checkpointPath: String
     /// Wall time of the epochs this run trained (not a resumed run's earlier ones).
     public private(set) var secondsTrained: Double = 0
+    /// How many of this run's training steps the pool ran on this thread alone, having timed that faster lately
+    /// (`StepContext.timedStep`; 0 on one thread).
+    public private(set) var stepsAlone = 0
     /// In a group, the part of it spent summing the gradients across the processes (`shardedStep`).
     public internal(set) var secondsSumming: Double = 0
     /// In a group, what layers call to add their sums across the processes (synchronized batch normalization),
@@ -225,6 +228,8 @@ public final class Trainer {
         var outcome = RunOutcome()
         // Gradients start cleared; after that each optimizer step clears them for the next.
         plan.network.zeroGradients()
+        let aloneBefore = StepContext.timedSteps(training: true).alone
+        defer { stepsAlone = StepContext.timedSteps(training: true).alone - aloneBefore }
         while state.epoch < epochs {
             let epoch = state.epoch + 1
             let started = Date()
