@@ -268,20 +268,20 @@ static _Thread_local strata_step_choice step_choices[2];
 static _Thread_local int step_alone;
 static _Thread_local double step_started;
 
-/* Steps this thread has begun, of each kind, and how many of them ran alone. */
-static _Thread_local long steps_begun[2], steps_alone[2];
+/* How many steps of each kind this thread has begun, and how many of them ran alone. */
+static _Thread_local long begun_count[2], alone_count[2];
 
 int strata_pool_step_begins(int training) {
     step_alone = step_choices[training != 0].alone;
     step_started = now_seconds();
-    steps_begun[training != 0]++;
-    steps_alone[training != 0] += step_alone;
+    begun_count[training != 0]++;
+    alone_count[training != 0] += step_alone;
     return step_alone;
 }
 
 void strata_pool_steps_counted(int training, long *begun, long *alone) {
-    *begun = steps_begun[training != 0];
-    *alone = steps_alone[training != 0];
+    *begun = begun_count[training != 0];
+    *alone = alone_count[training != 0];
 }
 
 void strata_pool_step_ends(int training, long rows) {

@@ -362,8 +362,10 @@ func benchPaired(spec: String, blockSteps: Int, secondThreads: Int) {
 }
 
 if filter == "paired" {
-    benchPaired(spec: "fashion-mlp", blockSteps: 20, secondThreads: threadsWanted ?? 2)
-    benchPaired(spec: "fashion-cnn", blockSteps: 5, secondThreads: threadsWanted ?? 2)
+    let secondThreads = threadsWanted ?? 2
+    if secondThreads == 1 { refuse("paired compares one thread with more: STRATA_BENCH_THREADS must be 2 or more") }
+    benchPaired(spec: "fashion-mlp", blockSteps: 20, secondThreads: secondThreads)
+    benchPaired(spec: "fashion-cnn", blockSteps: 5, secondThreads: secondThreads)
 }
 
 /// A conv2d layer's step in three parts, for each method: forward, weight and bias gradients (backward without
