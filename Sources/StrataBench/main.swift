@@ -28,6 +28,9 @@ func sampleSeconds(budget: Double, limit: Int = 200, _ body: () -> Void) -> [Dou
     return samples.sorted()
 }
 
+/// The middle value (the upper of the two middle ones for an even count); 0 for none.
+func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
+
 /// Median seconds of `body`, repeated until about `budget` seconds have passed (at least 5 runs).
 func medianSeconds(budget: Double = 0.4, _ body: () -> Void) -> Double {
     let samples = sampleSeconds(budget: budget, body)
@@ -274,7 +277,6 @@ func benchStep(
             }
         }
     }
-    func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()[values.count / 2] }
     let scale = unit == "us" ? 1e6 : 1e3
     var fields: [(String, Any)] = [
         ("kernel", kernel), ("shape", shape), ("threads", threads), ("\(unit)_per_step", median(totals) * scale),
@@ -357,7 +359,7 @@ func benchPaired(spec: String, blockSteps: Int, secondThreads: Int) {
     emit([
         ("kernel", "paired_train_step"), ("model", spec), ("threads", "1,\(secondThreads)"), ("rounds", ratios.count),
         ("ms_per_step_1", perStep[0]), ("ms_per_step_\(secondThreads)", perStep[1]),
-        ("ratio", perStep[1] / perStep[0]), ("median_round_ratio", ratios.sorted()[ratios.count / 2]),
+        ("ratio", perStep[1] / perStep[0]), ("median_round_ratio", median(ratios)),
     ])
 }
 
