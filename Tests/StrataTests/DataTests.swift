@@ -172,3 +172,33 @@ private func gzip(_ path: String) throws -> String {
     let table = try CSVTable.read(path, header: true)
     #expect(table.header == ["a", "b", "label"])
 }
+
+@Test func csvTargetThatIsNotFiniteNamesTheLine() {
+    let loader = DatasetLoader(
+        encoding: LabelEncoding(format: .values, oneHot: false, classNames: nil, classCount: 0, targetWidth: 1),
+        loss: .mse, specFile: "/t.yaml", featureCount: 1)
+    for (cell, message) in [
+        ("nan", "the target is not a number (NaN)"), ("-inf", "the target is infinite"),
+        ("1e39", "the target is beyond a 32-bit float's range"),
+    ] {
+        let path = write("x,y\n1,3\n2,\(cell)\n", "target-\(cell).csv")
+        expectDataError(message, place: "line 3") { _ = try loader.load(csvSource(path)) }
+    }
+}
+
+@Test func csvFeatureOutsideFloatsSaysWhy() {
+    let loader = DatasetLoader(
+        encoding: classesEncoding, loss: .sparseCategoricalCrossentropy, specFile: "/t.yaml", featureCount: 2)
+    let path = write("a,b,label\n1,2,0\n3,1e39,1\n4,nan,1\n", "range-feature.csv")
+    expectDataError("column 'b': '1e39' is beyond a 32-bit float's range", place: "line 3") {
+        _ = try loader.load(csvSource(path))
+    }
+}
+
+@Test func csvSeparatedBySemicolonsSaysSo() throws {
+    let table = try CSVTable.parse("a;b;y\n1;2;0\n", path: "s.csv", header: true)
+    #expect(table.otherSeparatorHelp?.contains("semicolons") == true)
+    #expect(
+        try CSVTable.parse("a\tb\n1\t2\n", path: "t.csv", header: true).otherSeparatorHelp?.contains("tabs") == true)
+    #expect(try CSVTable.parse("a,b\n1,2\n", path: "c.csv", header: true).otherSeparatorHelp == nil)
+}

@@ -94,6 +94,16 @@ public struct CSVTable: Sendable {
         return table
     }
 
+    /// Help for a table read as one column whose cells hold another separator (a file separated by semicolons,
+    /// as spreadsheets write where the decimal mark is a comma, or by tabs).
+    var otherSeparatorHelp: String? {
+        guard let first = header ?? rows.first, first.count == 1 else { return nil }
+        for (mark, name) in [(";", "semicolons"), ("\t", "tabs")] where first[0].contains(mark) {
+            return "its values look separated by \(name); Strata reads comma-separated values"
+        }
+        return nil
+    }
+
     /// Resolves a column given by name (with a header) or zero-based index.
     public func columnIndex(_ column: String, path: String) throws -> Int {
         if let header, let index = header.firstIndex(of: column) { return index }

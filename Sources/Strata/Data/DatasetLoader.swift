@@ -93,7 +93,10 @@ public struct DatasetLoader: Sendable {
         {
             return try CSVFeatures.read(table, columns: layout.features, path: path)
         }
-        throw DataError(path: path, "has \(width) columns; the model takes \(featureCount) features per example")
+        throw DataError(
+            path: path,
+            "has \(width) column\(width == 1 ? "" : "s"); the model takes \(featureCount) features per example",
+            help: table.otherSeparatorHelp)
     }
 
     enum LabelCell {
@@ -120,7 +123,13 @@ public struct DatasetLoader: Sendable {
                 guard row.count == width else {
                     throw DataError(path: path, place: place(i), "\(row.count) target values, expected \(width)")
                 }
-                for j in 0..<width { targets[i * width + j] = Float(row[j]) }
+                for j in 0..<width {
+                    if let problem = UnusableNumber.reason(row[j]) {
+                        throw DataError(
+                            path: path, place: place(i), "the target \(width > 1 ? "value \(j + 1) " : "")\(problem)")
+                    }
+                    targets[i * width + j] = Float(row[j])
+                }
             case (.values, .name(let name)):
                 throw DataError(path: path, place: place(i), "label '\(name)' is not a number")
             case (_, let cell):
@@ -166,6 +175,17 @@ public struct DatasetLoader: Sendable {
     }
 }
 
+/// Why a number read from a data file cannot be one of a tensor's 32-bit values (nil when it can): training on
+/// it would only show up later as a NaN loss, far from the line at fault.
+enum UnusableNumber {
+    static func reason(_ value: Double) -> String? {
+        if value.isNaN { return "is not a number (NaN)" }
+        if value.isInfinite { return "is infinite" }
+        if abs(value) > Double(Float.greatestFiniteMagnitude) { return "is beyond a 32-bit float's range (±3.4e38)" }
+        return nil
+    }
+}
+
 enum CSVFeatures {
     static func read(_ table: CSVTable, columns: [Int], path: String) throws -> [Float] {
         var features: [Float] = []
@@ -175,8 +195,9 @@ enum CSVFeatures {
                 let cell = row[c].trimmingCharacters(in: .whitespaces)
                 guard let value = Float(cell), value.isFinite else {
                     let column = table.header.map { "'\($0[c])'" } ?? "\(c)"
+                    let problem = Double(cell).flatMap(UnusableNumber.reason) ?? "is not a number"
                     throw DataError(
-                        path: path, place: "line \(table.lines[r])", "column \(column): '\(cell)' is not a number")
+                        path: path, place: "line \(table.lines[r])", "column \(column): '\(cell)' \(problem)")
                 }
                 features.append(value)
             }

@@ -80,7 +80,9 @@ struct CSVLayout {
     init(table: CSVTable, source: CSVSource, path: String) throws {
         let width = table.header?.count ?? table.rows.first?.count ?? 0
         guard width >= 2 else {
-            throw DataError(path: path, "needs at least two columns (features and a label), found \(width)")
+            throw DataError(
+                path: path, "needs at least two columns (features and a label), found \(width)",
+                help: table.otherSeparatorHelp)
         }
         let label = try source.label.map { try table.columnIndex($0.value, path: path) } ?? width - 1
         self.label = label
