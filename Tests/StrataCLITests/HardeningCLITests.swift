@@ -382,3 +382,17 @@ private func peakMemory(_ arguments: [String]) throws -> (status: Int32, bytes: 
     #expect(sweep.status == 1)
     #expect(sweep.stderr.contains("strata sweep runs as one of 3 processes started together (PMI_SIZE=3)"))
 }
+
+/// `--resume` with another model's checkpoint: named by its shapes (each parameter once, not again for its
+/// optimizer slots) and by the spec it came from, not as metadata that does not fit.
+@Test func resumingAnotherModelsCheckpointNamesItsShapesAndSpec() throws {
+    let output = try CLI.temporaryFolder().appendingPathComponent("xor-resumed.safetensors").path
+    let result = try CLI.run([
+        "train", "specs/xor.yaml", "--quiet", "--no-plot", "--resume", irisCheckpoint, "--output", output,
+    ])
+    #expect(result.status == 1, "\(result.stderr)")
+    #expect(result.stderr.contains("'dense_1.weight' has shape [4, 16] in the checkpoint, the model needs [2, 8]"))
+    #expect(!result.stderr.contains("'optimizer."), "\(result.stderr)")
+    #expect(result.stderr.contains("help: it was trained from "), "\(result.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: output))
+}

@@ -155,7 +155,8 @@ extension ModelPlan {
             for i in 0..<tensor.count { tensor[i] = stored.values[i] }
         }
         for (name, tensor) in modelTensors { copy(name, into: tensor) }
-        if optimizerState {
+        // The slots have their parameters' shapes: when those differ, naming the slots too repeats them.
+        if optimizerState && problems.isEmpty {
             for (index, name) in parameterNames.enumerated() {
                 for (slotName, slot) in zip(optimizer.slotNames, optimizer.slots[index]) {
                     copy("optimizer.\(name).\(slotName)", into: slot)

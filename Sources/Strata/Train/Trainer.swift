@@ -148,8 +148,13 @@ public final class Trainer {
         if let path = options.resume {
             let checkpoint = try Trainer.read(path)
             try asTrainingError {
+                // Tensors first: another model's checkpoint is named as such (its shapes), rather than as metadata
+                // that does not fit. Loading copies into this plan's own tensors only, so nothing is trusted yet.
+                do { try plan.load(checkpoint, path: path, optimizerState: true) } catch var error as CheckpointError {
+                    error.help = error.help ?? "it was trained from \(checkpoint.specPath): resume with that spec"
+                    throw error
+                }
                 try validate(checkpoint, path: path)
-                try plan.load(checkpoint, path: path, optimizerState: true)
             }
             state = checkpoint.state
             for (index, (name, _)) in plan.modelTensors.enumerated() where !bestWeights.isEmpty {
