@@ -127,9 +127,13 @@ static inline void pause_cpu(void) {
 
 static double now_seconds(void) { return (double)clock_ns(CLOCK_MONOTONIC) * 1e-9; }
 
+/* Set by each worker once placement knows it (see ensure_workers). */
+static atomic_int worker_registered[POOL_MAX_WORKERS];
+
 static void *worker_main(void *arg) {
     int index = (int)(long)arg;
     placement_register_worker(index);
+    atomic_store_explicit(&worker_registered[index], 1, memory_order_release);
     strata_flush_denormals();
     unsigned long seen = generation_of(atomic_load_explicit(&claim_word, memory_order_acquire));
     for (;;) {
@@ -165,6 +169,9 @@ static void ensure_workers(int wanted) {
     while (worker_count < wanted) {
         if (pthread_create(&workers[worker_count], 0, worker_main, (void *)(long)worker_count) != 0) break;
         pthread_detach(workers[worker_count]);
+        /* A new worker starts with its creator's processors (the submitter's, where the caller is pinned to one),
+           and it is placed only once placement knows it: it takes no task before that. */
+        while (!atomic_load_explicit(&worker_registered[worker_count], memory_order_acquire)) sched_yield();
         worker_count++;
     }
     pthread_mutex_unlock(&lock);
