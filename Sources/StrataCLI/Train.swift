@@ -79,6 +79,7 @@ struct Train: ParsableCommand {
         guard
             let checked = checkedSpec(
                 spec, settings: settings,
+                adjusted: (batchSize.map { ["--batch-size \($0)"] } ?? []) + (epochs.map { ["--epochs \($0)"] } ?? []),
                 adjust: { spec in
                     if let size = overrides.0 {
                         spec.training.batchSize.value = size

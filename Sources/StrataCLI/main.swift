@@ -23,13 +23,16 @@ func printError(_ text: String) {
 
 /// Parses and checks a spec (after `adjust`, e.g. command-line overrides, so the memory budget sees them),
 /// printing diagnostics to stderr; nil when any is an error.
+/// `adjusted` spells the options `adjust` applies (`--batch-size 8`): the diagnostics show the file's text, so
+/// a diagnostic about a value they changed is headed by them, as one about a `--set` value is.
 func checkedSpec(
     _ path: String, settings: [SpecSetting] = [], options: CheckOptions = .init(),
-    adjust: (inout Spec) -> Void = { _ in }
+    adjusted: [String] = [], adjust: (inout Spec) -> Void = { _ in }
 ) -> CheckedSpec? {
     let (checked, diagnostics, source) = checkSpec(path, settings: settings, options: options, adjust: adjust)
-    if !settings.isEmpty, diagnostics.hasErrors {
-        printError("in \(path) with " + settings.map { "--set \($0.assignment)" }.joined(separator: " ") + ":")
+    let changes = settings.map { "--set \($0.assignment)" } + adjusted
+    if !changes.isEmpty, diagnostics.hasErrors || (!adjusted.isEmpty && !diagnostics.items.isEmpty) {
+        printError("in \(path) with " + changes.joined(separator: " ") + ":")
     }
     printDiagnostics(diagnostics, file: path, source: source)
     return checked

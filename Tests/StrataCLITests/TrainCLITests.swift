@@ -222,3 +222,16 @@ import Testing
     }
     #expect(counts["1"] == nil && counts["2"] != nil)
 }
+
+/// A diagnostic about a value an option changed shows the file's line, so the option heads it (as `--set` does).
+@Test func aWarningAboutAnOptionsValueNamesTheOption() throws {
+    let output = try CLI.temporaryFolder().appendingPathComponent("xor.safetensors").path
+    let result = try CLI.run([
+        "train", "specs/xor.yaml", "--batch-size", "100", "--epochs", "1", "--quiet", "--no-plot", "--output", output,
+    ])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.stderr.contains("in specs/xor.yaml with --batch-size 100 --epochs 1:\n"), "\(result.stderr)")
+    #expect(result.stderr.contains("warning: batch_size 100 is larger than the 4 training examples"))
+    let plain = try CLI.run(["train", "specs/xor.yaml", "--epochs", "1", "--quiet", "--no-plot", "--output", output])
+    #expect(plain.status == 0 && plain.stderr.isEmpty, "\(plain.stderr)")
+}
