@@ -19,7 +19,7 @@ MUST_FAIL = [
     "units-string", "units-zero", "units-missing", "use-bias-not-bool", "learning-rate-string", "learning-rate-zero",
     "kernel-size-three-values", "kernel-size-zero", "dropout-rate-one", "dropout-missing-rate", "layers-not-list",
     "top-level-list", "missing-loss", "missing-input", "batch-size-zero", "epochs-negative", "momentum-one",
-    "validation-split-one", "schedule-missing-steps", "input-four-dims", "input-zero",
+    "validation-split-one", "schedule-missing-steps", "input-four-dims", "input-zero", "name-with-slash",
 ]
 
 

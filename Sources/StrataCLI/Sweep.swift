@@ -45,6 +45,9 @@ struct Sweep: ParsableCommand {
 
     func validate() throws {
         try requireNonEmpty([("the spec", spec), ("--name", name), ("--runs", runs)])
+        if let name, let problem = FileName.problem(name) {
+            throw ValidationError("--name '\(name)' \(problem): it is the sweep's folder under --runs")
+        }
         if let random, !(1...SweepSettings.maximumRuns).contains(random) {
             throw ValidationError("--random must be between 1 and \(SweepSettings.maximumRuns)")
         }

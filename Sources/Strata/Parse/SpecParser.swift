@@ -132,7 +132,7 @@ struct SpecBuilder {
         guard let top = reader.fields(root, what: "the spec", keys: Self.topLevelKeys) else { return nil }
 
         let defaultName = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        let name = top["name"].flatMap { reader.string($0, what: "name") } ?? defaultName
+        let name = top["name"].flatMap { namingFiles($0, what: "name") } ?? defaultName
         let seed = top["seed"].flatMap { reader.int($0, what: "seed", range: 0...Int.max) }.map(UInt64.init) ?? 42
         let input = top.required(
             "input", help: "give the shape of one example, e.g. `input: [64]` or `input: [28, 28, 1]`"
@@ -197,13 +197,25 @@ struct SpecBuilder {
 
     static let trainingKeys = ["batch_size", "epochs", "shuffle", "validation_split", "early_stopping"]
 
+    /// A name that becomes a file or folder name (FileName).
+    private func namingFiles(_ node: Node, what: String) -> String? {
+        guard let name = reader.string(node, what: what) else { return nil }
+        if let problem = FileName.problem(name) {
+            reader.error(
+                "\(what) '\(name)' \(problem)", at: node,
+                help: "it names the files written for it, e.g. runs/NAME.safetensors; write e.g. `name: my-model`")
+            return nil
+        }
+        return name
+    }
+
     private func parseSweep(_ node: Node) -> SweepSection? {
         guard
             let fields = reader.fields(
                 node, what: "sweep", keys: ["name", "set", "random", "seed", "jobs", "halving"])
         else { return nil }
         var section = SweepSection(axes: [], halving: false)
-        section.name = fields["name"].flatMap { reader.string($0, what: "name") }
+        section.name = fields["name"].flatMap { namingFiles($0, what: "sweep name") }
         section.random = fields["random"].flatMap {
             reader.int($0, what: "random", range: 1...SweepSettings.maximumRuns)
         }

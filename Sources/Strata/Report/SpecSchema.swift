@@ -5,7 +5,11 @@ import StrataEngine
 public enum SpecSchema {
     public static func document() -> JSONValue {
         let top: [String: JSONValue] = [
-            "name": ["type": "string", "description": "the model's name; default: the file name without .yaml"],
+            "name": [
+                "type": "string", "pattern": .string(FileName.pattern),
+                "description":
+                    "the model's name, which names its files (runs/NAME.safetensors); default: the file name without .yaml",
+            ],
             "seed": [
                 "type": "integer", "minimum": 0, "default": 42,
                 "description": "seeds initialization, shuffling, dropout and splits",
@@ -233,7 +237,7 @@ public enum SpecSchema {
         let scalar: JSONValue = ["type": ["string", "number", "boolean"]]
         return object(
             [
-                "name": ["type": "string", "minLength": 1],
+                "name": ["type": "string", "pattern": .string(FileName.pattern)],
                 "set": [
                     "type": "object", "minProperties": 1,
                     "description": "spec paths (training.batch_size, layers.0.dense.units) to values or ranges",
