@@ -129,3 +129,18 @@ func importRefusesWhatStrataCannotRepresentAtItsPlace(_ file: String) {
     #expect(explained.contains("conv1 (conv2d): [28, 28, 1] → [24, 24, 20]"))
     #expect(explained.contains("inverse_time") || explained.contains("(1 + 0.0001·t / 1)^−0.75"))
 }
+
+/// A source model's name that would be a path as a spec's name (it names the checkpoint's file) is made one
+/// file's name: the imported spec checks.
+@Test func importedNameIsAFileName() throws {
+    for (source, expected) in [("nets/mlp", "nets_mlp"), ("..", "imported")] {
+        let json = text("keras/mlp.json").replacingOccurrences(
+            of: "\"name\": \"keras_mlp\"", with: "\"name\": \"\(source)\"")
+        let file = temporaryFolder().appendingPathComponent("renamed.json")
+        try json.write(to: file, atomically: true, encoding: .utf8)
+        let yaml = try #require(Importer.run(path: file.path).yaml)
+        #expect(yaml.contains("\nname: \(expected)\n"), "\(yaml)")
+        let parsed = SpecParser.parse(text: yaml + "data: {train: {inline: {x: [[0]], y: [0]}}}\n", file: "r.yaml")
+        #expect(!parsed.diagnostics.hasErrors, "\(parsed.diagnostics.items)")
+    }
+}
