@@ -63,7 +63,8 @@ public enum SpecParser {
         return parse(text: text, file: file)
     }
 
-    public static func parse(text: String, file: String) -> (spec: Spec?, diagnostics: Diagnostics) {
+    public static func parse(text original: String, file: String) -> (spec: Spec?, diagnostics: Diagnostics) {
+        let text = LineBreaks.normalized(original)
         var diagnostics = Diagnostics()
         guard let root = YAMLLoader.compose(text: text, file: file, into: &diagnostics) else {
             return (nil, diagnostics)

@@ -1,21 +1,27 @@
 /// Renders diagnostics like a compiler: `file:line:col: error: message`, the source line, a caret under the
 /// column, then `help:` and `note:` lines.
 public struct DiagnosticPrinter {
-    /// Source text per file, to show the offending line.
-    public var sources: [String: String]
+    /// Each file's lines, to show the offending one, counted as the parser counts them (LineBreaks: "\r\n" and
+    /// "\r" break lines too).
+    private let sourceLines: [String: [Substring]]
     /// At most this many are printed (errors first), then a count of the rest: a one-line spec with thousands of
     /// problems must not print megabytes.
     public static let maximumShown = 50
     /// Source excerpts are cut to this many characters around the column.
     public static let excerptWidth = 100
 
-    public init(sources: [String: String] = [:]) { self.sources = sources }
+    public init(sources: [String: String] = [:]) {
+        sourceLines = sources.mapValues {
+            LineBreaks.normalized($0).split(separator: "\n", omittingEmptySubsequences: false)
+        }
+    }
 
     public func render(_ diagnostic: Diagnostic) -> String {
         var lines = [diagnostic.description]
-        if let location = diagnostic.location, let text = sources[location.file],
-            let sourceLine = line(location.line, of: text)
+        if let location = diagnostic.location, let fileLines = sourceLines[location.file], location.line >= 1,
+            location.line <= fileLines.count
         {
+            let sourceLine = String(fileLines[location.line - 1])
             let gutter = String(location.line)
             let pad = String(repeating: " ", count: gutter.count)
             let (excerpt, column) = Self.excerpt(sourceLine, column: location.column)
@@ -63,19 +69,5 @@ public struct DiagnosticPrinter {
         }
         if end < scalars.count { text += "…" }
         return (text, shifted)
-    }
-
-    private func line(_ number: Int, of text: String) -> String? {
-        var current = 1
-        var start = text.startIndex
-        while current < number {
-            guard let newline = text[start...].firstIndex(of: "\n") else { return nil }
-            start = text.index(after: newline)
-            current += 1
-        }
-        let end = text[start...].firstIndex(of: "\n") ?? text.endIndex
-        var line = String(text[start..<end])
-        if line.hasSuffix("\r") { line.removeLast() }
-        return line
     }
 }

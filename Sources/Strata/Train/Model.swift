@@ -63,8 +63,10 @@ public final class Model: @unchecked Sendable {
         }
         for folder in folders {
             let candidate = URL(fileURLWithPath: folder).appendingPathComponent(stored).path
-            if let data = FileManager.default.contents(atPath: candidate), data.count == checkpoint.specText.utf8.count,
-                String(decoding: data, as: UTF8.self) == checkpoint.specText
+            // Only a regular file of a spec's size is read, and compared as the parser reads it (LineBreaks).
+            if let bytes = try? RegularFile.read(candidate, limit: SpecParser.maximumSpecSize),
+                LineBreaks.normalized(String(decoding: bytes, as: UTF8.self))
+                    == LineBreaks.normalized(checkpoint.specText)
             {
                 return candidate
             }
