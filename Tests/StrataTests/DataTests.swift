@@ -202,3 +202,14 @@ private func gzip(_ path: String) throws -> String {
         try CSVTable.parse("a\tb\n1\t2\n", path: "t.csv", header: true).otherSeparatorHelp?.contains("tabs") == true)
     #expect(try CSVTable.parse("a,b\n1,2\n", path: "c.csv", header: true).otherSeparatorHelp == nil)
 }
+
+/// A lone "\r" ends a record (classic Mac files): it once was dropped, joining "1\r2\r3" into the one value 123.
+@Test func csvLoneCarriageReturnsEndRecords() throws {
+    let table = try CSVTable.parse("x,y\r1,2\r3,4\r\r\"a\rb\",5\r6,7", path: "cr.csv", header: true)
+    #expect(table.header == ["x", "y"])
+    #expect(table.rows == [["1", "2"], ["3", "4"], ["a\rb", "5"], ["6", "7"]])
+    #expect(table.lines == [2, 3, 5, 7])
+    let mixed = try CSVTable.parse("1\r\n2\n3\r4", path: "m.csv", header: false)
+    #expect(mixed.rows == [["1"], ["2"], ["3"], ["4"]])
+    #expect(mixed.lines == [1, 2, 3, 4])
+}

@@ -51,8 +51,12 @@ public struct CSVTable: Sendable {
                         inQuotes = false
                     }
                 } else {
-                    if scalar == "\n" { line += 1 }
                     field.unicodeScalars.append(scalar)
+                    // "\r\n", "\n" and a lone "\r" each end a line of the file.
+                    if scalar == "\r", let next = iterator.next() {
+                        if next == "\n" { field.unicodeScalars.append(next) } else { pending = next }
+                    }
+                    if scalar == "\n" || scalar == "\r" { line += 1 }
                 }
                 continue
             }
@@ -64,9 +68,9 @@ public struct CSVTable: Sendable {
                 record.append(field)
                 field = ""
                 fieldWasQuoted = false
-            case "\r":
-                continue
-            case "\n":
+            case "\r", "\n":
+                // A lone "\r" ends a record too (classic Mac files): dropping it would join two records' numbers.
+                if scalar == "\r", let next = iterator.next(), next != "\n" { pending = next }
                 endRecord()
                 line += 1
                 recordLine = line
