@@ -92,12 +92,22 @@ struct Sweep: ParsableCommand {
             }
         }
         let names = settings.enumerated().map { SweepSettings.runName($0 + 1, of: settings.count, $1) }
-        // Every run's spec is checked before any of them starts; the checks give each run's epochs.
+        // Every run's spec is checked before any of them starts; the checks give each run's epochs. Runs that fail
+        // the same way (a key every setting keeps) are listed once their errors have been shown.
+        var shown: [String: String] = [:]
         let checks = zip(names, settings).map { run, runSettings in
             let (checked, diagnostics, source) = checkSpec(spec, settings: runSettings)
             if checked == nil || diagnostics.hasErrors {
-                printError("\(run): " + runSettings.map { "--set \($0.assignment)" }.joined(separator: " "))
-                printDiagnostics(diagnostics, file: spec, source: source)
+                let heading = "\(run): " + runSettings.map { "--set \($0.assignment)" }.joined(separator: " ")
+                let errors = diagnostics.sorted.filter { $0.severity == .error }.map(\.description).joined(
+                    separator: "\n")
+                if let first = shown[errors] {
+                    printError(heading + ": the same errors as \(first)")
+                } else {
+                    shown[errors] = run
+                    printError(heading)
+                    printDiagnostics(diagnostics, file: spec, source: source)
+                }
             }
             return diagnostics.hasErrors ? nil : checked
         }

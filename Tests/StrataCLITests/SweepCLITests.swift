@@ -72,6 +72,17 @@ private func sweep(_ extra: [String], in folder: URL) throws -> CLIResult {
     #expect(usage.status == 2 && usage.stderr.contains("write PATH=V1,V2"))
 }
 
+/// Runs that fail alike (a key no setting fixes) show the errors once, then name the run that showed them.
+@Test func runsThatFailAlikeShowTheirErrorsOnce() throws {
+    let folder = try CLI.temporaryFolder()
+    let result = try sweep(["--set", "optimizer.sgd.nonsense=1,2,3"], in: folder)
+    #expect(result.status == 1)
+    let heading = "1_nonsense=1: --set optimizer.sgd.nonsense=1"
+    #expect(result.stderr.components(separatedBy: "unknown key 'nonsense'").count == 2, "\(result.stderr)")
+    #expect(result.stderr.contains("3_nonsense=3: --set optimizer.sgd.nonsense=3: the same errors as 1_nonsense=1"))
+    #expect(result.stderr.contains(heading + "\n"))
+}
+
 @Test func halvingTrainsTheBetterHalfOnAndPrunesTheRest() throws {
     let folder = try CLI.temporaryFolder()
     let result = try sweep(
