@@ -205,6 +205,23 @@ func explainMatchesTheExpectedText(name: String) throws {
     #expect(niceTicks(1e17, 1e17 + 16).count <= 16)
 }
 
+/// A history file with Windows line breaks reads (its records were one line, refused as "line 1"), and a bad
+/// record after a blank line is named by its own line.
+@Test func historyFilesReadWithAnyLineBreaks() throws {
+    let folder = temporaryFolder()
+    let crlf = folder.appendingPathComponent("crlf.history.jsonl").path
+    try "{\"epoch\": 1, \"loss\": 1}\r\n{\"epoch\": 2, \"loss\": 0.5}\r\n".write(
+        toFile: crlf, atomically: true, encoding: .utf8)
+    #expect(try LearningCurves.history(from: crlf).records.map(\.epoch) == [1, 2])
+    let blank = folder.appendingPathComponent("blank.history.jsonl").path
+    try "{\"epoch\": 1, \"loss\": 1}\n\nnot json\n".write(toFile: blank, atomically: true, encoding: .utf8)
+    #expect {
+        _ = try LearningCurves.history(from: blank)
+    } throws: { error in
+        (error as? DataError)?.place == "line 3"
+    }
+}
+
 /// Thousands of problems on one long line print a bounded report: excerpts cut around the column, at most
 /// `maximumShown` diagnostics and a count of the rest (80 KB in once gave 480 MB out).
 @Test func manyDiagnosticsOnOneLongLineStayBounded() {

@@ -127,7 +127,9 @@ public enum LearningCurves {
             let text = String(
                 decoding: try FileBytes.read(path, limit: FileBytes.maximumTextSize, text: true), as: UTF8.self)
             var records: [EpochRecord] = []
-            for (index, line) in text.split(separator: "\n").enumerated() {
+            // Lines as the spec parser counts them (LineBreaks), blank ones skipped but counted.
+            let lines = LineBreaks.normalized(text).split(separator: "\n", omittingEmptySubsequences: false)
+            for (index, line) in lines.enumerated() where !line.allSatisfy(\.isWhitespace) {
                 guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double],
                     let epoch = object["epoch"]
                 else {
