@@ -201,6 +201,10 @@ private func gzip(_ path: String) throws -> String {
     #expect(
         try CSVTable.parse("a\tb\n1\t2\n", path: "t.csv", header: true).otherSeparatorHelp?.contains("tabs") == true)
     #expect(try CSVTable.parse("a,b\n1,2\n", path: "c.csv", header: true).otherSeparatorHelp == nil)
+    // Decimal commas split the cells at them too: still named.
+    let european = try CSVTable.parse("5,1;3,5;1,4;0,2\n", path: "e.csv", header: false)
+    #expect(european.rows[0].count == 5)
+    #expect(european.otherSeparatorHelp?.contains("semicolons") == true)
 }
 
 /// A lone "\r" ends a record (classic Mac files): it once was dropped, joining "1\r2\r3" into the one value 123.

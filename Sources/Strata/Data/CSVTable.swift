@@ -93,17 +93,19 @@ public struct CSVTable: Sendable {
         for (row, rowLine) in zip(table.rows, table.lines) where row.count != width {
             throw DataError(
                 path: path, place: "line \(rowLine)", "wrong column count: \(row.count) values, expected \(width)",
-                help: table.header != nil ? "the header names \(width) columns" : nil)
+                help: table.otherSeparatorHelp ?? (table.header != nil ? "the header names \(width) columns" : nil))
         }
         return table
     }
 
-    /// Help for a table read as one column whose cells hold another separator (a file separated by semicolons,
-    /// as spreadsheets write where the decimal mark is a comma, or by tabs).
+    /// Help for a table whose first line's cells hold another separator (a file separated by semicolons, as
+    /// spreadsheets write where the decimal mark is a comma, which then also splits `5,1;3,5` at its commas; or
+    /// by tabs), for an error about its columns.
     var otherSeparatorHelp: String? {
-        guard let first = header ?? rows.first, first.count == 1 else { return nil }
-        for (mark, name) in [(";", "semicolons"), ("\t", "tabs")] where first[0].contains(mark) {
+        guard let first = header ?? rows.first else { return nil }
+        for (mark, name) in [(";", "semicolons"), ("\t", "tabs")] where first.contains(where: { $0.contains(mark) }) {
             return "its values look separated by \(name); Strata reads comma-separated values"
+                + (mark == ";" ? " with '.' as the decimal mark" : "")
         }
         return nil
     }
