@@ -92,7 +92,8 @@ public struct CSVTable: Sendable {
         let width = table.header?.count ?? table.rows.first?.count ?? 0
         for (row, rowLine) in zip(table.rows, table.lines) where row.count != width {
             throw DataError(
-                path: path, place: "line \(rowLine)", "wrong column count: \(row.count) values, expected \(width)",
+                path: path, place: "line \(rowLine)",
+                "wrong column count: \(row.count) value\(row.count == 1 ? "" : "s"), expected \(width)",
                 help: table.otherSeparatorHelp ?? (table.header != nil ? "the header names \(width) columns" : nil))
         }
         return table
