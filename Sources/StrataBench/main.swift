@@ -33,8 +33,7 @@ func median(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.sorted()
 
 /// Median seconds of `body`, repeated until about `budget` seconds have passed (at least 5 runs).
 func medianSeconds(budget: Double = 0.4, _ body: () -> Void) -> Double {
-    let samples = sampleSeconds(budget: budget, body)
-    return samples[samples.count / 2]
+    median(sampleSeconds(budget: budget, body))
 }
 
 func emit(_ fields: [(String, Any)]) {

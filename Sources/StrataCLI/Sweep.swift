@@ -98,7 +98,7 @@ struct Sweep: ParsableCommand {
         let checks = zip(names, settings).map { run, runSettings in
             let (checked, diagnostics, source) = checkSpec(spec, settings: runSettings)
             if checked == nil || diagnostics.hasErrors {
-                let heading = "\(run): " + runSettings.map { "--set \($0.assignment)" }.joined(separator: " ")
+                let heading = "\(run): " + runSettings.map(\.option).joined(separator: " ")
                 let errors = diagnostics.sorted.filter { $0.severity == .error }.map(\.description).joined(
                     separator: "\n")
                 if let first = shown[errors] {

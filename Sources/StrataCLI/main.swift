@@ -30,7 +30,7 @@ func checkedSpec(
     adjusted: [String] = [], adjust: (inout Spec) -> Void = { _ in }
 ) -> CheckedSpec? {
     let (checked, diagnostics, source) = checkSpec(path, settings: settings, options: options, adjust: adjust)
-    let changes = settings.map { "--set \($0.assignment)" } + adjusted
+    let changes = settings.map(\.option) + adjusted
     if !changes.isEmpty, diagnostics.hasErrors || (!adjusted.isEmpty && !diagnostics.items.isEmpty) {
         printError("in \(path) with " + changes.joined(separator: " ") + ":")
     }

@@ -36,6 +36,14 @@ public struct CSVTable: Sendable {
             field = ""
             fieldWasQuoted = false
         }
+        /// After a "\r": takes the "\n" of a "\r\n" and says so; any other scalar is left for the loop. Either way
+        /// the "\r" ended a line.
+        func tookNewlineAfterReturn() -> Bool {
+            guard let next = iterator.next() else { return false }
+            if next == "\n" { return true }
+            pending = next
+            return false
+        }
         while let scalar = pending ?? iterator.next() {
             pending = nil
             if inQuotes {
@@ -53,9 +61,7 @@ public struct CSVTable: Sendable {
                 } else {
                     field.unicodeScalars.append(scalar)
                     // "\r\n", "\n" and a lone "\r" each end a line of the file.
-                    if scalar == "\r", let next = iterator.next() {
-                        if next == "\n" { field.unicodeScalars.append(next) } else { pending = next }
-                    }
+                    if scalar == "\r" && tookNewlineAfterReturn() { field.unicodeScalars.append("\n") }
                     if scalar == "\n" || scalar == "\r" { line += 1 }
                 }
                 continue
@@ -70,7 +76,7 @@ public struct CSVTable: Sendable {
                 fieldWasQuoted = false
             case "\r", "\n":
                 // A lone "\r" ends a record too (classic Mac files): dropping it would join two records' numbers.
-                if scalar == "\r", let next = iterator.next(), next != "\n" { pending = next }
+                if scalar == "\r" { _ = tookNewlineAfterReturn() }
                 endRecord()
                 line += 1
                 recordLine = line

@@ -73,21 +73,14 @@ struct ImportedSpec {
     /// The spec as YAML, with a comment per part naming its origin.
     var yaml: String { rendered.text }
 
-    /// The source's model name as a spec's, which names files (FileName): a '/' or a control character in it
-    /// (a Caffe net may be named anything) becomes '_'.
-    private var specName: String {
-        let scalars = name.unicodeScalars.map { $0 == "/" || $0.value < 0x20 ? "_" : $0 }
-        let cleaned = String(String.UnicodeScalarView(scalars))
-        return FileName.problem(cleaned) == nil ? cleaned : "imported"
-    }
-
     /// The YAML and, for each layer's line, the place in the source it came from (one rendering for both).
     var rendered: (text: String, origins: [Int: SourceLocation]) {
         var origins: [Int: SourceLocation] = [:]
         var lines = [
             "# Imported by `strata import` from \(fileName(file)) (\(format)).",
             "# Each layer's comment gives the line it came from. Add the data below, then `strata check`.",
-            "name: \(YAMLText.word(specName))",
+            // A spec's name names files; a Caffe net may be named anything.
+            "name: \(YAMLText.word(FileName.made(from: name, fallback: "imported")))",
         ]
         if let seed { lines.append("seed: \(seed)") }
         lines += ["input: \(YAMLText.list(input.map(String.init)))", "layers:"]

@@ -29,7 +29,7 @@ public enum SpecEditor {
         let segments = setting.path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         func fail(_ message: String, at node: Node?, help: String? = nil) -> String? {
             let location = node.map { YAMLLoader.location($0.mark, file: file) }
-            diagnostics.error("--set \(setting.assignment): \(message)", at: location, help: help)
+            diagnostics.error("\(setting.option): \(message)", at: location, help: help)
             return nil
         }
         if segments.contains(where: \.isEmpty) {

@@ -12,4 +12,12 @@ public enum FileName {
         if name.unicodeScalars.contains(where: { $0.value < 0x20 }) { return "holds a control character" }
         return nil
     }
+
+    /// `name` made one file's name: a '/' or a control character becomes '_'; `fallback` when that is not enough
+    /// ('.', '..', empty).
+    public static func made(from name: String, fallback: String) -> String {
+        let scalars = name.unicodeScalars.map { $0 == "/" || $0.value < 0x20 ? "_" : $0 }
+        let cleaned = String(String.UnicodeScalarView(scalars))
+        return problem(cleaned) == nil ? cleaned : fallback
+    }
 }

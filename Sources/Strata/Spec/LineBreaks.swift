@@ -3,9 +3,9 @@
 /// "\n" (the guard against aliases in keys among them); a leading byte-order mark is not part of the first key.
 public enum LineBreaks {
     public static func normalized(_ text: String) -> String {
-        var scalars = text.unicodeScalars[...]
-        if scalars.first == "\u{FEFF}" { scalars = scalars.dropFirst() }
-        guard scalars.contains("\r") else { return scalars.count == text.unicodeScalars.count ? text : String(scalars) }
+        let hasMark = text.unicodeScalars.first == "\u{FEFF}"
+        let scalars = hasMark ? text.unicodeScalars.dropFirst() : text.unicodeScalars[...]
+        guard scalars.contains("\r") else { return hasMark ? String(scalars) : text }
         var out = String.UnicodeScalarView()
         var previousWasReturn = false
         for scalar in scalars {

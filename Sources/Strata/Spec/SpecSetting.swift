@@ -23,6 +23,8 @@ public struct SpecSetting: Sendable, Hashable, Codable {
     }
 
     public var assignment: String { "\(path)=\(value)" }
+    /// As given on the command line: `--set PATH=VALUE`.
+    public var option: String { "--set \(assignment)" }
 }
 
 extension Substring {

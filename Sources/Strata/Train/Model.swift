@@ -61,12 +61,12 @@ public final class Model: @unchecked Sendable {
             if parent.path == folder.path { break }
             folder = parent
         }
+        let carried = LineBreaks.normalized(checkpoint.specText)
         for folder in folders {
             let candidate = URL(fileURLWithPath: folder).appendingPathComponent(stored).path
             // Only a regular file of a spec's size is read, and compared as the parser reads it (LineBreaks).
             if let bytes = try? RegularFile.read(candidate, limit: SpecParser.maximumSpecSize),
-                LineBreaks.normalized(String(decoding: bytes, as: UTF8.self))
-                    == LineBreaks.normalized(checkpoint.specText)
+                LineBreaks.normalized(String(decoding: bytes, as: UTF8.self)) == carried
             {
                 return candidate
             }
