@@ -57,6 +57,20 @@ func badTrainOptionsAreUsageErrors(options: [String], message: String) throws {
     #expect(try CLI.run(["eval", target, "--data", "train"]).status == 0)
 }
 
+/// `export` over a file kept private leaves it private.
+@Test func replacedOutputKeepsItsPermissions() throws {
+    let folder = try CLI.temporaryFolder()
+    let output = folder.appendingPathComponent("private.onnx").path
+    let checkpoint = folder.appendingPathComponent("xor.safetensors").path
+    #expect(try CLI.run(["train", "specs/xor.yaml", "--epochs", "1", "--quiet", "--output", checkpoint]).status == 0)
+    try Data("old".utf8).write(to: URL(fileURLWithPath: output))
+    #expect(chmod(output, 0o600) == 0)
+    let result = try CLI.run(["export", checkpoint, "--output", output])
+    #expect(result.status == 0, "\(result.stderr)")
+    var status = stat()
+    #expect(stat(output, &status) == 0 && status.st_mode & 0o777 == 0o600 && status.st_size > 3)
+}
+
 /// A parent that is a file is found before training, with the reason in words.
 @Test func outputUnderAFileFailsBeforeTraining() throws {
     let folder = try CLI.temporaryFolder()
@@ -150,6 +164,11 @@ private func irisVariant(_ order: [Int], header: Bool = true, relabel: ((String)
     let read = try CLI.run(["predict", irisCheckpoint, "--input", headerless, "--no-header"])
     #expect(read.status == 0, "\(read.stderr)")
     #expect(read.stdout.split(separator: "\n").count == 151)
+    // One line of numbers is the same mistake, not a file without rows.
+    let oneLine = try CLI.temporaryFolder().appendingPathComponent("one-line.csv").path
+    try "5.1,3.5,1.4,0.2\n".write(toFile: oneLine, atomically: true, encoding: .utf8)
+    let single = try CLI.run(["predict", irisCheckpoint, "--input", oneLine])
+    #expect(single.status == 1 && single.stderr.contains("the first line holds numbers"), "\(single.stderr)")
 }
 
 /// A model trained on class names does not take 0/1/2 as labels (it scored 0.04 before).

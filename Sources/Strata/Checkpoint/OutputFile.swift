@@ -15,7 +15,7 @@ public struct OutputError: FileError, Sendable {
 }
 
 /// Writes output files so that nothing is lost: a regular file is written to a temporary name beside it and
-/// renamed into place; a symbolic link is followed and its target written that way; a device or a FIFO
+/// renamed into place, keeping the permissions of the file it replaces; a symbolic link is followed and its target written that way; a device or a FIFO
 /// (`/dev/stdout`) is written through, never replaced; a folder is refused.
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String) throws {
@@ -26,12 +26,16 @@ public enum AtomicFile {
         let url = URL(fileURLWithPath: target)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(
             ".\(url.lastPathComponent).tmp-\(getpid())")
-        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // A stale temporary (or anything else put at its name, a link included) is removed, never written through.
+        unlink(temporary.path)
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644)
         guard descriptor >= 0 else {
             throw failure(path, "cannot create a file in \(url.deletingLastPathComponent().path)")
         }
         do {
             defer { close(descriptor) }
+            // The file replaced keeps its permissions (a checkpoint kept private stays private).
+            if let mode = permissions(target) { fchmod(descriptor, mode) }
             try writeAll(bytes, to: descriptor, named: path)
             guard fsync(descriptor) == 0 else { throw failure(path, "cannot flush it to disk") }
         } catch {
@@ -108,6 +112,13 @@ public enum AtomicFile {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
         return status.st_mode & S_IFMT
+    }
+
+    /// The permission bits of the regular file at `path`, or nil when none is there.
+    private static func permissions(_ path: String) -> mode_t? {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+        return status.st_mode & 0o7777
     }
 
     private static func writeThrough(_ bytes: [UInt8], to target: String, named path: String) throws {

@@ -67,13 +67,18 @@ public struct DatasetLoader: Sendable {
         csvPath path: String, header: Bool, featureNames: [String]?, like source: DataSource?
     ) throws -> [Float] {
         let table = try CSVTable.read(path, header: header)
-        guard !table.rows.isEmpty else { throw DataError(path: path, "holds no rows of inputs") }
+        // Before the rows are counted: a one-line file of numbers has no rows only because its line was the header.
+        if let columns = table.header?.map({ $0.trimmingCharacters(in: .whitespaces) }),
+            columns.allSatisfy({ Double($0) != nil })
+        {
+            throw DataError(
+                path: path, place: "line 1", "the first line holds numbers, not column names",
+                help: "if the file has no header line, pass --no-header")
+        }
+        guard !table.rows.isEmpty else {
+            throw DataError(path: path, "holds no rows of inputs\(header ? " after its header line" : "")")
+        }
         if let columns = table.header?.map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            if columns.allSatisfy({ Double($0) != nil }) {
-                throw DataError(
-                    path: path, place: "line 1", "the first line holds numbers, not column names",
-                    help: "if the file has no header line, pass --no-header")
-            }
             if let featureNames {
                 let index = Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
                 let missing = featureNames.filter { index[$0] == nil }
