@@ -129,6 +129,17 @@ struct Check: ParsableCommand {
     }
 }
 
+/// The message for an error and, for a usage error, the usage of the command that threw it: ArgumentParser shows
+/// the root's ("strata <subcommand>") for one thrown while a subcommand runs (a sweep's grid too large).
+func usageErrorMessage(_ error: Error, thrownBy command: ParsableCommand.Type) -> String {
+    guard command != StrataCommand.self, error is ValidationError else { return StrataCommand.fullMessage(for: error) }
+    return """
+        Error: \(StrataCommand.message(for: error))
+        Usage: \(StrataCommand.usageString(for: command))
+          See 'strata \(command._commandName) --help' for more information.
+        """
+}
+
 /// ArgumentParser exits 64 on usage errors; Strata documents 2, as most Unix tools do.
 func runMain() -> Never {
     // A misspelled command gets a suggestion rather than "unexpected arguments".
@@ -141,13 +152,16 @@ func runMain() -> Never {
         )
         exit(2)
     }
+    // An error the command throws while running is shown with that command's usage, not the root's.
+    var commandType: ParsableCommand.Type = StrataCommand.self
     do {
         var command = try StrataCommand.parseAsRoot()
+        commandType = type(of: command)
         try command.run()
         exit(0)
     } catch {
         let code = StrataCommand.exitCode(for: error)
-        let message = StrataCommand.fullMessage(for: error)
+        let message = usageErrorMessage(error, thrownBy: commandType)
         if code.isSuccess {
             if !message.isEmpty { print(message) }
             exit(0)

@@ -22,6 +22,14 @@ func badTrainOptionsAreUsageErrors(options: [String], message: String) throws {
     #expect(result.stderr.contains(message), "\(result.stderr)")
 }
 
+/// A usage error found while a command runs (after its options parsed) shows that command's usage, not the root's.
+@Test func usageErrorsWhileRunningShowTheCommandsUsage() throws {
+    let result = try CLI.run(["sweep", "specs/xor.yaml", "--runs", try CLI.temporaryFolder().path])
+    #expect(result.status == 2)
+    #expect(result.stderr.contains("nothing to sweep"), "\(result.stderr)")
+    #expect(result.stderr.contains("Usage: strata sweep <spec>") && result.stderr.contains("'strata sweep --help'"))
+}
+
 @Test func hugeMemoryBudgetMeansNoLimit() throws {
     let result = try CLI.run(["check", "specs/xor.yaml", "--memory-budget", "9223372036854775807"])
     #expect(result.status == 0, "\(result.stderr)")

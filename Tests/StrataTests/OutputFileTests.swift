@@ -32,3 +32,28 @@ import Testing
     #expect(stat(output, &status) == 0 && status.st_mode & 0o777 == 0o640)
     #expect(try String(contentsOfFile: output, encoding: .utf8) == "second")
 }
+
+/// A socket at the output path is refused, not replaced by a regular file.
+@Test func aSocketIsNotReplaced() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("strata-output-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let path = folder.appendingPathComponent("s").path
+    let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    #expect(descriptor >= 0)
+    defer { close(descriptor) }
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { bytes in
+        for (i, byte) in path.utf8.prefix(bytes.count - 1).enumerated() { bytes[i] = byte }
+    }
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
+    }
+    #expect(bound == 0)
+    #expect(throws: OutputError.self) { try AtomicFile.write(Array("x".utf8), to: path) }
+    var status = stat()
+    #expect(lstat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFSOCK)
+}
