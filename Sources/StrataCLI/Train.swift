@@ -125,12 +125,8 @@ struct Train: ParsableCommand {
             }
             if let path = self.result { try report(result, trainer, settings).write(to: path) }
             if let test = result.test, !quiet {
-                var parts = ["loss: \(String(format: "%.4f", test.loss))"]
-                for metric in checked.spec.metrics {
-                    parts.append(
-                        "\(metric.value.rawValue): \(String(format: "%.4f", test.metrics.value(metric.value)))")
-                }
-                print("Test - " + parts.joined(separator: " - "))
+                let metrics = checked.spec.metrics.map { ($0.value.rawValue, test.metrics.value($0.value)) }
+                print("Test - " + Figure.list([("loss", test.loss)] + metrics))
             }
             var plotPath: String?
             if !noPlot, !result.history.isEmpty {

@@ -185,6 +185,15 @@ func explainMatchesTheExpectedText(name: String) throws {
         written == ["Epoch 3/10 - 1.2s - loss: 0.4213 - accuracy: 0.8512 - val_loss: 0.5000 - val_accuracy: 0.8000\n"])
 }
 
+/// Four decimals as Keras prints them; below 0.001 scientific notation, so a loss still falling is not 0.0000.
+@Test(arguments: [
+    (0.4213, "0.4213"), (1.0, "1.0000"), (0.0012, "0.0012"), (0.001, "1.0000e-03"), (3.2e-5, "3.2000e-05"),
+    (-2e-9, "-2.0000e-09"), (0, "0.0000"), (123456.789, "123456.7890"), (Double.nan, "nan"),
+])
+func figuresSwitchToScientificNotationBelowAThousandth(value: Double, text: String) {
+    #expect(Figure.text(value) == text)
+}
+
 /// A history file is input: an epoch of 1e19 is refused naming the line (it trapped), and values whose spread is
 /// below their precision (1e17 and 1e17 + 16) still plot (the tick loop never ended).
 @Test func historyFilesAreCheckedAndAbsurdValuesStillPlot() throws {

@@ -7,11 +7,9 @@ public enum EvaluationReport {
     public static func text(
         _ evaluation: Evaluation, metrics: [MetricKind], classNames: [String]?, split: String = "test"
     ) -> String {
-        var parts = ["loss: \(String(format: "%.4f", evaluation.loss))"]
-        for metric in metrics {
-            parts.append("\(metric.rawValue): \(String(format: "%.4f", evaluation.metrics.value(metric)))")
-        }
-        var lines = ["\(split) data, \(evaluation.metrics.examples) examples - " + parts.joined(separator: " - ")]
+        let figures = Figure.list(
+            [("loss", evaluation.loss)] + metrics.map { ($0.rawValue, evaluation.metrics.value($0)) })
+        var lines = ["\(split) data, \(evaluation.metrics.examples) examples - " + figures]
         guard let confusion = evaluation.confusion, let names = classNames, names.count == confusion.count else {
             return lines.joined(separator: "\n") + "\n"
         }

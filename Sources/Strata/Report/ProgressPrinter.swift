@@ -24,8 +24,7 @@ public final class ProgressPrinter: TrainingObserver {
         let width = 20
         let filled = batches > 0 ? width * batch / batches : width
         let bar = String(repeating: "━", count: filled) + String(repeating: "─", count: width - filled)
-        let figures = ([("loss", loss)] + metrics).map { "\($0.0): \(ProgressPrinter.number($0.1))" }.joined(
-            separator: " - ")
+        let figures = Figure.list([("loss", loss)] + metrics)
         write("\r\u{1B}[2K\(epochLabel) \(bar) \(batch)/\(batches) \(String(format: "%.1fs", seconds)) - \(figures)")
     }
 
@@ -44,8 +43,21 @@ public final class ProgressPrinter: TrainingObserver {
             if la != lb { return la }
             return a < b
         }
-        return keys.map { "\($0): \(number(record.values[$0]!))" }.joined(separator: " - ")
+        return Figure.list(keys.map { ($0, record.values[$0]!) })
+    }
+}
+
+/// How a loss or metric is printed during training, in its test line and by `strata eval`: four decimals, as
+/// Keras prints them, and below 0.001 four in scientific notation (Keras' switch too), where four decimals would
+/// show a loss still falling, 3e-05 then 2e-09, as 0.0000.
+public enum Figure {
+    public static func text(_ value: Double) -> String {
+        value == 0 || abs(value) > 1e-3 || !value.isFinite
+            ? String(format: "%.4f", value) : String(format: "%.4e", value)
     }
 
-    static func number(_ value: Double) -> String { String(format: "%.4f", value) }
+    /// `loss: 0.4213 - accuracy: 0.8512`, in the order given.
+    public static func list(_ figures: [(String, Double)]) -> String {
+        figures.map { "\($0.0): \(text($0.1))" }.joined(separator: " - ")
+    }
 }
