@@ -174,6 +174,15 @@ import Testing
     #expect(try String(contentsOfFile: output, encoding: .utf8).contains("class=\"path\" data-steps=\"1000\""))
 }
 
+/// A spec has no curves of its own: the error names the checkpoint training writes from it, and --surface.
+@Test func plotOfASpecNamesItsCheckpoint() throws {
+    let result = try CLI.run(["plot", "specs/linear.yaml"])
+    #expect(result.status == 2)
+    #expect(
+        result.stderr.contains("is a spec: plot the checkpoint `strata train` wrote from it (runs/linear.safetensors)"))
+    #expect(result.stderr.contains("--surface"), "\(result.stderr)")
+}
+
 @Test func evalPlotsTheConfusionMatrix() throws {
     let folder = try CLI.temporaryFolder()
     let checkpoint = folder.appendingPathComponent("iris.safetensors").path

@@ -176,7 +176,7 @@ public final class Trainer {
     }
 
     /// A path ending in `/` or naming a folder means a file named after the spec inside it.
-    static func checkpointPath(_ path: String, name: String) -> String {
+    public static func checkpointPath(_ path: String, name: String) -> String {
         var isFolder: ObjCBool = false
         guard
             path.hasSuffix("/")
