@@ -110,6 +110,11 @@ struct Predict: ParsableCommand {
 /// Maps the library's errors to a message on stderr and exit code 1.
 func exitForLibraryError(_ error: Error) throws -> Never {
     switch error {
+    case var error as CheckpointError where isSpecPath(error.path):
+        // A spec given where its checkpoint belongs: name that checkpoint.
+        let checkpoint = trainedCheckpoint(ofSpec: error.path).map { ", \($0)" } ?? ""
+        error.help = "it is a spec: give the checkpoint `strata train` wrote from it\(checkpoint)"
+        printError(error.rendered)
     case let error as any FileError:
         printError(error.rendered)
     case let error as TrainingError:
@@ -118,4 +123,11 @@ func exitForLibraryError(_ error: Error) throws -> Never {
         throw error
     }
     throw ExitCode(ExitStatus.specOrDataError)
+}
+
+func isSpecPath(_ path: String) -> Bool { path.hasSuffix(".yaml") || path.hasSuffix(".yml") }
+
+/// Where `strata train` writes the checkpoint of the spec at `path` (without --output); nil when it does not parse.
+func trainedCheckpoint(ofSpec path: String) -> String? {
+    SpecParser.load(path: path).spec.map { Trainer.checkpointPath($0.checkpoint.path.value, name: $0.name) }
 }

@@ -21,14 +21,12 @@ struct Plot: ParsableCommand {
 
     func run() throws {
         let base = (source as NSString).deletingPathExtension.replacingOccurrences(of: ".history", with: "")
-        let isSpec = source.hasSuffix(".yaml") || source.hasSuffix(".yml")
+        let isSpec = isSpecPath(source)
         if isSpec && !surface {
             // The curves are a training's, kept beside the checkpoint it wrote: name that file when the spec says.
-            let trained = SpecParser.load(path: source).spec.map {
-                " (" + Trainer.checkpointPath($0.checkpoint.path.value, name: $0.name) + ")"
-            }
+            let trained = trainedCheckpoint(ofSpec: source).map { " (\($0))" } ?? ""
             throw ValidationError(
-                "\(source) is a spec: plot the checkpoint `strata train` wrote from it\(trained ?? ""), or add --surface for the loss surface of a two-parameter model"
+                "\(source) is a spec: plot the checkpoint `strata train` wrote from it\(trained), or add --surface for the loss surface of a two-parameter model"
             )
         }
         do {

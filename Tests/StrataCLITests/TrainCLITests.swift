@@ -183,6 +183,17 @@ import Testing
     #expect(result.stderr.contains("--surface"), "\(result.stderr)")
 }
 
+/// eval, predict and export given a spec name the checkpoint training writes from it.
+@Test(arguments: [["eval", "specs/iris.yaml"], ["predict", "specs/iris.yaml", "--input", "data/iris.csv"]])
+func aSpecWhereACheckpointBelongsNamesTheCheckpoint(arguments: [String]) throws {
+    let result = try CLI.run(arguments)
+    #expect(result.status == 1)
+    #expect(
+        result.stderr.contains(
+            "help: it is a spec: give the checkpoint `strata train` wrote from it, runs/iris.safetensors"),
+        "\(result.stderr)")
+}
+
 @Test func evalPlotsTheConfusionMatrix() throws {
     let folder = try CLI.temporaryFolder()
     let checkpoint = folder.appendingPathComponent("iris.safetensors").path
