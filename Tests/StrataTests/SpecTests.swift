@@ -74,3 +74,23 @@ func edgeSpecsCheckClean(fixture: String) {
     #expect(YAMLLoader.compose(text: bomb, file: "bomb.yaml", into: &diagnostics, nodeLimit: 100) == nil)
     #expect(diagnostics.items.last?.message.contains("through aliases") == true)
 }
+
+/// An image layer on a flat input or an image without its channel: the help says which fix.
+@Test(arguments: [
+    ("[64]", "conv2d: {filters: 2, kernel_size: 3}", "set `input` to the image shape, e.g. [28, 28, 1]"),
+    ("[8, 8]", "conv2d: {filters: 2, kernel_size: 3}", "give the channels too, last: [8, 8, 1] for a grayscale image"),
+    ("[8, 8]", "max_pool2d: {pool_size: 2}", "give the channels too, last: [8, 8, 1]"),
+    ("[8, 8]", "global_average_pooling2d", "give the channels too, last: [8, 8, 1]"),
+])
+func imageLayersSayHowToShapeTheirInput(input: String, layer: String, help: String) {
+    let text =
+        "input: \(input)\nlayers:\n  - \(layer)\n  - flatten\n  - dense: {units: 1}\nloss: mse\noptimizer: sgd\n"
+        + "data: {train: {inline: {x: [[0]], y: [0]}}}\n"
+    let (spec, parsed) = SpecParser.parse(text: text, file: "image.yaml")
+    #expect(!parsed.hasErrors, "\(parsed.items)")
+    guard let spec else { return }
+    let (_, _, diagnostics) = Checker.check(spec)
+    let error = diagnostics.items.first { $0.severity == .error }
+    #expect(error?.message.contains("needs [height, width, channels]") == true, "\(diagnostics.items)")
+    #expect(error?.help?.contains(help) == true, "\(error?.help ?? "no help")")
+}

@@ -35,12 +35,6 @@ public struct Conv2DSpec: LayerKind {
     }
 
     public func outputShape(input: [Int], name: String) throws(ShapeProblem) -> [Int] {
-        guard input.count == 3 else {
-            throw .needs(
-                "[height, width, channels]",
-                help: input.count == 1
-                    ? "set `input` to the image shape, e.g. [28, 28, 1], and flatten after the convolutions" : nil)
-        }
         let w = try windowOutput(
             input, size: kernelSize, strides: strides.value, padding: padding, what: "kernel_size", name: name)
         return [w.outputHeight, w.outputWidth, filters.value]

@@ -11,7 +11,7 @@ extension GlobalPooling2DKind {
     public init(_ arguments: LayerArguments) { self.init() }
 
     public func outputShape(input: [Int], name: String) throws(ShapeProblem) -> [Int] {
-        guard input.count == 3 else { throw .needs("[height, width, channels]", help: nil) }
+        try requireImage(input)
         return [input[2]]
     }
 

@@ -14,11 +14,24 @@ public enum LayerRegistry {
     public static func kind(named name: String) -> (any LayerKind.Type)? { kinds.first { $0.typeName == name } }
 }
 
+/// An image layer's input is [height, width, channels]; the help fixes the two usual slips, a flat input and an
+/// image without its channel.
+func requireImage(_ input: [Int]) throws(ShapeProblem) {
+    guard input.count != 3 else { return }
+    let help: String? =
+        switch input.count {
+        case 1: "set `input` to the image shape, e.g. [28, 28, 1], and flatten after the convolutions"
+        case 2: "give the channels too, last: [\(input[0]), \(input[1]), 1] for a grayscale image, 3 for color"
+        default: nil
+        }
+    throw .needs("[height, width, channels]", help: help)
+}
+
 /// Output height and width of a sliding window by Keras' rules, or the problem with `size` (at its location).
 func windowOutput(
     _ input: [Int], size: Located<[Int]>, strides: [Int], padding: Padding, what: String, name: String
 ) throws(ShapeProblem) -> Window {
-    guard input.count == 3 else { throw .needs("[height, width, channels]", help: nil) }
+    try requireImage(input)
     let (k, s) = (size.value, strides)
     if padding == .valid, k[0] > input[0] || k[1] > input[1] {
         throw .invalid(
