@@ -94,3 +94,26 @@ func imageLayersSayHowToShapeTheirInput(input: String, layer: String, help: Stri
     #expect(error?.message.contains("needs [height, width, channels]") == true, "\(diagnostics.items)")
     #expect(error?.help?.contains(help) == true, "\(error?.help ?? "no help")")
 }
+
+/// Keras' names in a spec get Strata's word as the suggestion: the words a Keras user types first.
+@Test func kerasNamesSuggestStrataWords() {
+    let text = """
+        input: [4]
+        layers:
+          - dense: {output_dim: 3, activation: softmax}
+        loss: mean_squared_error
+        metrics: [acc]
+        optimizer: {adam: {lr: 0.01}}
+        data: {train: {inline: {x: [[0, 0, 0, 0]], y: [[1, 0, 0]]}}}
+
+        """
+    let (_, diagnostics) = SpecParser.parse(text: text, file: "keras.yaml")
+    let helps = diagnostics.items.map { "\($0.message) | \($0.help ?? "")" }
+    for (word, strata) in [
+        ("output_dim", "units"), ("mean_squared_error", "mse"), ("acc", "accuracy"),
+        ("lr", "learning_rate"),
+    ] {
+        #expect(
+            helps.contains { $0.contains("'\(word)'") && $0.contains("did you mean '\(strata)'?") }, "\(helps)")
+    }
+}

@@ -16,21 +16,12 @@ struct KerasCompile {
         }
     }
 
-    private static let losses = [
-        "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
-        "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
-        "categorical_crossentropy": "categorical_crossentropy", "CategoricalCrossentropy": "categorical_crossentropy",
-        "binary_crossentropy": "binary_crossentropy", "BinaryCrossentropy": "binary_crossentropy",
-        "mse": "mse", "mean_squared_error": "mse", "MeanSquaredError": "mse",
-        "mae": "mae", "mean_absolute_error": "mae", "MeanAbsoluteError": "mae",
-    ]
-
     private mutating func loss(_ node: SourceNode?, at location: SourceLocation) {
         guard let node, !node.isNull else {
             return spec.error("the compile settings have no loss", at: location)
         }
         let (name, settings) = KerasLayerReader.classAndConfig(node)
-        guard let name, let strata = Self.losses[name] else {
+        guard let name, let strata = KerasNames.losses[name] else {
             return spec.error(
                 "loss \(name ?? node.described) has no Strata equivalent", at: node.location,
                 help:
@@ -73,16 +64,9 @@ struct KerasCompile {
         guard let node, !node.isNull else { return }
         // Keras 3 may nest the list per output: [["accuracy"]].
         let items = node.array.map { $0.flatMap { $0.array ?? [$0] } } ?? [node]
-        let names = [
-            "accuracy": "accuracy", "acc": "accuracy", "sparse_categorical_accuracy": "accuracy",
-            "categorical_accuracy": "accuracy", "binary_accuracy": "accuracy", "SparseCategoricalAccuracy": "accuracy",
-            "CategoricalAccuracy": "accuracy", "BinaryAccuracy": "accuracy", "mse": "mse",
-            "mean_squared_error": "mse", "MeanSquaredError": "mse", "mae": "mae", "mean_absolute_error": "mae",
-            "MeanAbsoluteError": "mae", "RootMeanSquaredError": "rmse", "rmse": "rmse",
-        ]
         for item in items {
             let name = KerasLayerReader.classAndConfig(item).0
-            guard let name, let strata = names[name] else {
+            guard let name, let strata = KerasNames.metrics[name] else {
                 spec.warning(
                     "metric \(name ?? item.described) has no Strata equivalent and is left out", at: item.location,
                     help: "Strata reports accuracy, mse, rmse, mae")

@@ -18,11 +18,12 @@ func editDistance(_ a: String, _ b: String) -> Int {
 
 /// The closest candidate, if it is close enough to be a plausible typo.
 public func closestMatch(to word: String, in candidates: [String]) -> String? {
+    if let strata = KerasNames.strataWord(for: word, in: candidates) { return strata }
     let lowered = word.lowercased()
     let scored = candidates.map { (candidate: $0, distance: editDistance(lowered, $0.lowercased())) }
     guard let best = scored.min(by: { $0.distance < $1.distance }) else { return nil }
     let limit = max(2, word.count / 3)
     if best.distance <= limit { return best.candidate }
-    // A known word contained in the typo or vice versa ("learningrate", "lr" aside) is still a good hint.
+    // A known word contained in the typo or vice versa ("learningrate") is still a good hint.
     return candidates.first { lowered.count >= 4 && ($0.contains(lowered) || lowered.contains($0)) }
 }
