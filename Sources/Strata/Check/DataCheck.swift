@@ -252,6 +252,23 @@ struct DataCheck {
         }
     }
 
+    /// A cosine schedule without a floor (alpha 0) holds the learning rate at 0 after decay_steps: warn when
+    /// whole epochs would then train nothing (as `--epochs 30` on a spec annealed over 5 does).
+    private mutating func checkScheduleLength(batches: Int) {
+        guard batches > 0, let schedule = spec.optimizer.schedule,
+            case .cosine(let decaySteps, let alpha) = schedule.value, alpha == 0
+        else { return }
+        let epochs = spec.training.epochs.value
+        let lastMoving = (decaySteps + batches - 1) / batches
+        guard lastMoving < epochs else { return }
+        diagnostics.warning(
+            "the cosine schedule brings the learning rate to 0 at step \(decaySteps), in epoch \(lastMoving) of \(epochs): epochs \(lastMoving + 1) to \(epochs) will not change the weights",
+            at: schedule.location,
+            help:
+                "set decay_steps: \(epochs * batches) (\(epochs) epochs of \(batches) batches) to anneal over the whole run, or alpha above 0"
+        )
+    }
+
     private mutating func checkSplits(_ counts: [Int], encoding: LabelEncoding) {
         let batch = spec.training.batchSize.value
         var remaining = counts
@@ -276,6 +293,7 @@ struct DataCheck {
             remaining = zip(remaining, held).map { $0 - $1 }
         }
         let training = remaining.reduce(0, +)
+        checkScheduleLength(batches: (training + batch - 1) / max(batch, 1))
         if batch > training, training > 0, spec.training.batchSizeChosen {
             diagnostics.warning(
                 "batch_size \(batch) is larger than the \(training) training examples: every step uses all of them",
