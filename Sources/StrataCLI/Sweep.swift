@@ -96,7 +96,7 @@ struct Sweep: ParsableCommand {
         // the same way (a key every setting keeps) are listed once their errors have been shown.
         var shown: [String: String] = [:]
         let checks = zip(names, settings).map { run, runSettings in
-            let (checked, diagnostics, source) = checkSpec(spec, settings: runSettings)
+            let (checked, diagnostics, source, _) = checkSpec(spec, settings: runSettings)
             if checked == nil || diagnostics.hasErrors {
                 let heading = "\(run): " + runSettings.map(\.option).joined(separator: " ")
                 let errors = diagnostics.sorted.filter { $0.severity == .error }.map(\.description).joined(

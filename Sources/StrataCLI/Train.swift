@@ -9,12 +9,7 @@ struct Train: ParsableCommand {
     @Argument(help: "The spec file (YAML).")
     var spec: String
 
-    @Option(
-        name: .customLong("set"), parsing: .unconditionalSingleValue,
-        help: ArgumentHelp(
-            "Set a spec value by its path, e.g. training.batch_size=16 or layers.0.dense.units=32 (repeatable).",
-            valueName: "path=value"))
-    var settings: [String] = []
+    @OptionGroup var overrides: SpecSettingOptions
 
     @Option(parsing: .unconditional, help: "Train for this many epochs instead of the spec's.")
     var epochs: Int?
@@ -62,7 +57,6 @@ struct Train: ParsableCommand {
             ("the spec", spec), ("--output", output), ("--resume", resume), ("--init-from", initFrom),
             ("--result", result),
         ])
-        _ = try specSettings(settings)
         if resume != nil && initFrom != nil { throw ValidationError("--resume and --init-from cannot be combined") }
     }
 
@@ -74,18 +68,18 @@ struct Train: ParsableCommand {
     /// Trains alone, or as one process of `group`, of which rank 0 alone prints progress and writes files.
     private func train(group: ProcessGroup?) throws {
         let isFirst = (group?.rank ?? 0) == 0
-        let overrides = (batchSize, epochs)
-        let settings = try specSettings(self.settings)
+        let settings = overrides.settings
+        let chosen = (batchSize, epochs)
         guard
             let checked = checkedSpec(
                 spec, settings: settings,
                 adjusted: (batchSize.map { ["--batch-size \($0)"] } ?? []) + (epochs.map { ["--epochs \($0)"] } ?? []),
                 adjust: { spec in
-                    if let size = overrides.0 {
+                    if let size = chosen.0 {
                         spec.training.batchSize.value = size
                         spec.training.batchSizeChosen = true
                     }
-                    if let epochs = overrides.1 { spec.training.epochs.value = epochs }
+                    if let epochs = chosen.1 { spec.training.epochs.value = epochs }
                 })
         else { throw ExitCode(ExitStatus.specOrDataError) }
         var options = TrainOptions()

@@ -29,7 +29,7 @@ func checkedSpec(
     _ path: String, settings: [SpecSetting] = [], options: CheckOptions = .init(),
     adjusted: [String] = [], adjust: (inout Spec) -> Void = { _ in }
 ) -> CheckedSpec? {
-    let (checked, diagnostics, source) = checkSpec(path, settings: settings, options: options, adjust: adjust)
+    let (checked, diagnostics, source, _) = checkSpec(path, settings: settings, options: options, adjust: adjust)
     let changes = settings.map(\.option) + adjusted
     if !changes.isEmpty, diagnostics.hasErrors || (!adjusted.isEmpty && !diagnostics.items.isEmpty) {
         printError("in \(path) with " + changes.joined(separator: " ") + ":")
@@ -41,12 +41,26 @@ func checkedSpec(
 /// Parses (with `settings` applied) and checks a spec; `source` is the text its diagnostics refer to.
 func checkSpec(
     _ path: String, settings: [SpecSetting], options: CheckOptions = .init(), adjust: (inout Spec) -> Void = { _ in }
-) -> (checked: CheckedSpec?, diagnostics: Diagnostics, source: String?) {
+) -> (checked: CheckedSpec?, diagnostics: Diagnostics, source: String?, summary: ModelSummary?) {
     let (parsed, parseDiagnostics, source) = SpecParser.load(path: path, settings: settings)
-    guard var spec = parsed else { return (nil, parseDiagnostics, source) }
+    guard var spec = parsed else { return (nil, parseDiagnostics, source, nil) }
     adjust(&spec)
-    let (checked, _, diagnostics) = Checker.check(spec, options: options)
-    return (checked, Diagnostics(parseDiagnostics.items + diagnostics.items), source)
+    let (checked, summary, diagnostics) = Checker.check(spec, options: options)
+    return (checked, Diagnostics(parseDiagnostics.items + diagnostics.items), source, summary)
+}
+
+/// `--set PATH=VALUE`, repeatable: the overrides `train` and `check` take alike.
+struct SpecSettingOptions: ParsableArguments {
+    @Option(
+        name: .customLong("set"), parsing: .unconditionalSingleValue,
+        help: ArgumentHelp(
+            "Set a spec value by its path, e.g. training.batch_size=16 or layers.0.dense.units=32 (repeatable).",
+            valueName: "path=value"))
+    var assignments: [String] = []
+
+    func validate() throws { _ = try specSettings(assignments) }
+
+    var settings: [SpecSetting] { (try? specSettings(assignments)) ?? [] }
 }
 
 /// `--set PATH=VALUE` arguments, each split at its first `=` (usage errors name the bad one).
@@ -102,6 +116,8 @@ struct Check: ParsableCommand {
     @Argument(help: "The spec file (YAML).")
     var spec: String
 
+    @OptionGroup var overrides: SpecSettingOptions
+
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
@@ -117,13 +133,21 @@ struct Check: ParsableCommand {
         // Budgets past what an Int counts in bytes mean no limit, not a negative one.
         let (bytes, overflow) = memoryBudget.multipliedReportingOverflow(by: 1 << 20)
         let options = CheckOptions(memoryBudgetBytes: overflow ? Int.max : bytes)
-        let (checked, summary, diagnostics) = Checker.check(path: spec, options: options)
+        let settings = overrides.settings
+        let (checked, diagnostics, source, summary) = checkSpec(spec, settings: settings, options: options)
         switch format {
         case .json:
             print(CheckJSON.render(summary: summary, diagnostics: diagnostics), terminator: "")
         case .text:
             if let checked { print(SummaryTable.render(checked.summary, name: checked.spec.name), terminator: "") }
-            printDiagnostics(diagnostics, file: spec, separated: checked != nil)
+            if !settings.isEmpty, !diagnostics.items.isEmpty {
+                printError(
+                    (checked != nil ? "\n" : "") + "in \(spec) with " + settings.map(\.option).joined(separator: " ")
+                        + ":")
+                printDiagnostics(diagnostics, file: spec, source: source)
+            } else {
+                printDiagnostics(diagnostics, file: spec, source: source, separated: checked != nil)
+            }
         }
         if diagnostics.hasErrors { throw ExitCode(ExitStatus.specOrDataError) }
     }

@@ -54,6 +54,18 @@ enum CLI {
     static func temporaryFolder() throws -> URL { ScratchFolder.make("cli") }
 }
 
+/// `check --set` checks the spec as `train --set` would train it, its diagnostics headed by the settings.
+@Test func checkTakesTheSettingsTrainTakes() throws {
+    let wider = try CLI.run(["check", "specs/xor.yaml", "--set", "layers.0.dense.units=16"])
+    #expect(wider.status == 0, "\(wider.stderr)")
+    #expect(wider.stdout.contains("dense_1 (dense)   [16]"), "\(wider.stdout)")
+    let refused = try CLI.run(["check", "specs/xor.yaml", "--set", "layers.0.dense.units=0"])
+    #expect(refused.status == 1)
+    #expect(refused.stderr.hasPrefix("in specs/xor.yaml with --set layers.0.dense.units=0:\n"), "\(refused.stderr)")
+    #expect(refused.stderr.contains("specs/xor.yaml:6:20: error: units must be at least 1, got 0"))
+    #expect(try CLI.run(["check", "specs/xor.yaml", "--set", "units"]).status == 2)
+}
+
 @Test func checkPrintsTheSummaryOfTheLinearSpec() throws {
     let result = try CLI.run(["check", "specs/linear.yaml"])
     #expect(result.status == 0)
