@@ -26,7 +26,7 @@ static inline void pool_window(float *restrict out, const float *restrict window
 
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
-static void conv_pool_forward_avx2(float *pooled, int *winners, const float *x, const float *w, const float *bias,
+static void conv_pool_forward_avx2(float *pooled, unsigned char *winners, const float *x, const float *w, const float *bias,
                                    long first_example, long last_example, const strata_conv_geometry *g,
                                    const strata_pool_shape *pool, float *band) {
     long filters = g->filters, run = g->run, band_rows = pool->pool_h * run;
@@ -48,26 +48,27 @@ static void conv_pool_forward_avx2(float *pooled, int *winners, const float *x, 
                               g->patch, w, filters, bias);
             }
             /* Each window's first maximum in scan order wins, as in strata_maxpool_forward; the winner is
-               recorded as an index into the example's convolution output [OH, OW, F]. */
+               recorded as its cell in the window, ky·pool_w + kx. */
             for (long px = 0; px < pool->pooled_w; px++) {
                 float *restrict out = pooled + b * pooled_size + (py * pool->pooled_w + px) * filters;
                 if (!winners) {
                     pool_window(out, band + px * pool->pool_w * filters, pool, run, filters);
                     continue;
                 }
-                int *restrict won = winners + b * pooled_size + (py * pool->pooled_w + px) * filters;
+                unsigned char *restrict won = winners + b * pooled_size + (py * pool->pooled_w + px) * filters;
                 for (long ky = 0; ky < pool->pool_h; ky++) {
                     for (long kx = 0; kx < pool->pool_w; kx++) {
                         const float *restrict source = band + (ky * run + px * pool->pool_w + kx) * filters;
-                        long position = ((py * pool->pool_h + ky) * pool->out_w + px * pool->pool_w + kx) * filters;
+                        unsigned char cell = (unsigned char)(ky * pool->pool_w + kx);
                         if (ky == 0 && kx == 0) {
-                            for (long c = 0; c < filters; c++) { out[c] = source[c]; won[c] = (int)(position + c); }
+                            for (long c = 0; c < filters; c++) { out[c] = source[c]; won[c] = 0; }
                         } else {
                             for (long c = 0; c < filters; c++) {
                                 float v = source[c], best = out[c];
-                                int index = won[c], better = v > best;
+                                unsigned char kept = won[c];
+                                int better = v > best;
                                 out[c] = better ? v : best;
-                                won[c] = better ? (int)(position + c) : index;
+                                won[c] = better ? cell : kept;
                             }
                         }
                     }
@@ -84,7 +85,7 @@ static void conv_pool_forward_avx2(float *pooled, int *winners, const float *x, 
 }
 #endif
 
-void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const float *w, const float *bias,
+void strata_conv_pool_forward(float *pooled, unsigned char *winners, const float *x, const float *w, const float *bias,
                               long first_example, long last_example, const strata_conv_geometry *g,
                               const strata_pool_shape *pool, float *band) {
 #if defined(__x86_64__)
@@ -98,7 +99,7 @@ void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const
 #if defined(__x86_64__)
 __attribute__((target("avx2,fma")))
 static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x, const float *dpooled,
-                                           const float *pooled, const int *winners, long batch, long first_tile,
+                                           const float *pooled, const unsigned char *winners, long batch, long first_tile,
                                            long last_tile, const strata_conv_geometry *g, const strata_pool_shape *pool,
                                            const long *band_output, float *band) {
     long filters = g->filters, patch = g->patch, run = g->run, band_rows = pool->pool_h * run;
@@ -110,28 +111,32 @@ static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x,
     for (long b = 0; b < batch; b++) {
         const float *image = x + b * g->image;
         const float *gradient = dpooled + b * pooled_size, *output = pooled + b * pooled_size;
-        const int *won = winners + b * pooled_size;
+        const unsigned char *won = winners + b * pooled_size;
         for (long py = 0; py < pool->pooled_h; py++) {
             /* The band's output gradient: each pooled gradient goes to its window's winner, 0 elsewhere. */
             for (long ky = 0; ky < pool->pool_h; ky++) {
                 for (long ox = 0; ox < run; ox++) {
                     long o = (py * pool->pooled_w + ox / pool->pool_w) * filters;
-                    long position = ((py * pool->pool_h + ky) * pool->out_w + ox) * filters;
+                    unsigned char cell = (unsigned char)(ky * pool->pool_w + ox % pool->pool_w);
                     float *restrict target = band + (ky * run + ox) * filters;
-                    const int *restrict winner = won + o;
+                    const unsigned char *restrict winner = won + o;
                     const float *restrict source = gradient + o, *restrict result = output + o;
-                    /* Loads unconditional, so the loops vectorize. With relu, a window whose maximum was not
+                    /* 16 filters at a time (this part's columns are whole panels): the winners' bytes compared
+                       at once, their mask widened to the floats. With relu, a window whose maximum was not
                        positive passes nothing back (as relu's gradient would). */
-                    if (pool->relu) {
-                        for (long c = c0; c < c1; c++) {
-                            float value = source[c], y = result[c];
-                            target[c] = winner[c] == (int)(position + c) && y > 0.0f ? value : 0.0f;
+                    __m128i wanted = _mm_set1_epi8((char)cell);
+                    for (long c = c0; c < c1; c += 16) {
+                        __m128i same = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(winner + c)), wanted);
+                        __m256 low = _mm256_castsi256_ps(_mm256_cvtepi8_epi32(same));
+                        __m256 high = _mm256_castsi256_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(same, 8)));
+                        if (pool->relu) {
+                            __m256 zero = _mm256_setzero_ps();
+                            low = _mm256_and_ps(low, _mm256_cmp_ps(_mm256_loadu_ps(result + c), zero, _CMP_GT_OQ));
+                            high = _mm256_and_ps(high,
+                                                 _mm256_cmp_ps(_mm256_loadu_ps(result + c + 8), zero, _CMP_GT_OQ));
                         }
-                    } else {
-                        for (long c = c0; c < c1; c++) {
-                            float value = source[c];
-                            target[c] = winner[c] == (int)(position + c) ? value : 0.0f;
-                        }
+                        _mm256_storeu_ps(target + c, _mm256_and_ps(low, _mm256_loadu_ps(source + c)));
+                        _mm256_storeu_ps(target + c + 8, _mm256_and_ps(high, _mm256_loadu_ps(source + c + 8)));
                     }
                 }
             }
@@ -153,7 +158,7 @@ static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x,
 #endif
 
 void strata_conv_pool_weight_gradient(float *dw, float *db, const float *x, const float *dpooled, const float *pooled,
-                                      const int *winners, long batch, long first_tile, long last_tile,
+                                      const unsigned char *winners, long batch, long first_tile, long last_tile,
                                       const strata_conv_geometry *g, const strata_pool_shape *pool,
                                       const long *band_output, float *band) {
 #if defined(__x86_64__)

@@ -24,12 +24,17 @@ public final class ConvPoolLayer: Layer {
     private static let maxParts = 16
     /// 0, 1, … over a band's rows: the band is its own output gradient.
     private let bandOutput: UnsafeMutablePointer<Int>
+    /// Each pooled value's winning cell in its window (ky·pool width + kx), [batch, PH, PW, F]: a byte, where
+    /// the unfused pooling keeps an index, so the forward pass writes a quarter of the bytes.
+    private var winners: UnsafeMutablePointer<UInt8>?
+    private var winnersCapacity = 0
 
     /// nil unless the pair can be fused (see the type's documentation; first-layer placement is the plan's call).
     public init?(_ convolution: Conv2DLayer, _ pooling: MaxPool2DLayer, relu: ActivationLayer? = nil) {
         let w = pooling.window, filters = convolution.outputShape[2]
         if let relu { guard relu.kind == .relu, relu.inputShape == pooling.outputShape else { return nil } }
         guard let implicit = convolution.implicit, pooling.inputShape == convolution.outputShape, w.tilesInput,
+            w.kernelHeight * w.kernelWidth <= Int(UInt8.max) + 1,
             convolution.usedOutput == (w.outputHeight * w.kernelHeight, w.outputWidth * w.kernelWidth)
         else { return nil }
         self.implicit = implicit
@@ -49,6 +54,7 @@ public final class ConvPoolLayer: Layer {
     deinit {
         bands.deallocate()
         bandOutput.deallocate()
+        winners?.deallocate()
     }
 
     public var name: String { convolution.name }
@@ -58,7 +64,11 @@ public final class ConvPoolLayer: Layer {
 
     public func prepare(maxBatch: Int) {
         implicit.prepare(maxBatch: maxBatch)
-        pooling.prepare(maxBatch: maxBatch)
+        let needed = maxBatch * outputSize
+        guard needed > winnersCapacity else { return }
+        winners?.deallocate()
+        winners = .allocate(capacity: needed)
+        winnersCapacity = needed
     }
 
     public func forward(
@@ -66,7 +76,7 @@ public final class ConvPoolLayer: Layer {
     ) {
         let parts = min(Parallel.parts(batch, threads: context.threads), ConvPoolLayer.maxParts)
         implicit.poolForward(
-            output, winners: context.training ? pooling.winners : nil, input, weight: convolution.weight.value.pointer,
+            output, winners: context.training ? winners : nil, input, weight: convolution.weight.value.pointer,
             bias: convolution.bias.map { UnsafePointer($0.value.pointer) }, pool: shape, bands: bands,
             bandSize: bandSize,
             parts: parts, batch: batch)
@@ -80,7 +90,7 @@ public final class ConvPoolLayer: Layer {
         implicit.poolWeightGradient(
             convolution.weight.gradient.pointer, convolution.bias?.gradient.pointer, input,
             pooledGradient: outputGradient,
-            pooled: output, winners: pooling.winners!, pool: shape, bandOutput: bandOutput, bands: bands,
+            pooled: output, winners: winners!, pool: shape, bandOutput: bandOutput, bands: bands,
             bandSize: bandSize,
             maxParts: ConvPoolLayer.maxParts, batch: batch, threads: context.threads)
     }

@@ -160,7 +160,7 @@ final class ImplicitConvolution {
     /// Convolution then a max pooling that tiles its used corner (see ConvPoolLayer): pooled outputs and winners,
     /// examples split into `parts` parts (at most the number of bands), each with its own band.
     func poolForward(
-        _ pooled: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<Int32>?, _ x: UnsafePointer<Float>,
+        _ pooled: UnsafeMutablePointer<Float>, winners: UnsafeMutablePointer<UInt8>?, _ x: UnsafePointer<Float>,
         weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, pool: strata_pool_shape,
         bands: UnsafeMutablePointer<Float>, bandSize: Int, parts: Int, batch: Int
     ) {
@@ -185,7 +185,7 @@ final class ImplicitConvolution {
     /// dw (and db) += the gradients through the fused pooling, parts of whole 16-filter panels.
     func poolWeightGradient(
         _ dw: UnsafeMutablePointer<Float>, _ db: UnsafeMutablePointer<Float>?, _ x: UnsafePointer<Float>,
-        pooledGradient: UnsafePointer<Float>, pooled: UnsafePointer<Float>, winners: UnsafePointer<Int32>,
+        pooledGradient: UnsafePointer<Float>, pooled: UnsafePointer<Float>, winners: UnsafePointer<UInt8>,
         pool: strata_pool_shape,
         bandOutput: UnsafePointer<Int>, bands: UnsafeMutablePointer<Float>, bandSize: Int, maxParts: Int,
         batch: Int, threads: Int

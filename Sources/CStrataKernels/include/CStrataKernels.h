@@ -250,9 +250,10 @@ typedef struct strata_pool_shape {
 } strata_pool_shape;
 
 /// Convolution then that pooling (and relu) for examples first..<last, one band of pool_h output rows at a time in
-/// `band` ([pool_h, run, F] floats): pooled[b, PH, PW, F] and winners (indices into the example's convolution output;
-/// NULL when evaluating, which needs no backward pass).
-void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const float *w, const float *bias,
+/// `band` ([pool_h, run, F] floats): pooled[b, PH, PW, F] and winners[b, PH, PW, F] (each the cell of its window
+/// that won, ky·pool_w + kx: a byte, a quarter of the memory traffic of an index; NULL when evaluating, which needs
+/// no backward pass).
+void strata_conv_pool_forward(float *pooled, unsigned char *winners, const float *x, const float *w, const float *bias,
                               long first_example, long last_example, const strata_conv_geometry *g,
                               const strata_pool_shape *pool, float *band);
 
@@ -261,7 +262,7 @@ void strata_conv_pool_forward(float *pooled, int *winners, const float *x, const
 /// band in `band` from the pooled gradient, the pooled output and the winners; band_output is 0, 1, … (the
 /// band's own rows). Sums run over examples and positions in order: the bits of the unfused layers.
 void strata_conv_pool_weight_gradient(float *dw, float *db, const float *x, const float *dpooled, const float *pooled,
-                                      const int *winners, long batch, long first_tile, long last_tile,
+                                      const unsigned char *winners, long batch, long first_tile, long last_tile,
                                       const strata_conv_geometry *g, const strata_pool_shape *pool,
                                       const long *band_output, float *band);
 
