@@ -141,8 +141,16 @@ static void conv_pool_weight_gradient_avx2(float *dw, float *db, const float *x,
                 }
             }
             if (db) {
-                for (long l = 0; l < band_rows; l++)
-                    for (long c = c0; c < c1; c++) db[c] += band[l * filters + c];
+                /* Each sum kept in a register over the band's rows, added in the same order as one by one. */
+                for (long c = c0; c < c1; c += 16) {
+                    __m256 low = _mm256_loadu_ps(db + c), high = _mm256_loadu_ps(db + c + 8);
+                    for (long l = 0; l < band_rows; l++) {
+                        low = _mm256_add_ps(low, _mm256_loadu_ps(band + l * filters + c));
+                        high = _mm256_add_ps(high, _mm256_loadu_ps(band + l * filters + c + 8));
+                    }
+                    _mm256_storeu_ps(db + c, low);
+                    _mm256_storeu_ps(db + c + 8, high);
+                }
             }
             for (long t = first_tile; t < last_tile; t++) {
                 long f0 = t / tap_panels * TC, p0 = t % tap_panels * TR;
