@@ -117,3 +117,25 @@ func imageLayersSayHowToShapeTheirInput(input: String, layer: String, help: Stri
             helps.contains { $0.contains("'\(word)'") && $0.contains("did you mean '\(strata)'?") }, "\(helps)")
     }
 }
+
+/// The cosine warning's counts may be as large as an Int holds: it computes no sum or product that overflows
+/// (both trapped), and without a whole-run decay_steps to offer it still names alpha.
+@Test(arguments: [("9223372036854775807", "3", nil), ("1", "9223372036854775807", "help: set alpha above 0")])
+func cosineWarningSurvivesHugeCounts(decaySteps: String, epochs: String, help: String?) {
+    let text = """
+        input: [1]
+        layers:
+          - dense: {units: 1}
+        loss: mse
+        optimizer: {sgd: {learning_rate: 0.1, schedule: {cosine: {decay_steps: \(decaySteps)}}}}
+        training: {batch_size: 2, epochs: \(epochs)}
+        data: {train: {inline: {x: [[0], [1], [2]], y: [0, 1, 2]}}}
+
+        """
+    let (spec, parsed) = SpecParser.parse(text: text, file: "cosine.yaml")
+    #expect(!parsed.hasErrors, "\(parsed.items)")
+    guard let spec else { return }
+    let warnings = Checker.check(spec).diagnostics.items.filter { $0.message.contains("cosine schedule") }
+    #expect(warnings.count == (help == nil ? 0 : 1), "\(warnings)")
+    if let help { #expect(warnings.first.map { "help: " + ($0.help ?? "") } == help) }
+}

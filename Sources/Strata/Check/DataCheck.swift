@@ -259,14 +259,17 @@ struct DataCheck {
             case .cosine(let decaySteps, let alpha) = schedule.value, alpha == 0
         else { return }
         let epochs = spec.training.epochs.value
-        let lastMoving = (decaySteps + batches - 1) / batches
+        // Both counts may be as large as an Int holds: no sum or product that could overflow.
+        let lastMoving = decaySteps / batches + (decaySteps % batches == 0 ? 0 : 1)
         guard lastMoving < epochs else { return }
+        let (steps, overflow) = epochs.multipliedReportingOverflow(by: batches)
+        let whole =
+            overflow
+            ? ""
+            : "set decay_steps: \(steps) (\(epochs) epochs of \(batches) batches) to anneal over the whole run, or "
         diagnostics.warning(
             "the cosine schedule brings the learning rate to 0 at step \(decaySteps), in epoch \(lastMoving) of \(epochs): epochs \(lastMoving + 1) to \(epochs) will not change the weights",
-            at: schedule.location,
-            help:
-                "set decay_steps: \(epochs * batches) (\(epochs) epochs of \(batches) batches) to anneal over the whole run, or alpha above 0"
-        )
+            at: schedule.location, help: whole + "set alpha above 0")
     }
 
     private mutating func checkSplits(_ counts: [Int], encoding: LabelEncoding) {

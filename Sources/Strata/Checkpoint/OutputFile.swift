@@ -15,8 +15,9 @@ public struct OutputError: FileError, Sendable {
 }
 
 /// Writes output files so that nothing is lost: a regular file is written to a temporary name beside it and
-/// renamed into place, keeping the permissions of the file it replaces; a symbolic link is followed and its target written that way; a device or a FIFO
-/// (`/dev/stdout`) is written through, never replaced; a folder, a socket or a block device is refused.
+/// renamed into place, keeping the permissions of the file it replaces; a symbolic link is followed and its target
+/// written that way; a character device or a FIFO (`/dev/stdout`) is written through, never replaced; a folder, a
+/// socket or a block device is refused.
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String) throws {
         let target = try resolve(path)
@@ -69,13 +70,13 @@ public enum AtomicFile {
             throw OutputError(path: path, "names a folder, not a file", help: "give a file name, e.g. \(path)out")
         }
         let target = try followLinks(path)
-        switch fileType(target) {
+        let kind = fileType(target)
+        switch kind {
         case S_IFDIR?:
             throw OutputError(path: path, "is a folder", help: "give a file name inside it, e.g. \(path)/out")
         case S_IFSOCK?, S_IFBLK?:
             // Only a regular file is replaced, and only a stream (a terminal, a pipe) written through.
-            throw OutputError(
-                path: path, "is a \(fileType(target) == S_IFSOCK ? "socket" : "block device"), not a file")
+            throw OutputError(path: path, "is a \(kind == S_IFSOCK ? "socket" : "block device"), not a file")
         default: break
         }
         let folder = URL(fileURLWithPath: target).deletingLastPathComponent()
