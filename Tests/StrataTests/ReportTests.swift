@@ -150,6 +150,18 @@ func explainMatchesTheExpectedText(name: String) throws {
     #expect(text == expected)
 }
 
+/// A cosine schedule's formula: without a floor it says where the rate reaches 0; with one, the floor's share.
+@Test func explainWritesTheCosineSchedule() throws {
+    let (checked, summary, _) = Checker.check(
+        path: Paths.spec("fashion-mlp.yaml"), options: CheckOptions(readData: false))
+    let text = Explain.render(try #require(checked).spec, summary: try #require(summary), style: .text)
+    #expect(text.contains("learning rate at step t: η·½(1 + cos(π·min(t, 4690)/4690)), 0 from step 4690 on"))
+    var floored = try #require(checked).spec
+    floored.optimizer.schedule?.value = .cosine(decaySteps: 100, alpha: 0.1)
+    let withFloor = Explain.render(floored, summary: try #require(summary), style: .text)
+    #expect(withFloor.contains("η·(0.1 + (1 − 0.1)·½(1 + cos(π·min(t, 100)/100)))"), "\(withFloor)")
+}
+
 @Test func explainMarkdownHasHeadings() throws {
     let (checked, summary, _) = Checker.check(
         path: Paths.spec("fashion-mlp.yaml"), options: CheckOptions(readData: false))

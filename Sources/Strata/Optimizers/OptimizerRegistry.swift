@@ -123,9 +123,12 @@ extension OptimizerSpec {
             case .exponential(let steps, let rate):
                 lines.append("learning rate at step t: η·\(format(rate))^(t / \(steps))")
             case .cosine(let steps, let alpha):
+                let cosine = "½(1 + cos(π·min(t, \(steps))/\(steps)))"
                 lines.append(
-                    "learning rate at step t: η·(\(format(alpha)) + (1 − \(format(alpha)))·½(1 + cos(π·min(t, \(steps))/\(steps))))"
-                )
+                    "learning rate at step t: η·"
+                        + (alpha == 0
+                            ? "\(cosine), 0 from step \(steps) on"
+                            : "(\(format(alpha)) + (1 − \(format(alpha)))·\(cosine))"))
             case .inverseTime(let steps, let rate, let power):
                 lines.append("learning rate at step t: η·(1 + \(format(rate))·t / \(steps))^−\(format(power))")
             case .multistep(let boundaries, let rate):
