@@ -71,6 +71,11 @@ private func edited(_ assignments: String...) -> (String?, [String]) {
             "5:3 --set layers=3: `layers` holds a block of keys or lines; set one of its values instead"
         ])
     #expect(edited("training..epochs=3").1 == ["- --set training..epochs=3: the path has an empty part"])
+    // A value that is not YAML by itself is the setting's error, not a syntax error somewhere in the spec.
+    let unclosed = edited("training.batch_size=[1").1
+    #expect(
+        unclosed.count == 1 && unclosed[0].hasPrefix("- --set training.batch_size=[1: the value is not YAML on its own")
+    )
 }
 
 @Test func anAddedKeyThatIsNotOneIsReportedByTheParserWithASuggestion() throws {

@@ -35,6 +35,15 @@ public enum SpecEditor {
         if segments.contains(where: \.isEmpty) {
             return fail("the path has an empty part", at: nil, help: "write it as keys and indices joined by dots")
         }
+        // The value must be YAML on its own: an unclosed `[1` would otherwise be reported inside the spec, at
+        // whatever line the parser gave up on.
+        var valueDiagnostics = Diagnostics()
+        if YAMLLoader.compose(text: setting.value, file: "--set", into: &valueDiagnostics) == nil {
+            let reason = valueDiagnostics.items.first?.message ?? "it does not parse"
+            return fail(
+                "the value is not YAML on its own (\(reason))", at: nil,
+                help: "close its brackets or quotes, or quote it whole: --set '\(setting.path)=\"…\"'")
+        }
         var node = root
         for (depth, segment) in segments.enumerated() {
             let walked = segments[..<depth].joined(separator: ".")
