@@ -67,8 +67,8 @@ private func edited(_ assignments: String...) -> (String?, [String]) {
             "14:15 --set training.batch_size.x=3: `training.batch_size` is the value `16`; it has no key `x`"
         ])
     #expect(
-        edited("layers=3").1 == [
-            "5:3 --set layers=3: `layers` holds a block of keys or lines; set one of its values instead"
+        edited("layers.3=flatten").1 == [
+            "8:5 --set layers.3=flatten: `layers.3` holds a block of keys or lines; set one of its values instead"
         ])
     #expect(edited("training..epochs=3").1 == ["- --set training..epochs=3: the path has an empty part"])
     // A value that is not YAML by itself is the setting's error, not a syntax error somewhere in the spec.
@@ -89,4 +89,17 @@ private func edited(_ assignments: String...) -> (String?, [String]) {
     #expect(SpecSetting(assignment: "a.b") == nil)
     #expect(SpecSetting(assignment: "=3") == nil)
     #expect(SpecSetting(assignment: "a=") == nil)
+}
+
+/// A block under its key is replaced whole, on the key's line; what follows the block stays.
+@Test func aBlockUnderItsKeyIsReplacedWhole() throws {
+    let (training, trainingErrors) = edited("training={batch_size: 2, epochs: 3}")
+    #expect(trainingErrors.isEmpty)
+    #expect(try #require(training).contains("optimizer: adam\ntraining: {batch_size: 2, epochs: 3}\ndata:"))
+    let (layers, layersErrors) = edited("layers=[flatten, {dense: {units: 3}}]")
+    #expect(layersErrors.isEmpty)
+    #expect(try #require(layers).contains("input: [4]\nlayers: [flatten, {dense: {units: 3}}]\nloss:"))
+    let (dense, denseErrors) = edited("layers.3.dense={units: 5}")
+    #expect(denseErrors.isEmpty)
+    #expect(try #require(dense).contains("  - dense: {units: 5}\nloss:"))
 }

@@ -45,13 +45,14 @@ public enum SpecEditor {
                 help: "close its brackets or quotes, or quote it whole: --set '\(setting.path)=\"…\"'")
         }
         var node = root
+        var key: Node?
         for (depth, segment) in segments.enumerated() {
             let walked = segments[..<depth].joined(separator: ".")
             let rest = Array(segments[(depth + 1)...])
             switch node {
             case .mapping(let mapping):
-                if let value = mapping.first(where: { $0.key.string == segment })?.value {
-                    node = value
+                if let entry = mapping.first(where: { $0.key.string == segment }) {
+                    (key, node) = (entry.key, entry.value)
                     continue
                 }
                 return source.insert(
@@ -63,7 +64,7 @@ public enum SpecEditor {
                         "`\(walked)` is a list of \(sequence.count) items; `\(segment)` is not one of its indices",
                         at: node, help: "indices count from 0: \(walked).0 … \(walked).\(max(0, sequence.count - 1))")
                 }
-                node = sequence[index]
+                (key, node) = (nil, sequence[index])
             case .scalar(let scalar) where scalar.string == segment && !rest.isEmpty:
                 // `- flatten` or `optimizer: adam`: the kind's name alone, written out with the new key.
                 guard let span = source.span(of: node) else {
@@ -78,12 +79,14 @@ public enum SpecEditor {
                 return fail("`\(walked)` is an alias; set the value it stands for instead", at: node)
             }
         }
-        guard let span = source.span(of: node) else {
-            return fail(
-                "`\(setting.path)` holds a block of keys or lines; set one of its values instead", at: node,
-                help: "e.g. \(setting.path).KEY=VALUE")
+        if let span = source.span(of: node) { return source.replacing(span, with: setting.value) }
+        // A block under its key (`optimizer:` and the lines below it) is replaced whole: `optimizer=sgd`.
+        if let key, let span = source.blockSpan(key: key, value: node) {
+            return source.replacing(span, with: " " + setting.value)
         }
-        return source.replacing(span, with: setting.value)
+        return fail(
+            "`\(setting.path)` holds a block of keys or lines; set one of its values instead", at: node,
+            help: "e.g. \(setting.path).KEY=VALUE")
     }
 }
 
@@ -141,6 +144,36 @@ private struct SourceText {
         case .alias:
             return nil
         }
+    }
+
+    /// From just past `key:` to the end of the block collection `value` below it: its lines are those indented
+    /// past the key (and, for a list, `-` lines at the key's own indentation); comments and blank lines after
+    /// the block's last line stay.
+    func blockSpan(key: Node, value: Node) -> Range<Int>? {
+        guard case .scalar = key, let keySpan = span(of: key), let keyLine = key.mark?.line,
+            let keyColumn = key.mark?.column
+        else { return nil }
+        switch value {
+        case .mapping, .sequence: break
+        default: return nil
+        }
+        var colon = keySpan.upperBound
+        while colon < scalars.count, scalars[colon] == " " { colon += 1 }
+        guard colon < scalars.count, scalars[colon] == ":" else { return nil }
+        var end: Int?
+        for line in keyLine..<lineStarts.count {
+            let start = lineStarts[line]
+            let stop = line + 1 < lineStarts.count ? lineStarts[line + 1] - 1 : scalars.count
+            var first = start
+            while first < stop, scalars[first] == " " { first += 1 }
+            if first == stop || scalars[first] == "#" { continue }
+            let indentation = first - start
+            let listItem = scalars[first] == "-" && indentation == keyColumn - 1
+            guard indentation >= keyColumn || (listItem && { if case .sequence = value { true } else { false } }())
+            else { break }
+            end = stop
+        }
+        return end.map { colon + 1..<$0 }
     }
 
     /// Just past the quote that closes the one at `start` ('' and \" are escapes).
