@@ -124,10 +124,3 @@ func exitForLibraryError(_ error: Error) throws -> Never {
     }
     throw ExitCode(ExitStatus.specOrDataError)
 }
-
-func isSpecPath(_ path: String) -> Bool { path.hasSuffix(".yaml") || path.hasSuffix(".yml") }
-
-/// Where `strata train` writes the checkpoint of the spec at `path` (without --output); nil when it does not parse.
-func trainedCheckpoint(ofSpec path: String) -> String? {
-    SpecParser.load(path: path).spec.map { Trainer.checkpointPath($0.checkpoint.path.value, name: $0.name) }
-}

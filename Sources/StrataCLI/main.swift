@@ -32,10 +32,23 @@ func checkedSpec(
     let (checked, diagnostics, source, _) = checkSpec(path, settings: settings, options: options, adjust: adjust)
     let changes = settings.map(\.option) + adjusted
     if !changes.isEmpty, diagnostics.hasErrors || (!adjusted.isEmpty && !diagnostics.items.isEmpty) {
-        printError("in \(path) with " + changes.joined(separator: " ") + ":")
+        printError(changedSpecHeading(path, changes))
     }
     printDiagnostics(diagnostics, file: path, source: source)
     return checked
+}
+
+/// Whether a command-line path names a spec (eval, predict, export and plot take checkpoints).
+func isSpecPath(_ path: String) -> Bool { path.hasSuffix(".yaml") || path.hasSuffix(".yml") }
+
+/// Where `strata train` writes the checkpoint of the spec at `path` (without --output); nil when it does not parse.
+func trainedCheckpoint(ofSpec path: String) -> String? {
+    SpecParser.load(path: path).spec.map { Trainer.checkpointPath($0.checkpoint.path.value, name: $0.name) }
+}
+
+/// The line above diagnostics of a spec as the command line changed it: `in PATH with --set … --epochs 3:`.
+func changedSpecHeading(_ path: String, _ changes: [String]) -> String {
+    "in \(path) with " + changes.joined(separator: " ") + ":"
 }
 
 /// Parses (with `settings` applied) and checks a spec; `source` is the text its diagnostics refer to.
@@ -141,9 +154,7 @@ struct Check: ParsableCommand {
         case .text:
             if let checked { print(SummaryTable.render(checked.summary, name: checked.spec.name), terminator: "") }
             if !settings.isEmpty, !diagnostics.items.isEmpty {
-                printError(
-                    (checked != nil ? "\n" : "") + "in \(spec) with " + settings.map(\.option).joined(separator: " ")
-                        + ":")
+                printError((checked != nil ? "\n" : "") + changedSpecHeading(spec, settings.map(\.option)))
                 printDiagnostics(diagnostics, file: spec, source: source)
             } else {
                 printDiagnostics(diagnostics, file: spec, source: source, separated: checked != nil)

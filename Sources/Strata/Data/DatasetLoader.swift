@@ -67,10 +67,9 @@ public struct DatasetLoader: Sendable {
         csvPath path: String, header: Bool, featureNames: [String]?, like source: DataSource?
     ) throws -> [Float] {
         let table = try CSVTable.read(path, header: header)
+        let headerColumns = table.header?.map { $0.trimmingCharacters(in: .whitespaces) }
         // Before the rows are counted: a one-line file of numbers has no rows only because its line was the header.
-        if let columns = table.header?.map({ $0.trimmingCharacters(in: .whitespaces) }),
-            columns.allSatisfy({ Double($0) != nil })
-        {
+        if let columns = headerColumns, columns.allSatisfy({ Double($0) != nil }) {
             throw DataError(
                 path: path, place: "line 1", "the first line holds numbers, not column names",
                 help: "if the file has no header line, pass --no-header")
@@ -78,7 +77,7 @@ public struct DatasetLoader: Sendable {
         guard !table.rows.isEmpty else {
             throw DataError(path: path, "holds no rows of inputs\(header ? " after its header line" : "")")
         }
-        if let columns = table.header?.map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        if let columns = headerColumns {
             if let featureNames {
                 let index = Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
                 let missing = featureNames.filter { index[$0] == nil }

@@ -153,8 +153,10 @@ private struct SourceText {
         guard case .scalar = key, let keySpan = span(of: key), let keyLine = key.mark?.line,
             let keyColumn = key.mark?.column
         else { return nil }
+        let isList: Bool
         switch value {
-        case .mapping, .sequence: break
+        case .mapping: isList = false
+        case .sequence: isList = true
         default: return nil
         }
         var colon = keySpan.upperBound
@@ -169,8 +171,7 @@ private struct SourceText {
             if first == stop || scalars[first] == "#" { continue }
             let indentation = first - start
             let listItem = scalars[first] == "-" && indentation == keyColumn - 1
-            guard indentation >= keyColumn || (listItem && { if case .sequence = value { true } else { false } }())
-            else { break }
+            guard indentation >= keyColumn || (listItem && isList) else { break }
             end = stop
         }
         return end.map { colon + 1..<$0 }
